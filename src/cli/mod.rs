@@ -1,0 +1,59 @@
+//! The `famsim` command line: argument definitions and dispatch to the library.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// famsim — simulate families and paint a face for every person.
+#[derive(Debug, Parser)]
+#[command(name = "famsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate a scenario: genes for everyone, a face for everyone, a family tree page.
+    Run(RunArgs),
+    /// Validate a scenario and print a summary, writing nothing.
+    Check {
+        /// Scenario file (.ron).
+        scenario: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Output directory (default: runs/<scenario file name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the image size in pixels (64 to 1024).
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// Worker threads for rendering (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Keep people whose outputs are already complete in --out.
+    #[arg(long)]
+    pub resume: bool,
+    /// No progress bar or summary.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub mod check;
+pub mod run;
+
+/// Formats an error for stderr. Scenario reports are already complete
+/// diagnostics; everything else gets an `error:` prefix.
+pub fn render_error(err: &crate::Error) -> String {
+    match err {
+        crate::Error::Scenario(report) => report.clone(),
+        other => format!("error: {other}"),
+    }
+}

@@ -1,0 +1,16 @@
+//! famsim simulates families and paints a face for every person in them.
+//!
+//! The modules follow the data flow:
+//! [`scenario`] → [`pedigree`] → [`genetics`] → [`model`] → [`engine`] → [`exports`].
+
+pub mod attributes;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod exports;
+pub mod genetics;
+pub mod model;
+pub mod pedigree;
+pub mod scenario;
+
+pub use error::{Error, Result};

@@ -1,0 +1,18 @@
+use clap::Parser;
+use famsim::cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => famsim::cli::run::run(args),
+        Command::Check { scenario } => famsim::cli::check::check(&scenario),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{}", famsim::cli::render_error(&err));
+            ExitCode::from(err.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The face model: the one boundary between the genetics (plain numbers) and
+//! the picture maker (tensors or procedural drawing).
+//!
+//! Everything above this trait — scenario, pedigree, genetics, engine, exports —
+//! knows nothing of tensors. A model turns latents into genomes (StyleGene's
+//! latent-based gene encoder), genes back into latents (the gene decoder), and
+//! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
+
+use crate::attributes::{AgeGroup, Sex};
+use crate::error::Result;
+use crate::genetics::genome::{GeneSample, GeneShape, Genome};
+use crate::genetics::pool::GenePool;
+use rand_chacha::ChaCha8Rng;
+
+/// A W+ latent: `layers` style vectors of `width` numbers, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latent {
+    pub layers: usize,
+    pub width: usize,
+    pub data: Vec<f32>,
+}
+
+impl Latent {
+    pub fn zeros(layers: usize, width: usize) -> Latent {
+        Latent {
+            layers,
+            width,
+            data: vec![0.0; layers * width],
+        }
+    }
+
+    pub fn layer(&self, i: usize) -> &[f32] {
+        &self.data[i * self.width..(i + 1) * self.width]
+    }
+
+    /// The method's last step for a child: every layer from `start` on (the
+    /// fine layers, which carry colour and texture) becomes the average of the
+    /// parents' layers.
+    pub fn average_fine_layers(&mut self, father: &Latent, mother: &Latent, start: usize) {
+        let from = start.min(self.layers) * self.width;
+        for ((c, f), m) in self.data[from..]
+            .iter_mut()
+            .zip(&father.data[from..])
+            .zip(&mother.data[from..])
+        {
+            *c = 0.5 * (f + m);
+        }
+    }
+}
+
+/// An 8-bit RGB picture, row-major, no alpha.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+}
+
+/// What the renderer may know about a person besides the latent. The neural
+/// model ignores it (age and sex live in its latent); the procedural painter
+/// uses it so that children look like children whatever their genes say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subject {
+    pub age: AgeGroup,
+    pub sex: Sex,
+}
+
+/// A face model. Batched: every method takes and returns slices so that a
+/// neural implementation can run one forward pass per batch.
+pub trait FaceModel: Send + Sync {
+    /// Short description for manifests and logs ("procedural", "stylegene:weights/ffhq").
+    fn describe(&self) -> String;
+
+    /// Shape of the genomes this model's encoder produces and decoder consumes.
+    fn gene_shape(&self) -> GeneShape;
+
+    /// First W+ layer that the method averages from the parents (colour and texture).
+    fn fine_layer_start(&self) -> usize;
+
+    /// Side of the square images `render` returns.
+    fn image_size(&self) -> u32;
+
+    /// How many people to render per call for good throughput.
+    fn preferred_batch(&self) -> usize;
+
+    /// The pool children's mutated regions are drawn from.
+    fn gene_pool(&self) -> &GenePool;
+
+    /// Latent → genome (StyleGene's LGE, `w2sub34`).
+    fn encode(&self, latents: &[Latent]) -> Result<Vec<Genome>>;
+
+    /// Concrete genes → latent (StyleGene's gene decoder, `sub2w`).
+    fn decode(&self, genes: &[GeneSample]) -> Result<Vec<Latent>>;
+
+    /// A founder latent from a random stream (the mapping network on a random z).
+    fn latent_from_rng(&self, rng: &mut ChaCha8Rng, subject: Subject) -> Result<Latent>;
+
+    /// Latents → pictures of `image_size()` pixels.
+    fn render(&self, latents: &[&Latent], subjects: &[Subject]) -> Result<Vec<Image>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fine_layers_average_the_parents_and_coarse_layers_stay() {
+        let mut child = Latent {
+            layers: 3,
+            width: 2,
+            data: vec![9.0; 6],
+        };
+        let f = Latent {
+            layers: 3,
+            width: 2,
+            data: vec![1.0; 6],
+        };
+        let m = Latent {
+            layers: 3,
+            width: 2,
+            data: vec![3.0; 6],
+        };
+        child.average_fine_layers(&f, &m, 1);
+        assert_eq!(child.data, vec![9.0, 9.0, 2.0, 2.0, 2.0, 2.0]);
+    }
+}
