@@ -223,22 +223,31 @@ pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance in characters.
+/// Edit distance in characters where swapping two neighbours counts as one
+/// edit (optimal string alignment), since swaps are the commonest typo.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 /// Turns one of ron's errors into a message and hints in scenario terms.
@@ -305,6 +314,10 @@ pub fn describe_ron_error(
                 "expected a field name, found `{}`",
                 found.unwrap_or_default()
             )
+        }
+        E::ExpectedStringEnd => {
+            help.push("this string is never closed with `\"`".into());
+            "expected end of string".into()
         }
         E::Eof => {
             help.push("a `(`, `[` or `{` is probably never closed".into());
@@ -442,6 +455,8 @@ mod tests {
     fn suggests_only_close_names() {
         assert_eq!(closest("fahter", ["father", "mother"]), Some("father"));
         assert_eq!(closest("Mal", ["Male", "Female"]), Some("Male"));
+        assert_eq!(closest("eyse", ["eyes", "ears", "nose"]), Some("eyes"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(closest("zzz", ["father", "mother"]), None);
     }
 }

@@ -140,3 +140,91 @@ fn token_len(text: &str) -> usize {
         Some((_, c)) => c.len_utf8(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genetics::{Inheritance, Region};
+    use format::{DeviceSpec, FounderGenes, ModelSpec};
+
+    const FAMILY: &str = r#"(
+    name: "t",
+    people: [
+        (id: "dad", sex: Male, age: "30-39", ancestry: White),
+        (id: "mum", sex: Female, age: "30-39", ancestry: Black, genes: Seed(9)),
+        (id: "kid", sex: Male, age: "3-9", father: "dad", mother: "mum", gamma: 0.2,
+            regions: {"iris": Father, "eyes": Mother, "nose": Pool}),
+    ],
+)"#;
+
+    fn load_text(text: &str) -> Result<LoadedScenario> {
+        parse_and_validate(Path::new("t.ron"), text)
+    }
+
+    #[test]
+    fn a_single_region_beats_its_group_whatever_the_order() {
+        let loaded = load_text(FAMILY).unwrap();
+        let kid = loaded.pedigree.person(loaded.pedigree.node("kid").unwrap());
+        assert_eq!(kid.overrides[&Region::Iris], Inheritance::Father);
+        assert_eq!(kid.overrides[&Region::Sclera], Inheritance::Mother);
+        assert_eq!(kid.overrides[&Region::NoseTip], Inheritance::Pool);
+        assert!(!kid.overrides.contains_key(&Region::Hair));
+        assert_eq!(kid.params.gamma, 0.2);
+        assert_eq!(kid.params.eta, 0.4);
+        let mum = loaded.pedigree.person(loaded.pedigree.node("mum").unwrap());
+        assert_eq!(mum.founder_genes, FounderGenes::Seed(9));
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn stylegene_options_need_no_extra_parentheses() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("weights")).unwrap();
+        std::fs::write(dir.path().join("anna.npy"), b"").unwrap();
+        let path = dir.path().join("s.ron");
+        let text = r#"(
+    name: "n",
+    model: StyleGene(weights: "weights", device: Cpu, batch: 2),
+    people: [(id: "anna", sex: Female, age: "20-29", ancestry: Indian, genes: Latent("anna.npy"))],
+)"#;
+        std::fs::write(&path, text).unwrap();
+        let loaded = load(&path).unwrap();
+        let ModelSpec::StyleGene(spec) = &loaded.file.model else {
+            panic!("expected StyleGene, got {:?}", loaded.file.model)
+        };
+        assert_eq!(spec.weights, "weights");
+        assert_eq!(spec.device, DeviceSpec::Cpu);
+        assert_eq!(spec.batch, 2);
+        assert_eq!(spec.truncation, 0.7);
+        // The latent path resolves against the scenario's folder, so no error.
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn errors_are_reported_in_file_order_with_a_count() {
+        let text = FAMILY
+            .replace("\"30-39\", ancestry: White", "\"30-39\", ancestry: White, gamma: 2.0")
+            .replace("age: \"3-9\"", "age: \"70+\"");
+        let Err(Error::Scenario(report)) = load_text(&text) else {
+            panic!("expected a scenario error")
+        };
+        let gamma = report.find("`gamma` is 2").expect(&report);
+        let older = report.find("older than their father").expect(&report);
+        assert!(gamma < older, "{report}");
+        assert!(report.contains("t.ron:4:"), "{report}");
+        assert!(report.ends_with("t.ron has 3 errors; nothing was done"), "{report}");
+    }
+
+    #[test]
+    fn matching_ancestry_on_a_child_is_only_a_warning() {
+        let text = FAMILY.replace("father: \"dad\", mother", "ancestry: Black, father: \"dad\", mother");
+        let loaded = load_text(&text).unwrap();
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(
+            loaded.warnings[0].starts_with("t.ron:6:54:")
+                && loaded.warnings[0].contains("`ancestry` is ignored for a child"),
+            "{:?}",
+            loaded.warnings
+        );
+    }
+}
