@@ -232,9 +232,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
+    d[0] = (0..=b.len()).collect();
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
@@ -289,7 +287,10 @@ pub fn describe_ron_error(
                 expected.join(", ")
             )
         }
-        E::MissingStructField { field: missing, outer } => {
+        E::MissingStructField {
+            field: missing,
+            outer,
+        } => {
             help.extend(field_hint(missing).map(|h| format!("`{missing}` is {h}")));
             format!(
                 "missing field `{missing}` in {}",
@@ -374,7 +375,9 @@ fn field_hint(field: &str) -> Option<String> {
         "sex" => "`Male` or `Female`".into(),
         "age" => format!(
             "an age group in double quotes: {}",
-            crate::attributes::AgeGroup::ALL.map(|a| format!("\"{a}\"")).join(", ")
+            crate::attributes::AgeGroup::ALL
+                .map(|a| format!("\"{a}\""))
+                .join(", ")
         ),
         "ancestry" => format!(
             "one of {}",
