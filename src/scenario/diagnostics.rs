@@ -301,6 +301,9 @@ pub fn describe_ron_error(
             "field `{dup}` is given twice in {}",
             struct_words(outer.as_deref())
         ),
+        E::ExpectedNamedStructLike(name) => {
+            format!("expected `(` to start {}", struct_words(Some(name)))
+        }
         E::ExpectedDifferentStructName { expected, found } => format!(
             "expected {} but found `{found}`",
             struct_words(Some(expected))

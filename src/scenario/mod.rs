@@ -31,6 +31,14 @@ pub struct LoadedScenario {
     pub warnings: Vec<String>,
 }
 
+impl LoadedScenario {
+    /// A path written in the scenario (a `Latent` file, the weights folder),
+    /// relative to the scenario file's folder as `famsim check` resolves it.
+    pub fn resolve(&self, written: &str) -> PathBuf {
+        validate::resolve(&self.path, written)
+    }
+}
+
 /// Reads, parses and validates a scenario file. Every problem found is in the
 /// returned [`Error::Scenario`] report (exit code 2).
 pub fn load(path: &Path) -> Result<LoadedScenario> {
@@ -73,7 +81,9 @@ pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
     };
 
     let validated = validate::validate(&source, tree.as_ref(), &file);
-    let diagnostics = validated.diagnostics;
+    let mut diagnostics = validated.diagnostics;
+    // Warnings are listed in file order, like errors.
+    diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     match validated.pedigree {
         Some(pedigree) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(LoadedScenario {
             path: path.to_path_buf(),
