@@ -233,6 +233,42 @@ mod tests {
         );
     }
 
+    /// Every single-character deletion or insertion in a real scenario must
+    /// give either a valid scenario or a located report, never a panic.
+    #[test]
+    fn damaged_files_never_panic_and_always_point_somewhere() {
+        let original = include_str!("../../scenarios/two_parents_one_child.ron");
+        let mut damaged = Vec::new();
+        for (i, _) in original.char_indices() {
+            let mut deleted = original.to_string();
+            deleted.remove(i);
+            damaged.push(deleted);
+            for c in ['(', ')', '"', ',', '{', ':', 'x', '\n'] {
+                let mut inserted = original.to_string();
+                inserted.insert(i, c);
+                damaged.push(inserted);
+            }
+        }
+        let (mut ok, mut bad) = (0, 0);
+        for text in &damaged {
+            match std::panic::catch_unwind(|| load_text(text)) {
+                Ok(Ok(_)) => ok += 1,
+                Ok(Err(Error::Scenario(report))) => {
+                    bad += 1;
+                    let first = report.lines().next().unwrap_or_default();
+                    let located = first.strip_prefix("error: t.ron:").is_some_and(|rest| {
+                        rest.split(':').take(2).all(|n| n.parse::<usize>().is_ok())
+                    });
+                    assert!(located, "no location in:\n{report}\nfor:\n{text}");
+                }
+                Ok(Err(other)) => panic!("unexpected error kind {other:?} for:\n{text}"),
+                Err(_) => panic!("panicked on:\n{text}"),
+            }
+        }
+        // Most damage breaks the file, some (a space in a comment) does not.
+        assert!(bad > ok && ok > 0, "{bad} rejected, {ok} accepted");
+    }
+
     #[test]
     fn matching_ancestry_on_a_child_is_only_a_warning() {
         let text = FAMILY.replace(
