@@ -92,11 +92,10 @@ impl<'a> Source<'a> {
         (line + 1, col)
     }
 
-    /// The byte offset of a 1-based line and character column inside `within`,
-    /// a slice of this source's text (ron reports positions relative to the
-    /// text it was given).
-    pub fn offset_in(&self, within: &str, line: usize, col: usize) -> usize {
-        let base = (within.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+    /// The byte offset of a 1-based line and character column inside
+    /// `within`, a piece of text that starts at byte `base` of this source
+    /// (ron reports positions relative to the text it was given).
+    pub fn offset_in(&self, base: usize, within: &str, line: usize, col: usize) -> usize {
         let mut offset = 0;
         for _ in 1..line.max(1) {
             match within[offset..].find('\n') {
@@ -437,9 +436,9 @@ mod tests {
         assert_eq!(src.line_col(3), (2, 1));
         let x = text.find('x').unwrap();
         assert_eq!(src.line_col(x), (2, 4));
-        assert_eq!(src.offset_in(text, 2, 4), x);
+        assert_eq!(src.offset_in(0, text, 2, 4), x);
         // Relative to a slice that starts on line 2.
-        assert_eq!(src.offset_in(&text[3..], 1, 4), x);
+        assert_eq!(src.offset_in(3, &text[3..], 1, 4), x);
     }
 
     #[test]
