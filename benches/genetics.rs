@@ -13,8 +13,12 @@ fn random_genome(seed: u64) -> Genome {
     let mut rng = stream(seed, "bench", Purpose::Model);
     Genome {
         shape,
-        mean: (0..shape.len()).map(|_| rng.random_range(-1.0..1.0)).collect(),
-        logvar: (0..shape.len()).map(|_| rng.random_range(-3.0..0.0)).collect(),
+        mean: (0..shape.len())
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect(),
+        logvar: (0..shape.len())
+            .map(|_| rng.random_range(-3.0..0.0))
+            .collect(),
     }
 }
 
@@ -31,15 +35,31 @@ fn bench_genetics(c: &mut Criterion) {
         b.iter(|| {
             child_id += 1;
             let mut rng = stream(child_id, "child", Purpose::Crossover);
-            crossover(&father, &mother, &pool_refs, CrossoverParams::default(), &overrides, &mut rng)
+            crossover(
+                &father,
+                &mother,
+                &pool_refs,
+                CrossoverParams::default(),
+                &overrides,
+                &mut rng,
+            )
         })
     });
     group.bench_function("crossover_and_sample_child", |b| {
         b.iter(|| {
             child_id += 1;
             let mut rng = stream(child_id, "child", Purpose::Crossover);
-            let child = crossover(&father, &mother, &pool_refs, CrossoverParams::default(), &overrides, &mut rng);
-            child.genome.sample(&mut stream(child_id, "child", Purpose::GeneSample))
+            let child = crossover(
+                &father,
+                &mother,
+                &pool_refs,
+                CrossoverParams::default(),
+                &overrides,
+                &mut rng,
+            );
+            child
+                .genome
+                .sample(&mut stream(child_id, "child", Purpose::GeneSample))
         })
     });
     group.finish();

@@ -3,10 +3,15 @@
 //! distinct constants so every region's source can be read off its values.
 
 use famsim::genetics::rng::{stream, Purpose};
-use famsim::genetics::{crossover, CrossoverParams, GeneShape, Genome, Inheritance, Region, RegionOrigin};
+use famsim::genetics::{
+    crossover, CrossoverParams, GeneShape, Genome, Inheritance, Region, RegionOrigin,
+};
 use std::collections::BTreeMap;
 
-const SHAPE: GeneShape = GeneShape { layers: 3, width: 4 };
+const SHAPE: GeneShape = GeneShape {
+    layers: 3,
+    width: 4,
+};
 const FATHER: f32 = 1.0;
 const MOTHER: f32 = 2.0;
 
@@ -19,7 +24,9 @@ fn constant(mean: f32, logvar: f32) -> Genome {
 }
 
 fn pool() -> Vec<Genome> {
-    (0..5).map(|k| constant(100.0 + k as f32, -(k as f32))).collect()
+    (0..5)
+        .map(|k| constant(100.0 + k as f32, -(k as f32)))
+        .collect()
 }
 
 /// The (uniform) value of `region` in `g`, asserting it is the same in every layer and slot.
@@ -35,7 +42,11 @@ fn region_value(g: &Genome, region: Region) -> (f32, f32) {
     (m, v)
 }
 
-fn child(params: CrossoverParams, overrides: &BTreeMap<Region, Inheritance>, seed: u64) -> famsim::genetics::ChildGenes {
+fn child(
+    params: CrossoverParams,
+    overrides: &BTreeMap<Region, Inheritance>,
+    seed: u64,
+) -> famsim::genetics::ChildGenes {
     let pool = pool();
     let refs: Vec<&Genome> = pool.iter().collect();
     crossover(
@@ -54,13 +65,25 @@ fn is_pool_value(m: f32) -> bool {
 
 #[test]
 fn inherited_count_is_floor_of_34_times_one_minus_eta() {
-    for (eta, want) in [(0.0, 34), (0.4, 20), (0.5, 17), (0.25, 25), (0.99, 0), (1.0, 0), (0.03, 32)] {
+    for (eta, want) in [
+        (0.0, 34),
+        (0.4, 20),
+        (0.5, 17),
+        (0.25, 25),
+        (0.99, 0),
+        (1.0, 0),
+        (0.03, 32),
+    ] {
         let params = CrossoverParams { gamma: 0.47, eta };
         assert_eq!(params.inherited_count(), want, "eta {eta}");
         for seed in 0..20 {
             let c = child(params, &BTreeMap::new(), seed);
             assert_eq!(c.inherited.len(), want, "eta {eta} seed {seed}");
-            let blends = c.origins.iter().filter(|o| matches!(o, RegionOrigin::Blend { .. })).count();
+            let blends = c
+                .origins
+                .iter()
+                .filter(|o| matches!(o, RegionOrigin::Blend { .. }))
+                .count();
             let background_inherited = usize::from(c.inherited.contains(&Region::Background));
             assert_eq!(blends, want - background_inherited);
         }
@@ -70,9 +93,19 @@ fn inherited_count_is_floor_of_34_times_one_minus_eta() {
 #[test]
 fn eta_zero_mutates_nothing() {
     for seed in 0..50 {
-        let c = child(CrossoverParams { gamma: 0.47, eta: 0.0 }, &BTreeMap::new(), seed);
+        let c = child(
+            CrossoverParams {
+                gamma: 0.47,
+                eta: 0.0,
+            },
+            &BTreeMap::new(),
+            seed,
+        );
         for r in Region::ALL.into_iter().skip(1) {
-            assert!(matches!(c.origins[r.index()], RegionOrigin::Blend { .. }), "{r} seed {seed}");
+            assert!(
+                matches!(c.origins[r.index()], RegionOrigin::Blend { .. }),
+                "{r} seed {seed}"
+            );
             assert!(!is_pool_value(region_value(&c.genome, r).0));
         }
     }
@@ -81,12 +114,23 @@ fn eta_zero_mutates_nothing() {
 #[test]
 fn eta_one_takes_every_non_background_region_from_the_pool() {
     for seed in 0..50 {
-        let c = child(CrossoverParams { gamma: 0.47, eta: 1.0 }, &BTreeMap::new(), seed);
+        let c = child(
+            CrossoverParams {
+                gamma: 0.47,
+                eta: 1.0,
+            },
+            &BTreeMap::new(),
+            seed,
+        );
         for r in Region::ALL.into_iter().skip(1) {
             assert_eq!(c.origins[r.index()], RegionOrigin::Pool, "{r}");
             let (m, v) = region_value(&c.genome, r);
             assert!(is_pool_value(m), "{r} has {m}");
-            assert_eq!(v, -(m - 100.0), "mean and logvar come from the same pool entry");
+            assert_eq!(
+                v,
+                -(m - 100.0),
+                "mean and logvar come from the same pool entry"
+            );
         }
     }
 }
@@ -109,14 +153,22 @@ fn blend_weights_are_in_bounds_and_produce_the_blended_parameters() {
     for seed in 0..200 {
         let c = child(CrossoverParams { gamma, eta: 0.4 }, &BTreeMap::new(), seed);
         for r in Region::ALL {
-            if let RegionOrigin::Blend { father, pool, mother } = c.origins[r.index()] {
+            if let RegionOrigin::Blend {
+                father,
+                pool,
+                mother,
+            } = c.origins[r.index()]
+            {
                 assert!((0.0..=1.0 - gamma).contains(&father), "w = {father}");
                 assert_eq!(pool, gamma);
                 assert!((father + pool + mother - 1.0).abs() < 1e-6);
                 let (m, v) = region_value(&c.genome, r);
                 // Solve for the pool entry: m = w·F + γ·P + (1−w−γ)·M.
                 let p = (m - father * FATHER - mother * MOTHER) / gamma;
-                assert!((p - p.round()).abs() < 1e-3 && (100.0..105.0).contains(&p.round()), "P = {p}");
+                assert!(
+                    (p - p.round()).abs() < 1e-3 && (100.0..105.0).contains(&p.round()),
+                    "P = {p}"
+                );
                 let want_v = father * 0.5 + gamma * -(p.round() - 100.0) + mother * -0.5;
                 assert!((v - want_v).abs() < 1e-4);
                 weights.push(father);
@@ -163,10 +215,17 @@ fn overrides_are_obeyed_and_change_nothing_else() {
         assert_eq!(region_value(&pinned.genome, Region::Nose), (FATHER, 0.5));
         assert_eq!(pinned.origins[Region::Nose.index()], RegionOrigin::Father);
         assert!(is_pool_value(region_value(&pinned.genome, Region::Hair).0));
-        assert!(matches!(pinned.origins[Region::Chin.index()], RegionOrigin::Blend { .. }));
+        assert!(matches!(
+            pinned.origins[Region::Chin.index()],
+            RegionOrigin::Blend { .. }
+        ));
         for r in Region::ALL {
             if !overrides.contains_key(&r) {
-                assert_eq!(region_value(&pinned.genome, r), region_value(&plain.genome, r), "{r} changed");
+                assert_eq!(
+                    region_value(&pinned.genome, r),
+                    region_value(&plain.genome, r),
+                    "{r} changed"
+                );
             }
         }
     }

@@ -25,13 +25,21 @@ pub fn run(args: RunArgs) -> Result<()> {
         return Err(Error::input("--threads must be at least 1"));
     }
     let seed = args.seed.unwrap_or(loaded.file.seed);
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&args.scenario));
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&args.scenario));
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
 
     let model = crate::model::build(&loaded.file.model, loaded.file.image_size, &args.scenario)?;
-    let stamp = run_stamp(&args.scenario, seed, loaded.file.image_size, &model.describe())?;
+    let stamp = run_stamp(
+        &args.scenario,
+        seed,
+        loaded.file.image_size,
+        &model.describe(),
+    )?;
     check_resume(&out_dir, &stamp, args.resume)?;
     write_atomic(&out_dir.join(RUN_STAMP), stamp.as_bytes())?;
 
@@ -42,9 +50,13 @@ pub fn run(args: RunArgs) -> Result<()> {
         threads: args.threads,
         resume: args.resume,
         progress: !args.quiet,
+        image_name: crate::engine::people_dir_images(),
     };
     let mut report = simulate(&loaded.pedigree, model.as_ref(), &opts)?;
-    report.manifest.warnings.splice(0..0, loaded.warnings.iter().cloned());
+    report
+        .manifest
+        .warnings
+        .splice(0..0, loaded.warnings.iter().cloned());
     for w in report.manifest.warnings.iter().skip(loaded.warnings.len()) {
         eprintln!("warning: {w}");
     }
@@ -65,7 +77,10 @@ pub fn run(args: RunArgs) -> Result<()> {
 
 /// `runs/<scenario file stem>`.
 fn default_out_dir(scenario: &Path) -> PathBuf {
-    let stem = scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let stem = scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
     PathBuf::from("runs").join(stem)
 }
 

@@ -16,21 +16,30 @@ use crate::exports::png::encode_png;
 use crate::genetics::rng::{stream, Purpose};
 use crate::genetics::{crossover, GeneSample, Genome, Region, RegionOrigin};
 use crate::model::{FaceModel, Latent, Subject};
-use crate::pedigree::Pedigree;
+use crate::pedigree::{Pedigree, Person};
 use crate::scenario::format::FounderGenes;
 use petgraph::graph::NodeIndex;
 use rand::Rng;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use progress::Progress;
 
 /// Folder (inside the run directory) that holds one PNG per person.
 pub const PEOPLE_DIR: &str = "people";
 
+/// Names a person's image file, relative to the run directory.
+pub type ImageNamer = Arc<dyn Fn(&Person) -> String + Send + Sync>;
+
+/// The default layout: `people/<id>.png`.
+pub fn people_dir_images() -> ImageNamer {
+    Arc::new(|p: &Person| format!("{PEOPLE_DIR}/{}.png", p.id))
+}
+
 /// How to run.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// The run directory.
     pub out_dir: PathBuf,
@@ -44,6 +53,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Where each person's image goes (default [`people_dir_images`]).
+    pub image_name: ImageNamer,
 }
 
 /// What a run did, besides writing files.
@@ -84,7 +95,11 @@ struct Ancestor {
 
 /// Simulates `pedigree` with `model` and writes `people/<id>.png` for everyone.
 /// Returns the manifest (not yet written; see [`crate::exports::write_run_outputs`]).
-pub fn simulate(pedigree: &Pedigree, model: &dyn FaceModel, opts: &RunOptions) -> Result<RunReport> {
+pub fn simulate(
+    pedigree: &Pedigree,
+    model: &dyn FaceModel,
+    opts: &RunOptions,
+) -> Result<RunReport> {
     let threads = opts.threads.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -98,7 +113,6 @@ struct Simulation<'a> {
     model: &'a dyn FaceModel,
     opts: &'a RunOptions,
     ancestors: HashMap<NodeIndex, Ancestor>,
-    people_dir: PathBuf,
 }
 
 impl<'a> Simulation<'a> {
@@ -108,13 +122,11 @@ impl<'a> Simulation<'a> {
             model,
             opts,
             ancestors: HashMap::new(),
-            people_dir: opts.out_dir.join(PEOPLE_DIR),
         }
     }
 
     fn run(mut self) -> Result<RunReport> {
-        std::fs::create_dir_all(&self.people_dir).map_err(|e| Error::io(&self.people_dir, e))?;
-        remove_stale_temporaries(&self.people_dir)?;
+        self.prepare_folders()?;
         let progress = Progress::new(self.pedigree.len() as u64, self.opts.progress);
         let mut records = Vec::with_capacity(self.pedigree.len());
         let mut warnings = Vec::new();
@@ -202,14 +214,18 @@ impl<'a> Simulation<'a> {
         };
         let (father, mother) = (self.pedigree.father(node), self.pedigree.mother(node));
         if let (Some(f), Some(m)) = (father, mother) {
-            let pool = self.model.gene_pool().candidates(person.age, person.sex, ancestry).map_err(|e| {
-                Error::input(format!("person `{}`: {e}", person.id))
-            })?;
+            let pool = self
+                .model
+                .gene_pool()
+                .candidates(person.age, person.sex, ancestry)
+                .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?;
             let parent = |n: NodeIndex| {
-                self.ancestors
-                    .get(&n)
-                    .map(|a| &a.genome)
-                    .ok_or_else(|| Error::internal(format!("genome of a parent of `{}` was dropped too early", person.id)))
+                self.ancestors.get(&n).map(|a| &a.genome).ok_or_else(|| {
+                    Error::internal(format!(
+                        "genome of a parent of `{}` was dropped too early",
+                        person.id
+                    ))
+                })
             };
             let child = crossover(
                 parent(f)?,
@@ -220,7 +236,9 @@ impl<'a> Simulation<'a> {
                 &mut stream(seed, &person.id, Purpose::Crossover),
             );
             staged.genes = Genes::Drawn {
-                gene: child.genome.sample(&mut stream(seed, &person.id, Purpose::GeneSample)),
+                gene: child
+                    .genome
+                    .sample(&mut stream(seed, &person.id, Purpose::GeneSample)),
                 genome: None,
             };
             staged.origins = Some(child.origins);
@@ -230,9 +248,11 @@ impl<'a> Simulation<'a> {
         }
         match &person.founder_genes {
             FounderGenes::Pool => {
-                let pool = self.model.gene_pool().candidates(person.age, person.sex, ancestry).map_err(|e| {
-                    Error::input(format!("person `{}`: {e}", person.id))
-                })?;
+                let pool = self
+                    .model
+                    .gene_pool()
+                    .candidates(person.age, person.sex, ancestry)
+                    .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?;
                 let mut rng = stream(seed, &person.id, Purpose::Founder);
                 let genome = pool.entries[rng.random_range(0..pool.entries.len())].clone();
                 staged.genes = Genes::Drawn {
@@ -249,9 +269,11 @@ impl<'a> Simulation<'a> {
                 staged.genes = Genes::Latent(self.model.latent_from_rng(&mut rng, subject)?);
             }
             FounderGenes::Latent(path) => {
-                staged.genes = Genes::Latent(self.model.load_latent(Path::new(path)).map_err(|e| {
-                    Error::input(format!("person `{}`: {e}", person.id))
-                })?);
+                staged.genes = Genes::Latent(
+                    self.model
+                        .load_latent(Path::new(path))
+                        .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?,
+                );
             }
         }
         Ok(staged)
@@ -270,7 +292,10 @@ impl<'a> Simulation<'a> {
             .collect();
         let decoded: Vec<Latent> = drawn
             .par_chunks(batch)
-            .map(|chunk| self.model.decode(&chunk.iter().map(|g| (*g).clone()).collect::<Vec<_>>()))
+            .map(|chunk| {
+                self.model
+                    .decode(&chunk.iter().map(|g| (*g).clone()).collect::<Vec<_>>())
+            })
             .collect::<Result<Vec<_>>>()?
             .into_iter()
             .flatten()
@@ -281,13 +306,19 @@ impl<'a> Simulation<'a> {
             .iter()
             .map(|s| {
                 let mut latent = match &s.genes {
-                    Genes::Drawn { .. } => decoded
-                        .next()
-                        .ok_or_else(|| Error::internal("the model decoded fewer genes than it was given"))?,
+                    Genes::Drawn { .. } => decoded.next().ok_or_else(|| {
+                        Error::internal("the model decoded fewer genes than it was given")
+                    })?,
                     Genes::Latent(l) => l.clone(),
                 };
-                if let (Some(f), Some(m)) = (self.pedigree.father(s.node), self.pedigree.mother(s.node)) {
-                    latent.average_fine_layers(&self.ancestors[&f].latent, &self.ancestors[&m].latent, fine);
+                if let (Some(f), Some(m)) =
+                    (self.pedigree.father(s.node), self.pedigree.mother(s.node))
+                {
+                    latent.average_fine_layers(
+                        &self.ancestors[&f].latent,
+                        &self.ancestors[&m].latent,
+                        fine,
+                    );
                 }
                 Ok(latent)
             })
@@ -297,28 +328,52 @@ impl<'a> Simulation<'a> {
     /// Step 3: the genome each future parent passes on. Pool founders keep
     /// their pool entry; everyone else's genes are read from their face by the
     /// model's encoder, as the method does for a photographed parent.
-    fn genomes_for_ancestors(&self, staged: &[Staged], latents: &[Latent]) -> Result<Vec<Option<Genome>>> {
+    fn genomes_for_ancestors(
+        &self,
+        staged: &[Staged],
+        latents: &[Latent],
+    ) -> Result<Vec<Option<Genome>>> {
         let needs: Vec<usize> = staged
             .iter()
             .enumerate()
             .filter(|(_, s)| !self.pedigree.children(s.node).is_empty())
-            .filter(|(_, s)| !matches!(&s.genes, Genes::Drawn { genome: Some(_), .. }))
+            .filter(|(_, s)| {
+                !matches!(
+                    &s.genes,
+                    Genes::Drawn {
+                        genome: Some(_),
+                        ..
+                    }
+                )
+            })
             .map(|(i, _)| i)
             .collect();
         let batch = self.model.preferred_batch().max(1);
         let encoded: Vec<Genome> = needs
             .par_chunks(batch)
-            .map(|chunk| self.model.encode(&chunk.iter().map(|&i| latents[i].clone()).collect::<Vec<_>>()))
+            .map(|chunk| {
+                self.model.encode(
+                    &chunk
+                        .iter()
+                        .map(|&i| latents[i].clone())
+                        .collect::<Vec<_>>(),
+                )
+            })
             .collect::<Result<Vec<_>>>()?
             .into_iter()
             .flatten()
             .collect();
-        let mut encoded = needs.into_iter().zip(encoded).collect::<HashMap<usize, Genome>>();
+        let mut encoded = needs
+            .into_iter()
+            .zip(encoded)
+            .collect::<HashMap<usize, Genome>>();
         Ok(staged
             .iter()
             .enumerate()
             .map(|(i, s)| match &s.genes {
-                Genes::Drawn { genome: Some(g), .. } if !self.pedigree.children(s.node).is_empty() => Some(g.clone()),
+                Genes::Drawn {
+                    genome: Some(g), ..
+                } if !self.pedigree.children(s.node).is_empty() => Some(g.clone()),
                 _ => encoded.remove(&i),
             })
             .collect())
@@ -326,7 +381,12 @@ impl<'a> Simulation<'a> {
 
     /// Step 4: render in batches on the thread pool and write each PNG atomically.
     /// Returns (rendered, skipped).
-    fn render(&self, staged: &[Staged], latents: &[Latent], progress: &Progress) -> Result<(usize, usize)> {
+    fn render(
+        &self,
+        staged: &[Staged],
+        latents: &[Latent],
+        progress: &Progress,
+    ) -> Result<(usize, usize)> {
         let todo: Vec<usize> = (0..staged.len())
             .filter(|&i| !(self.opts.resume && self.image_path(staged[i].node).is_file()))
             .collect();
@@ -339,7 +399,10 @@ impl<'a> Simulation<'a> {
                 .iter()
                 .map(|&i| {
                     let p = self.pedigree.person(staged[i].node);
-                    Subject { age: p.age, sex: p.sex }
+                    Subject {
+                        age: p.age,
+                        sex: p.sex,
+                    }
                 })
                 .collect();
             let images = self.model.render(&lat, &subjects)?;
@@ -352,8 +415,28 @@ impl<'a> Simulation<'a> {
         Ok((todo.len(), skipped))
     }
 
+    fn image_name(&self, node: NodeIndex) -> String {
+        (self.opts.image_name)(self.pedigree.person(node))
+    }
+
     fn image_path(&self, node: NodeIndex) -> PathBuf {
-        self.people_dir.join(format!("{}.png", self.pedigree.person(node).id))
+        self.opts.out_dir.join(self.image_name(node))
+    }
+
+    /// Creates every image folder once and clears temporaries a killed run left there.
+    fn prepare_folders(&self) -> Result<()> {
+        let mut folders: Vec<PathBuf> = self
+            .pedigree
+            .people()
+            .filter_map(|(n, _)| self.image_path(n).parent().map(Path::to_path_buf))
+            .collect();
+        folders.sort();
+        folders.dedup();
+        for dir in folders {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            remove_stale_temporaries(&dir)?;
+        }
+        Ok(())
     }
 
     fn record(&self, st: &Staged, generation: usize) -> PersonRecord {
@@ -386,7 +469,7 @@ impl<'a> Simulation<'a> {
             father: p.father.clone(),
             mother: p.mother.clone(),
             generation,
-            image: format!("{PEOPLE_DIR}/{}.png", p.id),
+            image: self.image_name(st.node),
             founder_genes,
             pool_keys: st.pool_keys.iter().map(|k| k.to_string()).collect(),
             gamma: child.then_some(p.params.gamma),

@@ -19,8 +19,14 @@ const INK: [u8; 3] = [50, 50, 50];
 pub fn contact_sheet(manifest: &Manifest, run_dir: &Path) -> Result<Image> {
     let rows: Vec<Vec<_>> = (0..manifest.generations)
         .flat_map(|g| {
-            let gen: Vec<_> = manifest.people.iter().filter(|p| p.generation == g).collect();
-            gen.chunks(MAX_COLUMNS as usize).map(|c| c.to_vec()).collect::<Vec<_>>()
+            let gen: Vec<_> = manifest
+                .people
+                .iter()
+                .filter(|p| p.generation == g)
+                .collect();
+            gen.chunks(MAX_COLUMNS as usize)
+                .map(|c| c.to_vec())
+                .collect::<Vec<_>>()
         })
         .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(1).max(1) as u32;
@@ -40,7 +46,8 @@ pub fn contact_sheet(manifest: &Manifest, run_dir: &Path) -> Result<Image> {
             let path = run_dir.join(&person.image);
             match std::fs::read(&path) {
                 Ok(bytes) => {
-                    let face = decode_png(&bytes).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+                    let face = decode_png(&bytes)
+                        .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
                     blit_scaled(&mut sheet, &face, x, y, CELL);
                 }
                 Err(_) => fill(&mut sheet, x, y, CELL, CELL, [200, 200, 200]),

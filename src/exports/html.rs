@@ -77,7 +77,8 @@ fn thumb_size(people: usize) -> u32 {
 /// Groups each generation into units: founders by couple, children by their
 /// parents (siblings together), and places partners side by side.
 fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
-    let by_id: BTreeMap<&str, &PersonRecord> = manifest.people.iter().map(|p| (p.id.as_str(), p)).collect();
+    let by_id: BTreeMap<&str, &PersonRecord> =
+        manifest.people.iter().map(|p| (p.id.as_str(), p)).collect();
     // Partners: people who share a child.
     let mut partners: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for p in &manifest.people {
@@ -116,7 +117,8 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
     };
     (0..manifest.generations)
         .map(|g| {
-            let members: Vec<&PersonRecord> = manifest.people.iter().filter(|p| row(p) == g).collect();
+            let members: Vec<&PersonRecord> =
+                manifest.people.iter().filter(|p| row(p) == g).collect();
             // Sibling groups in order of first appearance; founders alone.
             let mut groups: Vec<(Option<(&str, &str)>, Vec<&PersonRecord>)> = Vec::new();
             for p in &members {
@@ -150,7 +152,12 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
                     continue;
                 }
                 let label = key.map(|(f, m)| {
-                    let name = |id: &str| by_id.get(id).map(|p| p.name.clone()).unwrap_or_else(|| id.to_string());
+                    let name = |id: &str| {
+                        by_id
+                            .get(id)
+                            .map(|p| p.name.clone())
+                            .unwrap_or_else(|| id.to_string())
+                    };
                     format!("{} & {}", name(f), name(m))
                 });
                 units.push(Unit { label, people });

@@ -15,8 +15,14 @@ use std::path::Path;
 /// (each atomically), after the faces are on disk.
 pub fn write_run_outputs(manifest: &Manifest, run_dir: &Path) -> Result<()> {
     write_atomic(&run_dir.join("manifest.json"), &manifest.to_json()?)?;
-    write_atomic(&run_dir.join("index.html"), html::render_tree(manifest, run_dir)?.as_bytes())?;
+    write_atomic(
+        &run_dir.join("index.html"),
+        html::render_tree(manifest, run_dir)?.as_bytes(),
+    )?;
     let sheet = contact_sheet::contact_sheet(manifest, run_dir)?;
-    write_atomic(&run_dir.join("contact_sheet.png"), &png::encode_png(&sheet)?)?;
+    write_atomic(
+        &run_dir.join("contact_sheet.png"),
+        &png::encode_png(&sheet)?,
+    )?;
     Ok(())
 }

@@ -10,8 +10,8 @@ use crate::attributes::{AgeGroup, Sex};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
-use rand_chacha::ChaCha8Rng;
 use crate::scenario::format::ModelSpec;
+use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
 /// Smallest and largest portrait side famsim renders.
@@ -32,7 +32,11 @@ pub fn check_image_size(size: u32) -> std::result::Result<(), String> {
 
 /// Builds the face model a scenario asks for. `scenario_path` anchors
 /// relative weight paths.
-pub fn build(spec: &ModelSpec, image_size: u32, scenario_path: &Path) -> Result<Box<dyn FaceModel>> {
+pub fn build(
+    spec: &ModelSpec,
+    image_size: u32,
+    scenario_path: &Path,
+) -> Result<Box<dyn FaceModel>> {
     let _ = scenario_path;
     match spec {
         ModelSpec::Procedural => Err(Error::input(format!("{image_size}"))),
