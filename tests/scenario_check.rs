@@ -107,9 +107,17 @@ fn every_shipped_scenario_passes_check() {
     // Dataset specs are a different format with their own command.
     let files: Vec<PathBuf> = ron_files(&dir)
         .into_iter()
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("dataset"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("dataset")
+        })
         .collect();
-    assert!(files.len() >= 3, "expected at least three shipped scenarios");
+    assert!(
+        files.len() >= 3,
+        "expected at least three shipped scenarios"
+    );
     for file in files {
         let out = famsim_check(&file);
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -143,7 +151,10 @@ fn check_summarises_people_generations_founders_and_couples() {
         "david + yuki: 3 children (emma, leo, hana)",
         "iris Father",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
 }
 
@@ -182,7 +193,10 @@ fn implausible_families_pass_with_located_warnings() {
         "person \"baby\": father \"dad\" is only 10-19".to_string(),
         "warnings: 4".to_string(),
     ] {
-        assert!(stdout.contains(&expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(&expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
 }
 

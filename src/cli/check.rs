@@ -55,7 +55,12 @@ pub fn summary(loaded: &LoadedScenario) -> String {
         .filter(|(_, p)| p.is_founder())
         .map(|(_, p)| p.id.as_str())
         .collect();
-    let _ = writeln!(s, "\nfounders: {} ({})", founders.len(), founders.join(", "));
+    let _ = writeln!(
+        s,
+        "\nfounders: {} ({})",
+        founders.len(),
+        founders.join(", ")
+    );
 
     let couples = ped.couples();
     let _ = writeln!(s, "couples: {}", couples.len());

@@ -41,7 +41,7 @@ pub fn build(
 ) -> Result<Box<dyn FaceModel>> {
     let _ = scenario_path;
     match spec {
-        ModelSpec::Procedural => Err(Error::input(format!("{image_size}"))),
+        ModelSpec::Procedural => Ok(Box::new(procedural::ProceduralModel::new(image_size)?)),
         ModelSpec::StyleGene(_) => Err(Error::input(
             "the StyleGene model is not available in this build yet; use `model: Procedural`",
         )),

@@ -3,8 +3,8 @@
 
 use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::genetics::{CrossoverParams, Inheritance, Region};
-use crate::scenario::format::FounderGenes;
 use crate::scenario::diagnostics::closest;
+use crate::scenario::format::FounderGenes;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -118,7 +118,9 @@ impl Pedigree {
                     entry,
                     &id,
                     Some("id"),
-                    format!("the id {id:?} is already used by an earlier person; ids must be unique"),
+                    format!(
+                        "the id {id:?} is already used by an earlier person; ids must be unique"
+                    ),
                 ));
                 continue;
             }
@@ -167,7 +169,8 @@ impl Pedigree {
                 let Some(parent_id) = parent_id else { continue };
                 let name = role_name(role);
                 let Some(&parent) = by_id.get(parent_id) else {
-                    let mut message = format!("{name} {parent_id:?} is not a person in this scenario");
+                    let mut message =
+                        format!("{name} {parent_id:?} is not a person in this scenario");
                     let ids = by_id.keys().map(String::as_str).filter(|k| *k != id);
                     if let Some(near) = closest(parent_id, ids) {
                         message.push_str(&format!("; did you mean {near:?}?"));

@@ -289,7 +289,10 @@ pub fn describe_ron_error(
                 expected.join(", ")
             )
         }
-        E::MissingStructField { field: missing, outer } => {
+        E::MissingStructField {
+            field: missing,
+            outer,
+        } => {
             help.extend(field_hint(missing).map(|h| format!("`{missing}` is {h}")));
             format!(
                 "missing field `{missing}` in {}",
@@ -374,7 +377,9 @@ fn field_hint(field: &str) -> Option<String> {
         "sex" => "`Male` or `Female`".into(),
         "age" => format!(
             "an age group in double quotes: {}",
-            crate::attributes::AgeGroup::ALL.map(|a| format!("\"{a}\"")).join(", ")
+            crate::attributes::AgeGroup::ALL
+                .map(|a| format!("\"{a}\""))
+                .join(", ")
         ),
         "ancestry" => format!(
             "one of {}",

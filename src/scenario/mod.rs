@@ -47,9 +47,9 @@ pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
     let tree = source::parse(text);
     let options = format::ron_options();
 
-    let header: ScenarioFile<&RawValue> = options
-        .from_str(text)
-        .map_err(|e| Error::Scenario(source.report(&[ron_diagnostic(&source, tree.as_ref(), text, &e)])))?;
+    let header: ScenarioFile<&RawValue> = options.from_str(text).map_err(|e| {
+        Error::Scenario(source.report(&[ron_diagnostic(&source, tree.as_ref(), text, &e)]))
+    })?;
 
     let mut diagnostics = Vec::new();
     let mut people = Vec::with_capacity(header.people.len());
@@ -106,7 +106,9 @@ fn ron_diagnostic(
     if end == start {
         end = start + token_len(&source.text[start..]);
     }
-    let field = tree.and_then(|t| t.field_at(start)).map(|f| f.name.as_str());
+    let field = tree
+        .and_then(|t| t.field_at(start))
+        .map(|f| f.name.as_str());
     let found = source.text[start..].chars().next();
     let (message, help) = describe_ron_error(&err.code, field, found);
     let mut d = Diagnostic::error(Some(start..end), message);
@@ -203,7 +205,10 @@ mod tests {
     #[test]
     fn errors_are_reported_in_file_order_with_a_count() {
         let text = FAMILY
-            .replace("\"30-39\", ancestry: White", "\"30-39\", ancestry: White, gamma: 2.0")
+            .replace(
+                "\"30-39\", ancestry: White",
+                "\"30-39\", ancestry: White, gamma: 2.0",
+            )
             .replace("age: \"3-9\"", "age: \"70+\"");
         let Err(Error::Scenario(report)) = load_text(&text) else {
             panic!("expected a scenario error")
@@ -212,12 +217,18 @@ mod tests {
         let older = report.find("older than their father").expect(&report);
         assert!(gamma < older, "{report}");
         assert!(report.contains("t.ron:4:"), "{report}");
-        assert!(report.ends_with("t.ron has 3 errors; nothing was done"), "{report}");
+        assert!(
+            report.ends_with("t.ron has 3 errors; nothing was done"),
+            "{report}"
+        );
     }
 
     #[test]
     fn matching_ancestry_on_a_child_is_only_a_warning() {
-        let text = FAMILY.replace("father: \"dad\", mother", "ancestry: Black, father: \"dad\", mother");
+        let text = FAMILY.replace(
+            "father: \"dad\", mother",
+            "ancestry: Black, father: \"dad\", mother",
+        );
         let loaded = load_text(&text).unwrap();
         assert_eq!(loaded.warnings.len(), 1);
         assert!(

@@ -225,7 +225,8 @@ fn lex(text: &str) -> Option<Vec<Token>> {
             Tok::Literal
         } else if c.is_ascii_digit()
             || ((c == b'-' || c == b'+' || c == b'.')
-                && b.get(i + 1).is_some_and(|d| d.is_ascii_digit() || *d == b'.'))
+                && b.get(i + 1)
+                    .is_some_and(|d| d.is_ascii_digit() || *d == b'.'))
         {
             i += 1;
             while i < b.len() {
@@ -301,7 +302,13 @@ fn raw_string_end(b: &[u8], start: usize) -> Option<usize> {
     }
     i += 1;
     while i < b.len() {
-        if b[i] == b'"' && b[i + 1..].iter().take(hashes).filter(|&&c| c == b'#').count() == hashes
+        if b[i] == b'"'
+            && b[i + 1..]
+                .iter()
+                .take(hashes)
+                .filter(|&&c| c == b'#')
+                .count()
+                == hashes
         {
             return Some(i + 1 + hashes);
         }
@@ -515,8 +522,14 @@ mod tests {
         );
         let people = root.field("people").unwrap().value.items();
         assert_eq!(people.len(), 2);
-        assert_eq!(text_of(text, &people[0].value_span("gamma").unwrap()), "0.5");
-        assert_eq!(text_of(text, &people[1].value_span("eta").unwrap()), "-1.5e-3");
+        assert_eq!(
+            text_of(text, &people[0].value_span("gamma").unwrap()),
+            "0.5"
+        );
+        assert_eq!(
+            text_of(text, &people[1].value_span("eta").unwrap()),
+            "-1.5e-3"
+        );
         let regions = &people[0].field("regions").unwrap().value;
         let keys: Vec<&str> = regions
             .entries()

@@ -80,7 +80,12 @@ impl<'a> Locator<'a> {
     /// A field inside a top-level struct field, e.g. `defaults.gamma`, or
     /// the outer field when the inner one is not written out.
     fn nested(&self, outer: &str, field: &str) -> Option<Span> {
-        let node = self.root?.field(outer)?.value.unwrap_some().variant_struct();
+        let node = self
+            .root?
+            .field(outer)?
+            .value
+            .unwrap_some()
+            .variant_struct();
         node.value_span(field).or_else(|| self.top(outer))
     }
 
@@ -161,7 +166,9 @@ fn check_header(source: &Source, at: &Locator, file: &ScenarioFile, out: &mut Ve
                 at.top("people"),
                 "`people` is empty; a scenario needs at least one person",
             )
-            .help("add a founder, e.g. (id: \"anna\", sex: Female, age: \"30-39\", ancestry: White)"),
+            .help(
+                "add a founder, e.g. (id: \"anna\", sex: Female, age: \"30-39\", ancestry: White)",
+            ),
         );
     }
 }
@@ -512,7 +519,9 @@ fn check_child_ancestry(
             out.push(
                 Diagnostic::warning(
                     span,
-                    format!("`ancestry` is ignored for a child; it comes from the parents ({listed})"),
+                    format!(
+                        "`ancestry` is ignored for a child; it comes from the parents ({listed})"
+                    ),
                 )
                 .person(&p.id),
             );
