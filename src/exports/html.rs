@@ -21,7 +21,9 @@ struct Card<'a> {
     name: &'a str,
     sex: String,
     age: String,
-    image: &'a str,
+    /// Already escaped for an attribute (minijinja would also escape `/`,
+    /// which is legal but makes the page harder to read and to check).
+    image: String,
     search: String,
     exists: bool,
 }
@@ -96,7 +98,7 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
         name: &p.name,
         sex: p.sex.to_string(),
         age: p.age_group.to_string(),
-        image: &p.image,
+        image: escape_attribute(&p.image),
         search: format!("{} {}", p.name, p.id).to_lowercase(),
         exists: run_dir.join(&p.image).is_file(),
     };
@@ -170,4 +172,20 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
             }
         })
         .collect()
+}
+
+/// Escapes the characters that matter inside a double-quoted HTML attribute.
+fn escape_attribute(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
