@@ -103,20 +103,14 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
         exists: run_dir.join(&p.image).is_file(),
     };
 
-    // A founder who married into the family stands in their partner's row.
-    let row = |p: &PersonRecord| -> usize {
-        if p.father.is_some() {
-            return p.generation;
-        }
-        partners
-            .get(p.id.as_str())
-            .into_iter()
-            .flatten()
-            .filter_map(|q| by_id.get(q))
-            .map(|q| q.generation)
-            .max()
-            .unwrap_or(0)
-    };
+    let rows = manifest.display_rows();
+    let row_of: BTreeMap<&str, usize> = manifest
+        .people
+        .iter()
+        .zip(&rows)
+        .map(|(p, &r)| (p.id.as_str(), r))
+        .collect();
+    let row = |p: &PersonRecord| row_of[p.id.as_str()];
     (0..manifest.generations)
         .map(|g| {
             let members: Vec<&PersonRecord> =
