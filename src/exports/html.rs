@@ -26,6 +26,8 @@ struct Card<'a> {
     image: String,
     search: String,
     exists: bool,
+    /// A founder shown beside a partner from the family.
+    inlaw: bool,
 }
 
 #[derive(Serialize)]
@@ -93,16 +95,6 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
             }
         }
     }
-    let card = |p: &'a PersonRecord| Card {
-        id: &p.id,
-        name: &p.name,
-        sex: p.sex.to_string(),
-        age: p.age_group.to_string(),
-        image: escape_attribute(&p.image),
-        search: format!("{} {}", p.name, p.id).to_lowercase(),
-        exists: run_dir.join(&p.image).is_file(),
-    };
-
     let rows = manifest.display_rows();
     let row_of: BTreeMap<&str, usize> = manifest
         .people
@@ -111,6 +103,17 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
         .map(|(p, &r)| (p.id.as_str(), r))
         .collect();
     let row = |p: &PersonRecord| row_of[p.id.as_str()];
+    let card = |p: &'a PersonRecord| Card {
+        id: &p.id,
+        name: &p.name,
+        sex: p.sex.to_string(),
+        age: p.age_group.to_string(),
+        image: escape_attribute(&p.image),
+        search: format!("{} {}", p.name, p.id).to_lowercase(),
+        exists: run_dir.join(&p.image).is_file(),
+        inlaw: p.father.is_none() && row(p) > 0,
+    };
+
     (0..manifest.generations)
         .map(|g| {
             let members: Vec<&PersonRecord> =
