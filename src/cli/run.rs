@@ -1,9 +1,115 @@
-//! `famsim run`: simulate a scenario end to end.
+//! `famsim run`: simulate a scenario end to end and write the run directory.
 
 use super::RunArgs;
+use crate::engine::{simulate, RunOptions};
 use crate::error::{Error, Result};
+use crate::exports::atomic::write_atomic;
+use crate::exports::write_run_outputs;
+use crate::scenario;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// File in the run directory that records what the run was made from, so
+/// `--resume` never mixes two different runs in one folder.
+const RUN_STAMP: &str = ".famsim-run.json";
 
 pub fn run(args: RunArgs) -> Result<()> {
-    let _ = args;
-    Err(Error::internal("famsim run is being wired up"))
+    let started = Instant::now();
+    let mut loaded = scenario::load(&args.scenario)?;
+    if let Some(size) = args.size {
+        crate::model::check_image_size(size).map_err(|e| Error::input(format!("--size: {e}")))?;
+        loaded.file.image_size = size;
+    }
+    if args.threads == Some(0) {
+        return Err(Error::input("--threads must be at least 1"));
+    }
+    let seed = args.seed.unwrap_or(loaded.file.seed);
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&args.scenario));
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+
+    let model = crate::model::build(&loaded.file.model, loaded.file.image_size, &args.scenario)?;
+    let stamp = run_stamp(
+        &args.scenario,
+        seed,
+        loaded.file.image_size,
+        &model.describe(),
+    )?;
+    check_resume(&out_dir, &stamp, args.resume)?;
+    write_atomic(&out_dir.join(RUN_STAMP), stamp.as_bytes())?;
+
+    let opts = RunOptions {
+        out_dir: out_dir.clone(),
+        seed,
+        scenario_name: loaded.file.name.clone(),
+        threads: args.threads,
+        resume: args.resume,
+        progress: !args.quiet,
+        image_name: crate::engine::people_dir_images(),
+    };
+    let mut report = simulate(&loaded.pedigree, model.as_ref(), &opts)?;
+    report
+        .manifest
+        .warnings
+        .splice(0..0, loaded.warnings.iter().cloned());
+    for w in report.manifest.warnings.iter().skip(loaded.warnings.len()) {
+        eprintln!("warning: {w}");
+    }
+    write_run_outputs(&report.manifest, &out_dir)?;
+    if !args.quiet {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} people ({} rendered, {} kept from a previous run) in {:.1}s → {}",
+            report.manifest.people.len(),
+            report.rendered,
+            report.skipped,
+            secs,
+            out_dir.join("index.html").display()
+        );
+    }
+    Ok(())
+}
+
+/// `runs/<scenario file stem>`.
+fn default_out_dir(scenario: &Path) -> PathBuf {
+    let stem = scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    PathBuf::from("runs").join(stem)
+}
+
+/// What makes two runs the same run: scenario bytes, seed, size and model.
+fn run_stamp(scenario: &Path, seed: u64, size: u32, model: &str) -> Result<String> {
+    let bytes = std::fs::read(scenario).map_err(|e| Error::io(scenario, e))?;
+    let digest = hex::encode(Sha256::digest(&bytes));
+    let stamp = serde_json::json!({
+        "scenario_sha256": digest,
+        "seed": seed,
+        "image_size": size,
+        "model": model,
+        "famsim_version": env!("CARGO_PKG_VERSION"),
+    });
+    Ok(format!("{stamp:#}\n"))
+}
+
+/// `--resume` continues only the same run; a fresh run may overwrite.
+fn check_resume(out_dir: &Path, stamp: &str, resume: bool) -> Result<()> {
+    let path = out_dir.join(RUN_STAMP);
+    if !resume {
+        return Ok(());
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(previous) if previous != stamp => Err(Error::input(format!(
+            "--resume: {} was made from a different scenario, seed, size, model or famsim version; \
+             run without --resume to start over, or choose another --out",
+            out_dir.display()
+        ))),
+        _ => Ok(()),
+    }
 }

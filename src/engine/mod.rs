@@ -1,1 +1,480 @@
-//! Runs a pedigree through the genetics and a face model, generation by generation.
+//! Runs a pedigree through the genetics and a face model, one generation at a
+//! time, and writes every face.
+//!
+//! Memory follows the widest generation, not the population: a person's
+//! genome and latent are kept only until the last of their children is made.
+//! Every random draw comes from the person's own streams, so the order in which
+//! threads finish never changes a byte of output.
+
+mod progress;
+
+use crate::attributes::PoolKey;
+use crate::error::{Error, Result};
+use crate::exports::atomic::{remove_stale_temporaries, write_atomic};
+use crate::exports::manifest::{Manifest, PersonRecord, RegionRecord};
+use crate::exports::png::encode_png;
+use crate::genetics::rng::{stream, Purpose};
+use crate::genetics::{crossover, GeneSample, Genome, Region, RegionOrigin};
+use crate::model::{FaceModel, Latent, Subject};
+use crate::pedigree::{Pedigree, Person};
+use crate::scenario::format::FounderGenes;
+use petgraph::graph::NodeIndex;
+use rand::Rng;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use progress::Progress;
+
+/// Folder (inside the run directory) that holds one PNG per person.
+pub const PEOPLE_DIR: &str = "people";
+
+/// Names a person's image file, relative to the run directory.
+pub type ImageNamer = Arc<dyn Fn(&Person) -> String + Send + Sync>;
+
+/// The default layout: `people/<id>.png`.
+pub fn people_dir_images() -> ImageNamer {
+    Arc::new(|p: &Person| format!("{PEOPLE_DIR}/{}.png", p.id))
+}
+
+/// How to run.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// The run directory.
+    pub out_dir: PathBuf,
+    /// Root of every random stream.
+    pub seed: u64,
+    /// Name recorded in the manifest.
+    pub scenario_name: String,
+    /// Rendering threads (None: one per core).
+    pub threads: Option<usize>,
+    /// Skip people whose image already exists (a previous, interrupted run).
+    pub resume: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+    /// Where each person's image goes (default [`people_dir_images`]).
+    pub image_name: ImageNamer,
+}
+
+/// What a run did, besides writing files.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub manifest: Manifest,
+    /// People rendered by this run.
+    pub rendered: usize,
+    /// People skipped because `--resume` found their image complete.
+    pub skipped: usize,
+}
+
+/// A person's genes before decoding: either a concrete gene or a ready latent.
+enum Genes {
+    Drawn {
+        gene: GeneSample,
+        /// Known genome (pool founders); children and seed founders are encoded later.
+        genome: Option<Genome>,
+    },
+    Latent(Latent),
+}
+
+/// One person of the current generation on the way through the pipeline.
+struct Staged {
+    node: NodeIndex,
+    genes: Genes,
+    origins: Option<[RegionOrigin; crate::genetics::REGION_COUNT]>,
+    pool_keys: Vec<PoolKey>,
+    warning: Option<String>,
+}
+
+/// A person whose children are not all made yet.
+struct Ancestor {
+    genome: Genome,
+    latent: Latent,
+    children_left: usize,
+}
+
+/// Simulates `pedigree` with `model` and writes `people/<id>.png` for everyone.
+/// Returns the manifest (not yet written; see [`crate::exports::write_run_outputs`]).
+pub fn simulate(
+    pedigree: &Pedigree,
+    model: &dyn FaceModel,
+    opts: &RunOptions,
+) -> Result<RunReport> {
+    let threads = opts.threads.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start {threads} threads: {e}")))?;
+    pool.install(|| Simulation::new(pedigree, model, opts).run())
+}
+
+struct Simulation<'a> {
+    pedigree: &'a Pedigree,
+    model: &'a dyn FaceModel,
+    opts: &'a RunOptions,
+    ancestors: HashMap<NodeIndex, Ancestor>,
+}
+
+impl<'a> Simulation<'a> {
+    fn new(pedigree: &'a Pedigree, model: &'a dyn FaceModel, opts: &'a RunOptions) -> Self {
+        Simulation {
+            pedigree,
+            model,
+            opts,
+            ancestors: HashMap::new(),
+        }
+    }
+
+    fn run(mut self) -> Result<RunReport> {
+        self.prepare_folders()?;
+        let progress = Progress::new(self.pedigree.len() as u64, self.opts.progress);
+        let mut records = Vec::with_capacity(self.pedigree.len());
+        let mut warnings = Vec::new();
+        let (mut rendered, mut skipped) = (0, 0);
+
+        for (generation, people) in self.pedigree.generations().iter().enumerate() {
+            let staged = people
+                .par_iter()
+                .map(|&n| self.draw_genes(n))
+                .collect::<Result<Vec<Staged>>>()?;
+            let latents = self.decode(&staged)?;
+            let genomes = self.genomes_for_ancestors(&staged, &latents)?;
+            let (r, s) = self.render(&staged, &latents, &progress)?;
+            rendered += r;
+            skipped += s;
+
+            for ((st, latent), genome) in staged.iter().zip(latents).zip(genomes) {
+                let person = self.pedigree.person(st.node);
+                if let Some(w) = &st.warning {
+                    warnings.push(format!("person `{}`: {w}", person.id));
+                }
+                records.push(self.record(st, generation));
+                if let Some(genome) = genome {
+                    let children_left = self.pedigree.children(st.node).len();
+                    self.ancestors.insert(
+                        st.node,
+                        Ancestor {
+                            genome,
+                            latent,
+                            children_left,
+                        },
+                    );
+                }
+            }
+            // Parents whose last child is now made are no longer needed.
+            for st in &staged {
+                for parent in [self.pedigree.father(st.node), self.pedigree.mother(st.node)]
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(a) = self.ancestors.get_mut(&parent) {
+                        a.children_left -= 1;
+                        if a.children_left == 0 {
+                            self.ancestors.remove(&parent);
+                        }
+                    }
+                }
+            }
+        }
+        progress.finish();
+        records.sort_by_key(|r| self.pedigree.node(&r.id));
+
+        Ok(RunReport {
+            manifest: Manifest {
+                schema_version: crate::exports::manifest::SCHEMA_VERSION,
+                famsim_version: env!("CARGO_PKG_VERSION").to_string(),
+                scenario: self.opts.scenario_name.clone(),
+                seed: self.opts.seed,
+                model: self.model.describe(),
+                image_size: self.model.image_size(),
+                generations: self.pedigree.generations().len(),
+                warnings,
+                people: records,
+            },
+            rendered,
+            skipped,
+        })
+    }
+
+    /// Step 1: a founder's genes from the pool or a seed; a child's by crossover.
+    fn draw_genes(&self, node: NodeIndex) -> Result<Staged> {
+        let person = self.pedigree.person(node);
+        let seed = self.opts.seed;
+        let ancestry = self.pedigree.ancestry(node);
+        let subject = Subject {
+            age: person.age,
+            sex: person.sex,
+        };
+        let mut staged = Staged {
+            node,
+            genes: Genes::Latent(Latent::zeros(0, 0)),
+            origins: None,
+            pool_keys: Vec::new(),
+            warning: None,
+        };
+        let (father, mother) = (self.pedigree.father(node), self.pedigree.mother(node));
+        if let (Some(f), Some(m)) = (father, mother) {
+            let pool = self
+                .model
+                .gene_pool()
+                .candidates(person.age, person.sex, ancestry)
+                .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?;
+            let parent = |n: NodeIndex| {
+                self.ancestors.get(&n).map(|a| &a.genome).ok_or_else(|| {
+                    Error::internal(format!(
+                        "genome of a parent of `{}` was dropped too early",
+                        person.id
+                    ))
+                })
+            };
+            let child = crossover(
+                parent(f)?,
+                parent(m)?,
+                &pool.entries,
+                person.params,
+                &person.overrides,
+                &mut stream(seed, &person.id, Purpose::Crossover),
+            );
+            staged.genes = Genes::Drawn {
+                gene: child
+                    .genome
+                    .sample(&mut stream(seed, &person.id, Purpose::GeneSample)),
+                genome: None,
+            };
+            staged.origins = Some(child.origins);
+            staged.pool_keys = pool.keys;
+            staged.warning = pool.warning;
+            return Ok(staged);
+        }
+        match &person.founder_genes {
+            FounderGenes::Pool => {
+                let pool = self
+                    .model
+                    .gene_pool()
+                    .candidates(person.age, person.sex, ancestry)
+                    .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?;
+                let mut rng = stream(seed, &person.id, Purpose::Founder);
+                let genome = pool.entries[rng.random_range(0..pool.entries.len())].clone();
+                staged.genes = Genes::Drawn {
+                    gene: genome.sample(&mut stream(seed, &person.id, Purpose::GeneSample)),
+                    genome: Some(genome),
+                };
+                staged.pool_keys = pool.keys;
+                staged.warning = pool.warning;
+            }
+            FounderGenes::Seed(face_seed) => {
+                // A face seed names a face on its own, like StyleGAN's seeds:
+                // the same seed gives the same founder in any scenario.
+                let mut rng = stream(*face_seed, "founder-seed", Purpose::Founder);
+                staged.genes = Genes::Latent(self.model.latent_from_rng(&mut rng, subject)?);
+            }
+            FounderGenes::Latent(path) => {
+                staged.genes = Genes::Latent(
+                    self.model
+                        .load_latent(Path::new(path))
+                        .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?,
+                );
+            }
+        }
+        Ok(staged)
+    }
+
+    /// Step 2: genes → latents in model batches; children then take the
+    /// average of their parents' fine layers (the method's colour step).
+    fn decode(&self, staged: &[Staged]) -> Result<Vec<Latent>> {
+        let batch = self.model.preferred_batch().max(1);
+        let drawn: Vec<&GeneSample> = staged
+            .iter()
+            .filter_map(|s| match &s.genes {
+                Genes::Drawn { gene, .. } => Some(gene),
+                Genes::Latent(_) => None,
+            })
+            .collect();
+        let decoded: Vec<Latent> = drawn
+            .par_chunks(batch)
+            .map(|chunk| {
+                self.model
+                    .decode(&chunk.iter().map(|g| (*g).clone()).collect::<Vec<_>>())
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut decoded = decoded.into_iter();
+        let fine = self.model.fine_layer_start();
+        staged
+            .iter()
+            .map(|s| {
+                let mut latent = match &s.genes {
+                    Genes::Drawn { .. } => decoded.next().ok_or_else(|| {
+                        Error::internal("the model decoded fewer genes than it was given")
+                    })?,
+                    Genes::Latent(l) => l.clone(),
+                };
+                if let (Some(f), Some(m)) =
+                    (self.pedigree.father(s.node), self.pedigree.mother(s.node))
+                {
+                    latent.average_fine_layers(
+                        &self.ancestors[&f].latent,
+                        &self.ancestors[&m].latent,
+                        fine,
+                    );
+                }
+                Ok(latent)
+            })
+            .collect()
+    }
+
+    /// Step 3: the genome each future parent passes on. Pool founders keep
+    /// their pool entry; everyone else's genes are read from their face by the
+    /// model's encoder, as the method does for a photographed parent.
+    fn genomes_for_ancestors(
+        &self,
+        staged: &[Staged],
+        latents: &[Latent],
+    ) -> Result<Vec<Option<Genome>>> {
+        let needs: Vec<usize> = staged
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !self.pedigree.children(s.node).is_empty())
+            .filter(|(_, s)| {
+                !matches!(
+                    &s.genes,
+                    Genes::Drawn {
+                        genome: Some(_),
+                        ..
+                    }
+                )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let batch = self.model.preferred_batch().max(1);
+        let encoded: Vec<Genome> = needs
+            .par_chunks(batch)
+            .map(|chunk| {
+                self.model.encode(
+                    &chunk
+                        .iter()
+                        .map(|&i| latents[i].clone())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut encoded = needs
+            .into_iter()
+            .zip(encoded)
+            .collect::<HashMap<usize, Genome>>();
+        Ok(staged
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match &s.genes {
+                Genes::Drawn {
+                    genome: Some(g), ..
+                } if !self.pedigree.children(s.node).is_empty() => Some(g.clone()),
+                _ => encoded.remove(&i),
+            })
+            .collect())
+    }
+
+    /// Step 4: render in batches on the thread pool and write each PNG atomically.
+    /// Returns (rendered, skipped).
+    fn render(
+        &self,
+        staged: &[Staged],
+        latents: &[Latent],
+        progress: &Progress,
+    ) -> Result<(usize, usize)> {
+        let todo: Vec<usize> = (0..staged.len())
+            .filter(|&i| !(self.opts.resume && self.image_path(staged[i].node).is_file()))
+            .collect();
+        let skipped = staged.len() - todo.len();
+        progress.inc(skipped as u64);
+        let batch = self.model.preferred_batch().max(1);
+        todo.par_chunks(batch).try_for_each(|chunk| -> Result<()> {
+            let lat: Vec<&Latent> = chunk.iter().map(|&i| &latents[i]).collect();
+            let subjects: Vec<Subject> = chunk
+                .iter()
+                .map(|&i| {
+                    let p = self.pedigree.person(staged[i].node);
+                    Subject {
+                        age: p.age,
+                        sex: p.sex,
+                    }
+                })
+                .collect();
+            let images = self.model.render(&lat, &subjects)?;
+            for (&i, image) in chunk.iter().zip(&images) {
+                write_atomic(&self.image_path(staged[i].node), &encode_png(image)?)?;
+                progress.inc(1);
+            }
+            Ok(())
+        })?;
+        Ok((todo.len(), skipped))
+    }
+
+    fn image_name(&self, node: NodeIndex) -> String {
+        (self.opts.image_name)(self.pedigree.person(node))
+    }
+
+    fn image_path(&self, node: NodeIndex) -> PathBuf {
+        self.opts.out_dir.join(self.image_name(node))
+    }
+
+    /// Creates every image folder once and clears temporaries a killed run left there.
+    fn prepare_folders(&self) -> Result<()> {
+        let mut folders: Vec<PathBuf> = self
+            .pedigree
+            .people()
+            .filter_map(|(n, _)| self.image_path(n).parent().map(Path::to_path_buf))
+            .collect();
+        folders.sort();
+        folders.dedup();
+        for dir in folders {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            remove_stale_temporaries(&dir)?;
+        }
+        Ok(())
+    }
+
+    fn record(&self, st: &Staged, generation: usize) -> PersonRecord {
+        let p = self.pedigree.person(st.node);
+        let founder_genes = p.is_founder().then(|| match &p.founder_genes {
+            FounderGenes::Pool => "pool".to_string(),
+            FounderGenes::Seed(s) => format!("seed:{s}"),
+            FounderGenes::Latent(path) => format!("latent:{path}"),
+        });
+        let regions = st
+            .origins
+            .map(|origins| {
+                Region::ALL
+                    .iter()
+                    .map(|&r| RegionRecord {
+                        region: r,
+                        origin: origins[r.index()],
+                        pinned: p.overrides.contains_key(&r),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let child = !p.is_founder();
+        PersonRecord {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            sex: p.sex,
+            age_group: p.age,
+            ancestry: self.pedigree.ancestry(st.node).to_vec(),
+            father: p.father.clone(),
+            mother: p.mother.clone(),
+            generation,
+            image: self.image_name(st.node),
+            founder_genes,
+            pool_keys: st.pool_keys.iter().map(|k| k.to_string()).collect(),
+            gamma: child.then_some(p.params.gamma),
+            eta: child.then_some(p.params.eta),
+            regions,
+        }
+    }
+}

@@ -6,11 +6,47 @@
 //! latent-based gene encoder), genes back into latents (the gene decoder), and
 //! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
 
+pub mod procedural;
+
 use crate::attributes::{AgeGroup, Sex};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
+use crate::scenario::format::ModelSpec;
 use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// Smallest and largest portrait side famsim renders.
+pub const IMAGE_SIZES: std::ops::RangeInclusive<u32> = 64..=1024;
+
+/// Checks a requested portrait size.
+pub fn check_image_size(size: u32) -> std::result::Result<(), String> {
+    if IMAGE_SIZES.contains(&size) {
+        Ok(())
+    } else {
+        Err(format!(
+            "image size {size} is outside {}..={} pixels",
+            IMAGE_SIZES.start(),
+            IMAGE_SIZES.end()
+        ))
+    }
+}
+
+/// Builds the face model a scenario asks for. `scenario_path` anchors
+/// relative weight paths.
+pub fn build(
+    spec: &ModelSpec,
+    image_size: u32,
+    scenario_path: &Path,
+) -> Result<Box<dyn FaceModel>> {
+    let _ = scenario_path;
+    match spec {
+        ModelSpec::Procedural => Ok(Box::new(procedural::ProceduralModel::new(image_size)?)),
+        ModelSpec::StyleGene(_) => Err(Error::input(
+            "the StyleGene model is not available in this build yet; use `model: Procedural`",
+        )),
+    }
+}
 
 /// A W+ latent: `layers` style vectors of `width` numbers, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +133,16 @@ pub trait FaceModel: Send + Sync {
 
     /// Latents → pictures of `image_size()` pixels.
     fn render(&self, latents: &[&Latent], subjects: &[Subject]) -> Result<Vec<Image>>;
+
+    /// A founder's latent from a W+ file. Only neural models have W+ files;
+    /// the default says so.
+    fn load_latent(&self, path: &Path) -> Result<Latent> {
+        Err(Error::input(format!(
+            "{}: founders from latent files need the StyleGene model, not {}",
+            path.display(),
+            self.describe()
+        )))
+    }
 }
 
 #[cfg(test)]
