@@ -312,7 +312,11 @@ pub fn describe_ron_error(
             "expected a comma or a closing bracket".into()
         }
         E::ExpectedIdentifier if found.is_some_and(|c| !c.is_alphanumeric()) => {
-            help.push("a `(` opened before this point is probably never closed with `)`".into());
+            if matches!(found, Some(']' | '}')) {
+                help.push(
+                    "a `(` opened before this point is probably never closed with `)`".into(),
+                );
+            }
             format!(
                 "expected a field name, found `{}`",
                 found.unwrap_or_default()
