@@ -244,11 +244,11 @@ impl Look {
             * (0.80 + 0.07 * f(JawWidth) + dimorph * mf(0.05, -0.03) - 0.05 * child + 0.03 * old);
         let chin_hw = cheek_hw * (0.30 + 0.07 * f(ChinWidth) + dimorph * mf(0.07, 0.0));
         let jaw_v = 0.80 + 0.02 * f(JawWidth) + 0.03 * old - 0.02 * child;
-        let jaw_square = (2.2 + 0.7 * f(JawSquareness) + dimorph * mf(0.5, -0.2)
-            - 0.5 * child)
-            .clamp(1.6, 3.6);
+        let jaw_square =
+            (2.2 + 0.7 * f(JawSquareness) + dimorph * mf(0.5, -0.2) - 0.5 * child).clamp(1.6, 3.6);
         let cheek_fullness = head_h * (0.012 * f(CheekFullness) + 0.025 * child + 0.008);
-        let neck_hw = jaw_hw * (0.66 + 0.06 * f(NeckWidth) + dimorph * mf(0.08, -0.04) - 0.06 * child);
+        let neck_hw =
+            jaw_hw * (0.66 + 0.06 * f(NeckWidth) + dimorph * mf(0.08, -0.04) - 0.06 * child);
 
         // Vertical landmarks as fractions of head height from the skull top.
         let eye_v = 0.47 + 0.10 * child + 0.02 * f(ForeheadHeight) + 0.01 * baby;
@@ -270,9 +270,8 @@ impl Look {
 
         // Brows: thicker, lower and flatter in men; thin out in babies.
         let eye_y = y(eye_v);
-        let brow_y = eye_y
-            - eye_hh
-            - head_h * (0.045 + 0.012 * f(BrowHeight) + dimorph * mf(-0.006, 0.008));
+        let brow_y =
+            eye_y - eye_hh - head_h * (0.045 + 0.012 * f(BrowHeight) + dimorph * mf(-0.006, 0.008));
         let brow_thick = head_h
             * (0.022 + 0.006 * f(BrowThickness) + dimorph * mf(0.006, -0.002) - 0.008 * child);
         let brow_arch =
@@ -340,8 +339,8 @@ impl Look {
             sig(1.0 * p.get(SkinLightness) + 0.25 * child),
             0.8 * f(SkinWarmth) * 2.5 / 2.0,
         );
-        let greying = (1.25 * old + 0.3 * f(Greying) - 0.2).clamp(0.0, 1.0)
-            * smoothstep(24.0, 36.0, years);
+        let greying =
+            (1.25 * old + 0.3 * f(Greying) - 0.2).clamp(0.0, 1.0) * smoothstep(24.0, 36.0, years);
         let darkness = sig(1.15 * p.get(HairDarkness));
         let mut hair = ramp(
             &[
@@ -384,7 +383,10 @@ impl Look {
         );
         let iris_ring = 0.35 + 0.3 * sig(2.0 * f(IrisRing));
         let lash_colour = hair
-            .lerp(Rgb(0.05, 0.04, 0.04), 0.5 + 0.4 * sig(2.0 * f(LashDarkness)))
+            .lerp(
+                Rgb(0.05, 0.04, 0.04),
+                0.5 + 0.4 * sig(2.0 * f(LashDarkness)),
+            )
             .clamped();
 
         let red_lip = Rgb(0.78, 0.33, 0.35);
@@ -392,13 +394,15 @@ impl Look {
             .scale(0.92)
             .lerp(
                 red_lip,
-                0.22 + 0.18 * sig(2.0 * f(LipRedness)) + 0.08 * child
-                    + dimorph * mf(0.0, 0.08),
+                0.22 + 0.18 * sig(2.0 * f(LipRedness)) + 0.08 * child + dimorph * mf(0.0, 0.08),
             )
             .scale(1.0 - 0.35 * sig(2.5 * (f(LipDarkness) - 0.2)))
             .clamped();
         let lip_line = 0.45 + 0.25 * sig(2.0 * f(LipLine));
-        let teeth = Rgb(0.96, 0.94, 0.88).lerp(Rgb(0.86, 0.80, 0.66), sig(2.0 * f(TeethShade)) * (0.5 + 0.5 * old));
+        let teeth = Rgb(0.96, 0.94, 0.88).lerp(
+            Rgb(0.86, 0.80, 0.66),
+            sig(2.0 * f(TeethShade)) * (0.5 + 0.5 * old),
+        );
 
         let bg_hue = 205.0 + 120.0 * f(BackgroundHue);
         let bg_l = 0.80 + 0.08 * f(BackgroundLightness);

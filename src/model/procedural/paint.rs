@@ -161,7 +161,10 @@ fn smooth(pts: &[Pt], close: bool) -> Option<Path> {
 
 /// A quadratic curve from `a` to `b` bent through `mid` at its middle.
 fn bend(a: Pt, mid: Pt, b: Pt) -> Option<Path> {
-    let c = (2.0 * mid.0 - (a.0 + b.0) / 2.0, 2.0 * mid.1 - (a.1 + b.1) / 2.0);
+    let c = (
+        2.0 * mid.0 - (a.0 + b.0) / 2.0,
+        2.0 * mid.1 - (a.1 + b.1) / 2.0,
+    );
     let mut pb = PathBuilder::new();
     pb.move_to(a.0, a.1);
     pb.quad_to(c.0, c.1, b.0, b.1);
@@ -180,7 +183,12 @@ fn scallop(pts: &[Pt], centre: impl Fn(Pt) -> Pt, amp: f32) -> Option<Path> {
         let c = centre(m);
         let (dx, dy) = (m.0 - c.0, m.1 - c.1);
         let len = (dx * dx + dy * dy).sqrt().max(1e-6);
-        pb.quad_to(m.0 + dx / len * amp * 2.0, m.1 + dy / len * amp * 2.0, b.0, b.1);
+        pb.quad_to(
+            m.0 + dx / len * amp * 2.0,
+            m.1 + dy / len * amp * 2.0,
+            b.0,
+            b.1,
+        );
     }
     pb.close();
     pb.finish()
@@ -394,7 +402,10 @@ fn ear(cv: &mut Canvas, l: &Look, s: f32) {
         (x0 + s * out * 0.6, t - 0.01 * h),
         (x0 + s * out * 1.05, t + 0.18 * h),
         (x0 + s * out * 0.95, t + 0.5 * h),
-        (x0 + s * out * (0.55 + 0.1 * lobe), t + (0.82 + 0.06 * lobe) * h),
+        (
+            x0 + s * out * (0.55 + 0.1 * lobe),
+            t + (0.82 + 0.06 * lobe) * h,
+        ),
         (x0 + s * out * 0.2, t + (0.95 + 0.05 * lobe) * h),
         (x0 - s * 0.004, t + 0.85 * h),
     ];
@@ -432,10 +443,7 @@ fn skin_marks(cv: &mut Canvas, l: &Look) {
         );
         // Shadows under the eyes.
         cv.glow(
-            (
-                l.cx + s * l.eye_dx,
-                l.eye_y + l.eye_hh * 1.5,
-            ),
+            (l.cx + s * l.eye_dx, l.eye_y + l.eye_hh * 1.5),
             l.eye_hw * 0.9,
             l.eye_hh * 0.7,
             Rgb(0.35, 0.22, 0.28),
@@ -560,11 +568,7 @@ fn nose(cv: &mut Canvas, l: &Look) {
             cv.stroke(&p, shade, 0.6, 0.0035);
         }
         // Nostrils.
-        if let Some(p) = ellipse(
-            (l.cx + s * aw * 0.42, ny - tr * 0.05),
-            aw * 0.2,
-            aw * 0.085,
-        ) {
+        if let Some(p) = ellipse((l.cx + s * aw * 0.42, ny - tr * 0.05), aw * 0.2, aw * 0.085) {
             cv.fill(&p, l.skin.scale(0.35), 0.75);
         }
     }
@@ -680,7 +684,10 @@ fn eye(cv: &mut Canvas, l: &Look, s: f32) {
         if let Some(p) = poly(
             &[
                 (outer.0 - s * ew * 0.1, outer.1 - eh * 0.05),
-                (outer.0 + s * ew * 0.18 * l.lash, outer.1 - eh * 0.35 * l.lash),
+                (
+                    outer.0 + s * ew * 0.18 * l.lash,
+                    outer.1 - eh * 0.35 * l.lash,
+                ),
             ],
             false,
         ) {
@@ -700,19 +707,27 @@ fn eye(cv: &mut Canvas, l: &Look, s: f32) {
 
 fn brow(cv: &mut Canvas, l: &Look, s: f32) {
     let ex = l.cx + s * l.eye_dx;
-    let a = (ex - s * l.eye_hw * 1.0, l.brow_y + l.brow_tilt + l.head_h * 0.006);
+    let a = (
+        ex - s * l.eye_hw * 1.0,
+        l.brow_y + l.brow_tilt + l.head_h * 0.006,
+    );
     let peak = (ex + s * l.eye_hw * 0.3, l.brow_y - l.brow_arch);
     let b = (
         ex + s * l.eye_hw * 1.25,
         l.brow_y + l.brow_arch * 0.4 + l.eye_hh * 0.3,
     );
-    let c = (2.0 * peak.0 - (a.0 + b.0) / 2.0, 2.0 * peak.1 - (a.1 + b.1) / 2.0);
+    let c = (
+        2.0 * peak.0 - (a.0 + b.0) / 2.0,
+        2.0 * peak.1 - (a.1 + b.1) / 2.0,
+    );
     const N: usize = 16;
     let mut top = Vec::with_capacity(N + 1);
     let mut bottom = Vec::with_capacity(N + 1);
     for i in 0..=N {
         let t = i as f32 / N as f32;
-        let q = |a: f32, c: f32, b: f32| (1.0 - t) * (1.0 - t) * a + 2.0 * t * (1.0 - t) * c + t * t * b;
+        let q = |a: f32, c: f32, b: f32| {
+            (1.0 - t) * (1.0 - t) * a + 2.0 * t * (1.0 - t) * c + t * t * b
+        };
         let p = (q(a.0, c.0, b.0), q(a.1, c.1, b.1));
         let d = (
             2.0 * (1.0 - t) * (c.0 - a.0) + 2.0 * t * (b.0 - c.0),
@@ -758,7 +773,10 @@ fn mouth(cv: &mut Canvas, l: &Look) {
         |u: f32| lip_line(l, u) + l.lower_lip * (1.0 - u.abs().powf(2.2)).max(0.0).powf(0.7);
 
     if gap > 0.0005 {
-        let mut pts: Vec<Pt> = us.iter().map(|&u| (x(u), lip_line(l, u) - open(u))).collect();
+        let mut pts: Vec<Pt> = us
+            .iter()
+            .map(|&u| (x(u), lip_line(l, u) - open(u)))
+            .collect();
         pts.extend(us.iter().rev().map(|&u| (x(u), lip_line(l, u) + open(u))));
         if let Some(p) = poly(&pts, true) {
             cv.fill(&p, l.teeth, 1.0);
@@ -778,7 +796,10 @@ fn mouth(cv: &mut Canvas, l: &Look) {
     if let Some(p) = poly(&upper, true) {
         cv.fill(&p, l.lip.scale(0.86), 1.0);
     }
-    let mut lower: Vec<Pt> = us.iter().map(|&u| (x(u), lip_line(l, u) + open(u))).collect();
+    let mut lower: Vec<Pt> = us
+        .iter()
+        .map(|&u| (x(u), lip_line(l, u) + open(u)))
+        .collect();
     lower.extend(us.iter().rev().map(|&u| (x(u), lower_bottom(u))));
     if let Some(p) = poly(&lower, true) {
         cv.fill(&p, l.lip, 1.0);
@@ -797,7 +818,12 @@ fn mouth(cv: &mut Canvas, l: &Look) {
             .collect::<Vec<_>>(),
         false,
     ) {
-        cv.stroke(&p, l.lip.scale(0.4), l.lip_line * (1.0 - l.teeth_open * 0.7), 0.003);
+        cv.stroke(
+            &p,
+            l.lip.scale(0.4),
+            l.lip_line * (1.0 - l.teeth_open * 0.7),
+            0.003,
+        );
     }
     for s in [-1.0, 1.0] {
         cv.glow(
@@ -967,7 +993,8 @@ fn hair_back(cv: &mut Canvas, l: &Look) {
     // Short hair ends behind the ears, tucked in; long hair falls and flares.
     let end = l.hair_end_y.max(l.ear_top + l.ear_h * 0.6);
     let long = smoothstep(0.25, 0.55, l.hair_len);
-    let bottom_dx = (l.cheek_hw * 0.85) + (rx + l.hair_vol * 0.5 + l.hair_len * 0.03 - l.cheek_hw * 0.85) * long;
+    let bottom_dx = (l.cheek_hw * 0.85)
+        + (rx + l.hair_vol * 0.5 + l.hair_len * 0.03 - l.cheek_hw * 0.85) * long;
     // The arc over the skull, down the right side, across the bottom (hidden
     // behind the neck) and up the left side.
     let mut pts = arc;
@@ -1007,8 +1034,7 @@ fn hair_front(cv: &mut Canvas, l: &Look) {
     pts.push((cx + side + 0.004, temple_y));
     for i in 0..=N {
         let u = 1.0 - 2.0 * i as f32 / N as f32;
-        let natural = hairline
-            + (temple_y - hairline) * u.abs().powi(4)
+        let natural = hairline + (temple_y - hairline) * u.abs().powi(4)
             - forehead * 0.18 * l.recession * (PI * u.abs()).sin();
         // A fringe swept away from the parting, with a few locks along its edge.
         let sweep = fringe_y - l.head_h * 0.05 * (u * l.hair_part).max(0.0)
@@ -1034,10 +1060,17 @@ fn hair_front(cv: &mut Canvas, l: &Look) {
             let end_y = cy0 - ry * 0.1 + (1.0 - t.abs()) * (hairline - cy0 + 0.03);
             if let Some(s) = bend(
                 (part_x, cy0 - ry + l.hair_vol * 0.6),
-                ((part_x + end_x) * 0.5 + t * 0.02, (cy0 - ry + end_y) * 0.5 - 0.02),
+                (
+                    (part_x + end_x) * 0.5 + t * 0.02,
+                    (cy0 - ry + end_y) * 0.5 - 0.02,
+                ),
                 (end_x, end_y),
             ) {
-                let shade = if k % 2 == 0 { l.hair.scale(0.7) } else { l.hair.scale(1.2) };
+                let shade = if k % 2 == 0 {
+                    l.hair.scale(0.7)
+                } else {
+                    l.hair.scale(1.2)
+                };
                 cv.stroke_masked(&s, shade, 0.22 * l.hair_density, 0.004, Some(&mask));
             }
         }
@@ -1083,10 +1116,7 @@ fn hair_front(cv: &mut Canvas, l: &Look) {
             let (hw, _) = l.profile(v + 0.08);
             let x = cx + s * (hw - 0.006);
             let len = 0.03 + 0.03 * l.beard.max(l.stubble);
-            if let Some(p) = poly(
-                &[(x, temple_y - 0.01), (x, temple_y + len)],
-                false,
-            ) {
+            if let Some(p) = poly(&[(x, temple_y - 0.01), (x, temple_y + len)], false) {
                 cv.stroke(&p, l.facial_hair.lerp(l.hair, 0.5), 0.85, 0.012);
             }
         }

@@ -285,7 +285,11 @@ mod tests {
             .collect();
         for g in RegionGroup::ALL {
             for r in g.regions() {
-                assert!(driven.contains(r), "region {r} of group {} drives nothing", g.name());
+                assert!(
+                    driven.contains(r),
+                    "region {r} of group {} drives nothing",
+                    g.name()
+                );
             }
         }
         assert!(driven.contains(&Region::Background));

@@ -61,9 +61,16 @@ fn describe_and_shapes() {
 fn decode_of_encode_is_the_identity_on_founders_and_pool_entries() {
     let m = model();
     for i in 0..20 {
-        let l = founder(i, "p", subject(AgeGroup::ALL[i as usize % 9], Sex::ALL[i as usize % 2]));
+        let l = founder(
+            i,
+            "p",
+            subject(AgeGroup::ALL[i as usize % 9], Sex::ALL[i as usize % 2]),
+        );
         let g = m.encode(std::slice::from_ref(&l)).unwrap().remove(0);
-        assert!(g.logvar.iter().all(|&v| (v - (0.05f32 * 0.05).ln()).abs() < 1e-6));
+        assert!(g
+            .logvar
+            .iter()
+            .all(|&v| (v - (0.05f32 * 0.05).ln()).abs() < 1e-6));
         let back = decode_mean(&g);
         for (a, b) in back.data.iter().zip(&l.data) {
             assert!((a - b).abs() < 1e-5, "{a} != {b}");
@@ -83,7 +90,7 @@ fn decode_of_encode_is_the_identity_on_founders_and_pool_entries() {
 fn bad_latents_and_genes_are_input_errors() {
     let m = model();
     let wrong = Latent::zeros(3, 5);
-    assert!(matches!(m.encode(&[wrong.clone()]), Err(Error::Input(_))));
+    assert!(matches!(m.encode(std::slice::from_ref(&wrong)), Err(Error::Input(_))));
     assert!(matches!(
         m.render(&[&wrong], &[adult(Sex::Male)]),
         Err(Error::Input(_))
@@ -161,8 +168,14 @@ fn the_pool_covers_every_key_and_ancestry_shapes_colours() {
     let east_asian = stats(Ancestry::EastAsian);
     assert!(white.0 > black.0 + 0.25, "skin {white:?} vs {black:?}");
     assert!(east_asian.0 > black.0 + 0.15);
-    assert!(white.1 > east_asian.1 + 0.08, "iris {white:?} vs {east_asian:?}");
-    assert!(white.2 > east_asian.2 + 0.08, "hair {white:?} vs {east_asian:?}");
+    assert!(
+        white.1 > east_asian.1 + 0.08,
+        "iris {white:?} vs {east_asian:?}"
+    );
+    assert!(
+        white.2 > east_asian.2 + 0.08,
+        "hair {white:?} vs {east_asian:?}"
+    );
 }
 
 #[test]
@@ -259,7 +272,10 @@ fn children_resemble_their_parents_more_than_strangers() {
         to_strangers += distance(&c, &s);
     }
     let (p, s) = (to_parents / N as f32, to_strangers / N as f32);
-    assert!(p < 0.8 * s, "mean distance to parents {p}, to strangers {s}");
+    assert!(
+        p < 0.8 * s,
+        "mean distance to parents {p}, to strangers {s}"
+    );
 }
 
 #[test]
@@ -278,7 +294,10 @@ fn children_look_like_children_and_age_shows() {
         assert!(eye_v(&kid) > eye_v(&man) + 0.05);
         assert!(kid.cheek_hw / kid.head_h > man.cheek_hw / man.head_h);
         assert!(kid.ala_hw / kid.cheek_hw < man.ala_hw / man.cheek_hw);
-        assert_eq!((kid.wrinkles, kid.beard, kid.stubble, kid.moustache), (0.0, 0.0, 0.0, 0.0));
+        assert_eq!(
+            (kid.wrinkles, kid.beard, kid.stubble, kid.moustache),
+            (0.0, 0.0, 0.0, 0.0)
+        );
         assert!(old.wrinkles > 0.3);
         assert!(old.hair.luma() >= man.hair.luma() - 1e-6, "hair greys");
         let imgs = m
@@ -385,7 +404,10 @@ fn preview_sheet() {
     let pool = m.gene_pool();
     let (father, mother, fa, ma) = parents(7);
     let (f, mo) = (decode_mean(&father), decode_mean(&mother));
-    cells.extend(m.render(&[&f, &mo], &[adult(Sex::Male), adult(Sex::Female)]).unwrap());
+    cells.extend(
+        m.render(&[&f, &mo], &[adult(Sex::Male), adult(Sex::Female)])
+            .unwrap(),
+    );
     for i in 0..5u64 {
         let sex = Sex::ALL[i as usize % 2];
         let cands = pool.candidates(AgeGroup::Age3To9, sex, &[fa, ma]).unwrap();
@@ -398,7 +420,9 @@ fn preview_sheet() {
             &BTreeMap::new(),
             &mut rng,
         );
-        let genes = child.genome.sample(&mut stream(i, "kid", Purpose::GeneSample));
+        let genes = child
+            .genome
+            .sample(&mut stream(i, "kid", Purpose::GeneSample));
         let mut c = m.decode(&[genes]).unwrap().remove(0);
         c.average_fine_layers(&f, &mo, m.fine_layer_start());
         let age = [AgeGroup::Age3To9, AgeGroup::Age20To29][i as usize % 2];
