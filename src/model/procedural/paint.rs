@@ -899,12 +899,14 @@ fn beard(cv: &mut Canvas, l: &Look) {
             }
         }
     }
-    if l.beard > 0.0 {
+    // A beard is hair, not a tint: it is drawn nearly opaque once it is there
+    // at all, and grows thicker rather than darker.
+    if l.beard > 0.15 {
         let grow = l.head_h * 0.05 * l.beard;
         let pts = beard_region(l, grow);
         let centre = |(_, y): Pt| (l.cx, y.min(l.mouth_y) - 0.02);
         if let Some(p) = scallop(&pts, centre, 0.002) {
-            cv.fill(&p, l.facial_hair, 0.92 * l.beard);
+            cv.fill(&p, l.facial_hair, 0.6 + 0.35 * l.beard);
             // Short strokes following the growth give the beard its texture.
             let mask = cv.mask(&p);
             for i in 0..90 {

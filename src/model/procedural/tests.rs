@@ -90,7 +90,10 @@ fn decode_of_encode_is_the_identity_on_founders_and_pool_entries() {
 fn bad_latents_and_genes_are_input_errors() {
     let m = model();
     let wrong = Latent::zeros(3, 5);
-    assert!(matches!(m.encode(std::slice::from_ref(&wrong)), Err(Error::Input(_))));
+    assert!(matches!(
+        m.encode(std::slice::from_ref(&wrong)),
+        Err(Error::Input(_))
+    ));
     assert!(matches!(
         m.render(&[&wrong], &[adult(Sex::Male)]),
         Err(Error::Input(_))
