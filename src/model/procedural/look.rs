@@ -241,12 +241,16 @@ impl Look {
                 + 0.008 * f(Cheekbones)
                 + dimorph * mf(0.008, -0.004));
         let jaw_hw = cheek_hw
-            * (0.80 + 0.07 * f(JawWidth) + dimorph * mf(0.05, -0.03) - 0.05 * child + 0.03 * old);
+            * (0.80 + 0.07 * f(JawWidth) + dimorph * mf(0.05, -0.03) - 0.05 * child
+                + 0.05 * baby
+                + 0.03 * old);
         let chin_hw = cheek_hw * (0.30 + 0.07 * f(ChinWidth) + dimorph * mf(0.07, 0.0));
         let jaw_v = 0.80 + 0.02 * f(JawWidth) + 0.03 * old - 0.02 * child;
         let jaw_square =
             (2.2 + 0.7 * f(JawSquareness) + dimorph * mf(0.5, -0.2) - 0.5 * child).clamp(1.6, 3.6);
-        let cheek_fullness = head_h * (0.012 * f(CheekFullness) + 0.025 * child + 0.008);
+        // Babies have chubby cheeks.
+        let cheek_fullness =
+            head_h * (0.012 * f(CheekFullness) + 0.025 * child + 0.025 * baby + 0.008);
         let neck_hw =
             jaw_hw * (0.66 + 0.06 * f(NeckWidth) + dimorph * mf(0.08, -0.04) - 0.06 * child);
 
