@@ -128,6 +128,8 @@ pub struct Look {
 
     // Skin marks.
     pub wrinkles: f32,
+    /// How much darker than the skin its creases are (skin texture).
+    pub crease_shade: f32,
     pub freckles: f32,
     pub blush: f32,
     pub shine: f32,
@@ -263,7 +265,7 @@ impl Look {
         let y = |v: f32| head_top + head_h * v;
 
         // Eyes: bigger relative to the face in children, hooded with age.
-        let eye_hw = cheek_hw * (0.205 + 0.02 * f(EyeWidth) + 0.03 * child);
+        let eye_hw = cheek_hw * (0.22 + 0.02 * f(EyeWidth) + 0.03 * child);
         let eye_hh = eye_hw
             * (0.40 + 0.09 * f(EyeOpenness) + 0.08 * child - 0.06 * old
                 + dimorph * mf(-0.02, 0.02));
@@ -471,6 +473,7 @@ impl Look {
             stubble,
             moustache,
             wrinkles,
+            crease_shade: 0.72 - 0.16 * sig(2.0 * f(SkinTexture)),
             freckles: smoothstep(0.3, 0.8, sig(2.0 * p.get(Freckles))) * (1.0 - 0.5 * old),
             blush: 0.10 * sig(2.0 * f(Blush)) + 0.08 * child,
             shine: 0.10 * sig(2.0 * f(Shine)),

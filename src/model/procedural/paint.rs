@@ -471,7 +471,7 @@ fn skin_marks(cv: &mut Canvas, l: &Look) {
 }
 
 fn wrinkles(cv: &mut Canvas, l: &Look) {
-    let crease = l.skin.scale(0.62);
+    let crease = l.skin.scale(l.crease_shade);
     let w = l.wrinkles;
     // Smile lines show faintly on every adult and deepen with age.
     let fold = if l.adult { 0.12 + 0.5 * w } else { 0.0 };
@@ -849,7 +849,7 @@ fn mouth(cv: &mut Canvas, l: &Look) {
 /// The lower face a beard covers, grown outward by `grow`.
 fn beard_region(l: &Look, grow: f32) -> Vec<Pt> {
     let eye_v = (l.eye_y - l.head_top) / l.head_h;
-    let v0 = eye_v + 0.16;
+    let v0 = eye_v + 0.2;
     const N: usize = 24;
     let mut right = Vec::with_capacity(N + 1);
     for i in 0..=N {
@@ -866,15 +866,15 @@ fn beard_region(l: &Look, grow: f32) -> Vec<Pt> {
     let (hw0, y0) = l.profile(v0);
     let below = l.mouth_y + l.lower_lip * 1.6;
     pts.extend([
-        (l.cx - hw0 * 0.92, y0),
-        (l.cx - (l.mouth_hw + 0.04), l.nose_y + 0.02),
+        (l.cx - hw0 * 0.95, y0),
+        (l.cx - (l.mouth_hw + 0.03), l.nose_y + 0.035),
         (l.cx - (l.mouth_hw + 0.01), l.mouth_y),
         (l.cx - l.mouth_hw * 0.6, below),
         (l.cx, below + 0.004),
         (l.cx + l.mouth_hw * 0.6, below),
         (l.cx + (l.mouth_hw + 0.01), l.mouth_y),
-        (l.cx + (l.mouth_hw + 0.04), l.nose_y + 0.02),
-        (l.cx + hw0 * 0.92, y0),
+        (l.cx + (l.mouth_hw + 0.03), l.nose_y + 0.035),
+        (l.cx + hw0 * 0.95, y0),
     ]);
     pts
 }

@@ -329,6 +329,21 @@ fn the_sexes_differ() {
 }
 
 #[test]
+fn every_feature_changes_the_look() {
+    // A man in his fifties shows every feature (wrinkles, beard, greying).
+    let who = subject(AgeGroup::Age50To59, Sex::Male);
+    // Light eyes, so that the iris hue (which only tints light irises) shows too.
+    let mut neutral = FaceParams::neutral();
+    neutral.set(Feature::IrisDarkness, -2.0);
+    let base = Look::new(&neutral, who);
+    for &f in Feature::ALL {
+        let mut p = neutral.clone();
+        p.set(f, 3.0);
+        assert_ne!(Look::new(&p, who), base, "{f:?} changes nothing");
+    }
+}
+
+#[test]
 fn every_region_group_changes_the_picture() {
     let m = model();
     // A man in his fifties, so that wrinkles and facial hair can show.
