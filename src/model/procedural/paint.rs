@@ -22,7 +22,8 @@ struct Canvas {
 
 fn colour(c: Rgb, alpha: f32) -> Color {
     let c = c.clamped();
-    Color::from_rgba(c.0, c.1, c.2, alpha.clamp(0.0, 1.0)).expect("clamped colour")
+    // Looks are built from finite latents, so this never falls back in practice.
+    Color::from_rgba(c.0, c.1, c.2, alpha.clamp(0.0, 1.0)).unwrap_or(Color::BLACK)
 }
 
 fn stop(pos: f32, c: Rgb, alpha: f32) -> GradientStop {

@@ -98,6 +98,12 @@ fn bad_latents_and_genes_are_input_errors() {
         m.render(&[&wrong], &[adult(Sex::Male)]),
         Err(Error::Input(_))
     ));
+    let mut nan = founder(1, "nan", adult(Sex::Male));
+    nan.data[3] = f32::NAN;
+    assert!(matches!(
+        m.render(&[&nan], &[adult(Sex::Male)]),
+        Err(Error::Input(_))
+    ));
     let genes = GeneSample {
         shape: GeneShape::STYLEGENE_1024,
         values: vec![0.0; 10],
