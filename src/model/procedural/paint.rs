@@ -1037,8 +1037,15 @@ fn hair_front(cv: &mut Canvas, l: &Look) {
     pts.push((cx + side + 0.004, temple_y));
     for i in 0..=N {
         let u = 1.0 - 2.0 * i as f32 / N as f32;
+        // A parting shows as a notch in the hairline, with the hair on the far
+        // side swept down across the forehead.
+        let part_u = l.hair_part * 0.5;
+        let parted = l.hair_part.abs() * (1.0 - l.recession) * (1.0 - l.hair_curl);
+        let notch = forehead * 0.12 * (-((u - part_u) / 0.1).powi(2)).exp();
+        let swoop = forehead * 0.3 * ((part_u - u) * l.hair_part.signum()).max(0.0);
         let natural = hairline + (temple_y - hairline) * u.abs().powi(4)
-            - forehead * 0.18 * l.recession * (PI * u.abs()).sin();
+            - forehead * 0.18 * l.recession * (PI * u.abs()).sin()
+            + parted * (swoop * (1.0 - u.abs().powi(4)) - notch);
         // A fringe swept away from the parting, with a few locks along its edge.
         let sweep = fringe_y - l.head_h * 0.05 * (u * l.hair_part).max(0.0)
             + l.head_h * 0.006 * (u * 9.0 + l.hair_part * 3.0).sin();
