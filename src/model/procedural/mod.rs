@@ -53,6 +53,12 @@ impl ProceduralModel {
 
     /// The named face features of a latent.
     pub fn params(&self, latent: &Latent) -> Result<FaceParams> {
+        if let Some(i) = latent.data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::input(format!(
+                "latent value {i} is {} (the procedural model needs finite numbers)",
+                latent.data[i]
+            )));
+        }
         FaceParams::from_latent(latent).map_err(Error::input)
     }
 
