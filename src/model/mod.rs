@@ -7,6 +7,7 @@
 //! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
 
 pub mod procedural;
+pub mod stylegene;
 
 use crate::attributes::{AgeGroup, Sex};
 use crate::error::{Error, Result};
