@@ -301,7 +301,6 @@ impl<'a> Simulation<'a> {
             .flatten()
             .collect();
         let mut decoded = decoded.into_iter();
-        let fine = self.model.fine_layer_start();
         staged
             .iter()
             .map(|s| {
@@ -314,10 +313,11 @@ impl<'a> Simulation<'a> {
                 if let (Some(f), Some(m)) =
                     (self.pedigree.father(s.node), self.pedigree.mother(s.node))
                 {
-                    latent.average_fine_layers(
+                    self.model.inherit_fine_layers(
+                        &mut latent,
                         &self.ancestors[&f].latent,
                         &self.ancestors[&m].latent,
-                        fine,
+                        &self.pedigree.person(s.node).overrides,
                     );
                 }
                 Ok(latent)

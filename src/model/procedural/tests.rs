@@ -471,3 +471,35 @@ fn preview_sheet() {
     enc.set_depth(png::BitDepth::Eight);
     enc.write_header().unwrap().write_image_data(&rgb).unwrap();
 }
+
+#[test]
+fn colour_pins_survive_the_fine_layer_step_and_unpinned_colours_average() {
+    let m = model();
+    let father = m
+        .latent_from_rng(&mut stream(1, "f", Purpose::Founder), adult(Sex::Male))
+        .unwrap();
+    let mother = m
+        .latent_from_rng(&mut stream(2, "m", Purpose::Founder), adult(Sex::Female))
+        .unwrap();
+    let mut pins = BTreeMap::new();
+    pins.insert(Region::Iris, Inheritance::Mother);
+    pins.insert(Region::Hair, Inheritance::Father);
+    let mut child = Latent::zeros(father.layers, father.width);
+    m.inherit_fine_layers(&mut child, &father, &mother, &pins);
+    for f in Feature::ALL.iter().filter(|f| f.layer() == FINE_LAYER) {
+        let i = f.latent_index();
+        let regions: Vec<Region> = f.cells().iter().map(|(r, _)| *r).collect();
+        let want = if regions.iter().all(|r| *r == Region::Iris) {
+            mother.data[i]
+        } else if regions.iter().all(|r| *r == Region::Hair) {
+            father.data[i]
+        } else {
+            0.5 * (father.data[i] + mother.data[i])
+        };
+        assert_eq!(child.data[i], want, "{f:?}");
+    }
+    // The iris colour really is among the pinned features.
+    let iris = Feature::IrisHue.latent_index();
+    assert_eq!(child.data[iris], mother.data[iris]);
+    assert_ne!(father.data[iris], mother.data[iris]);
+}
