@@ -1,7 +1,7 @@
 //! Procedural model throughput: faces per second at 256 px, in batches of 8.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use famsim::attributes::{AgeGroup, Sex};
+use famsim::attributes::{AgeGroup, Ancestry, Sex};
 use famsim::genetics::rng::{stream, Purpose};
 use famsim::model::procedural::ProceduralModel;
 use famsim::model::{FaceModel, Latent, Subject};
@@ -14,6 +14,7 @@ fn render(c: &mut Criterion) {
         .map(|i| Subject {
             age: AgeGroup::ALL[i % AgeGroup::ALL.len()],
             sex: Sex::ALL[i % 2],
+            ancestry: Some(Ancestry::ALL[i % Ancestry::ALL.len()]),
         })
         .collect();
     let latents: Vec<Latent> = subjects

@@ -9,7 +9,7 @@
 pub mod procedural;
 pub mod stylegene;
 
-use crate::attributes::{AgeGroup, Sex};
+use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
@@ -102,6 +102,9 @@ pub struct Image {
 pub struct Subject {
     pub age: AgeGroup,
     pub sex: Sex,
+    /// The person's ancestry when it is a single one (always for founders);
+    /// a founder drawn from a seed takes the colours of this ancestry.
+    pub ancestry: Option<Ancestry>,
 }
 
 /// A face model. Batched: every method takes and returns slices so that a

@@ -146,7 +146,12 @@ impl FaceModel for ProceduralModel {
     /// A founder from the priors of the subject's age and sex; the subject
     /// carries no ancestry, so one is drawn first (uniformly).
     fn latent_from_rng(&self, rng: &mut ChaCha8Rng, subject: Subject) -> Result<Latent> {
-        let ancestry = Ancestry::ALL[rng.random_range(0..Ancestry::ALL.len())];
+        // A seed founder has the colours of their stated ancestry; without
+        // one (a mixed subject) the ancestry is drawn from the same stream.
+        let ancestry = match subject.ancestry {
+            Some(a) => a,
+            None => Ancestry::ALL[rng.random_range(0..Ancestry::ALL.len())],
+        };
         let key = PoolKey {
             age: subject.age,
             sex: subject.sex,

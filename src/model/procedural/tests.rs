@@ -13,7 +13,11 @@ fn model() -> &'static ProceduralModel {
 }
 
 fn subject(age: AgeGroup, sex: Sex) -> Subject {
-    Subject { age, sex }
+    Subject {
+        age,
+        sex,
+        ancestry: None,
+    }
 }
 
 fn adult(sex: Sex) -> Subject {
