@@ -1,0 +1,5 @@
+//! StyleGene, the neural face model: the StyleGAN2 generator and the gene
+//! mappings, loaded from the official PyTorch checkpoints.
+
+pub mod checkpoint;
+pub mod stylegan2;
