@@ -134,7 +134,15 @@ impl<B: Backend> Generator<B> {
         }
         let width4 = input_shape[1];
         let input = ckpt.tensor(&key("input.input"), [1, width4, 4, 4], device)?;
-        let conv1 = StyledConv::load(ckpt, &key("conv1"), width4, width4, style_dim, false, device)?;
+        let conv1 = StyledConv::load(
+            ckpt,
+            &key("conv1"),
+            width4,
+            width4,
+            style_dim,
+            false,
+            device,
+        )?;
         let to_rgb1 = ToRgb::load(ckpt, &key("to_rgb1"), width4, style_dim, false, device)?;
 
         let conv_count = (0..)
@@ -164,16 +172,43 @@ impl<B: Backend> Generator<B> {
             }
             let width = up_shape[1];
             let prefix = |i: usize| key(&format!("convs.{i}"));
-            convs.push(StyledConv::load(ckpt, &prefix(2 * b), width_in, width, style_dim, true, device)?);
-            convs.push(StyledConv::load(ckpt, &prefix(2 * b + 1), width, width, style_dim, false, device)?);
-            to_rgbs.push(ToRgb::load(ckpt, &key(&format!("to_rgbs.{b}")), width, style_dim, true, device)?);
+            convs.push(StyledConv::load(
+                ckpt,
+                &prefix(2 * b),
+                width_in,
+                width,
+                style_dim,
+                true,
+                device,
+            )?);
+            convs.push(StyledConv::load(
+                ckpt,
+                &prefix(2 * b + 1),
+                width,
+                width,
+                style_dim,
+                false,
+                device,
+            )?);
+            to_rgbs.push(ToRgb::load(
+                ckpt,
+                &key(&format!("to_rgbs.{b}")),
+                width,
+                style_dim,
+                true,
+                device,
+            )?);
             width_in = width;
         }
 
         let noises = (0..2 * blocks + 1)
             .map(|j| {
                 let side = noise_side(j);
-                ckpt.tensor(&key(&format!("noises.noise_{j}")), [1, 1, side, side], device)
+                ckpt.tensor(
+                    &key(&format!("noises.noise_{j}")),
+                    [1, 1, side, side],
+                    device,
+                )
             })
             .collect::<Result<Vec<_>>>()?;
 
@@ -287,7 +322,11 @@ impl<B: Backend> Generator<B> {
 
     /// Per-sample noise, [batch, 1, side, side] per layer. Each sample's
     /// stream is consumed layer after layer, independently of the others.
-    fn seeded_noise(&self, mut streams: Vec<ChaCha8Rng>, batch: usize) -> Result<Vec<Tensor<B, 4>>> {
+    fn seeded_noise(
+        &self,
+        mut streams: Vec<ChaCha8Rng>,
+        batch: usize,
+    ) -> Result<Vec<Tensor<B, 4>>> {
         if streams.len() != batch {
             return Err(Error::internal(format!(
                 "synthesis: {} noise streams for a batch of {batch}",
@@ -295,7 +334,10 @@ impl<B: Backend> Generator<B> {
             )));
         }
         let sides: Vec<usize> = (0..self.noises.len()).map(noise_side).collect();
-        let mut layers: Vec<Vec<f32>> = sides.iter().map(|s| Vec::with_capacity(batch * s * s)).collect();
+        let mut layers: Vec<Vec<f32>> = sides
+            .iter()
+            .map(|s| Vec::with_capacity(batch * s * s))
+            .collect();
         for rng in &mut streams {
             for (layer, side) in layers.iter_mut().zip(&sides) {
                 layer.extend((0..side * side).map(|_| rng.sample::<f32, _>(StandardNormal)));
@@ -305,7 +347,9 @@ impl<B: Backend> Generator<B> {
         Ok(layers
             .into_iter()
             .zip(sides)
-            .map(|(values, side)| Tensor::from_data(TensorData::new(values, [batch, 1, side, side]), &device))
+            .map(|(values, side)| {
+                Tensor::from_data(TensorData::new(values, [batch, 1, side, side]), &device)
+            })
             .collect())
     }
 }
@@ -380,10 +424,13 @@ impl<B: Backend> EqualLinear<B> {
         activate: bool,
         device: &B::Device,
     ) -> Result<Self> {
-        let weight: Tensor<B, 2> = ckpt.tensor(&format!("{prefix}.weight"), [out_dim, in_dim], device)?;
+        let weight: Tensor<B, 2> =
+            ckpt.tensor(&format!("{prefix}.weight"), [out_dim, in_dim], device)?;
         let bias: Tensor<B, 1> = ckpt.tensor(&format!("{prefix}.bias"), [out_dim], device)?;
         Ok(EqualLinear {
-            weight: weight.mul_scalar(lr_mul / (in_dim as f32).sqrt()).transpose(),
+            weight: weight
+                .mul_scalar(lr_mul / (in_dim as f32).sqrt())
+                .transpose(),
             bias: bias.mul_scalar(lr_mul).unsqueeze_dim(0),
             activate,
         })
@@ -401,19 +448,27 @@ impl<B: Backend> EqualLinear<B> {
 
 /// Modulated convolution (`*.conv`): weight [1, out, in, k, k] scaled by
 /// 1/√(in·k²), input channels scaled by the style `modulation(w)`, output
-/// channels optionally demodulated; the upsampling variant is a stride-2
-/// transposed conv followed by the [1,3,3,1] blur padded (1, 1).
+/// channels optionally demodulated.
+///
+/// The upsampling variant is, in the port, a stride-2 transposed conv followed
+/// by the [1,3,3,1] blur padded (1, 1). Both are linear and shift-invariant
+/// at the output's even/odd positions, so together they are four ordinary 3×3
+/// convolutions at the *input* resolution, one per output phase (row parity,
+/// column parity), whose results interleave into the 2× image. Those phase
+/// kernels are computed once at load ([`upsampling_phase_kernels`]); the
+/// forward pass is then one `conv2d` with 4·out channels and a
+/// depth-to-space reshape. burn-ndarray's transposed convolution is a plain
+/// scalar loop while its `conv2d` is a SIMD kernel, which is why this matters.
 #[derive(Clone, Debug)]
 struct ModulatedConv<B: Backend> {
-    /// Scaled weight: [out, in, k, k] for conv2d, or [in, out, k, k] (the
-    /// transposed-conv layout) when upsampling.
+    /// conv2d weight: [out, in, k, k], or [4·out, in, 3, 3] phase kernels
+    /// (channel = (row parity · 2 + column parity) · out + o) when upsampling.
     weight: Tensor<B, 4>,
     /// Σ over the kernel taps of the squared scaled weight, [in, out]; `None`
     /// without demodulation (to-RGB).
     weight_sq: Option<Tensor<B, 2>>,
     modulation: EqualLinear<B>,
-    /// `blur.kernel`, flipped for correlation, [1, 1, 4, 4]; set when upsampling.
-    blur: Option<Tensor<B, 4>>,
+    upsample: bool,
     padding: usize,
 }
 
@@ -430,9 +485,14 @@ impl<B: Backend> ModulatedConv<B> {
         upsample: bool,
         device: &B::Device,
     ) -> Result<Self> {
-        let raw: Tensor<B, 5> = ckpt.tensor(&format!("{prefix}.weight"), [1, out_ch, in_ch, kernel, kernel], device)?;
+        let shape = [1, out_ch, in_ch, kernel, kernel];
         let scale = 1.0 / ((in_ch * kernel * kernel) as f32).sqrt();
-        let weight = raw.reshape([out_ch, in_ch, kernel, kernel]).mul_scalar(scale);
+        let mut values = ckpt.values(&format!("{prefix}.weight"), &shape)?;
+        values.iter_mut().for_each(|v| *v *= scale);
+        let weight: Tensor<B, 4> = Tensor::from_data(
+            TensorData::new(values.clone(), [out_ch, in_ch, kernel, kernel]),
+            device,
+        );
         let weight_sq = demodulate.then(|| {
             (weight.clone() * weight.clone())
                 .sum_dim(3)
@@ -440,72 +500,104 @@ impl<B: Backend> ModulatedConv<B> {
                 .reshape([out_ch, in_ch])
                 .transpose()
         });
-        let modulation = EqualLinear::load(ckpt, &format!("{prefix}.modulation"), style_dim, in_ch, 1.0, false, device)?;
-        let (weight, blur) = if upsample {
-            let blur: Tensor<B, 2> = ckpt.tensor(&format!("{prefix}.blur.kernel"), [FIR_KERNEL, FIR_KERNEL], device)?;
-            // upfirdn2d convolves (flips the kernel); conv2d correlates.
-            let blur = blur.flip([0, 1]).reshape([1, 1, FIR_KERNEL, FIR_KERNEL]);
-            (weight.swap_dims(0, 1), Some(blur))
+        let modulation = EqualLinear::load(
+            ckpt,
+            &format!("{prefix}.modulation"),
+            style_dim,
+            in_ch,
+            1.0,
+            false,
+            device,
+        )?;
+        let weight = if upsample {
+            let blur = ckpt.values(&format!("{prefix}.blur.kernel"), &[FIR_KERNEL, FIR_KERNEL])?;
+            let phases = upsampling_phase_kernels(&values, out_ch, in_ch, &blur);
+            Tensor::from_data(
+                TensorData::new(phases, [4 * out_ch, in_ch, CONV_KERNEL, CONV_KERNEL]),
+                device,
+            )
         } else {
-            (weight, None)
+            weight
         };
         Ok(ModulatedConv {
             weight,
             weight_sq,
             modulation,
-            blur,
+            upsample,
             padding: kernel / 2,
         })
     }
 
     fn forward(&self, x: Tensor<B, 4>, w: Tensor<B, 2>) -> Tensor<B, 4> {
-        let [batch, in_ch, _, _] = x.dims();
+        let [batch, in_ch, height, width] = x.dims();
         let s = self.modulation.forward(w);
         let x = x * s.clone().reshape([batch, in_ch, 1, 1]);
-        let mut out = match &self.blur {
-            Some(blur) => {
-                let up = conv_transpose2d(
-                    x,
-                    self.weight.clone(),
-                    None,
-                    ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1),
-                );
-                // [1,3,3,1] blur padded (1, 1): (2H + 1) + 2 − 3 = 2H.
-                depthwise_fir(up, blur.clone(), 1)
-            }
-            None => conv2d(
-                x,
-                self.weight.clone(),
-                None,
-                ConvOptions::new([1, 1], [self.padding; 2], [1, 1], 1),
-            ),
+        let out = conv2d(
+            x,
+            self.weight.clone(),
+            None,
+            ConvOptions::new([1, 1], [self.padding; 2], [1, 1], 1),
+        );
+        let out = if self.upsample {
+            // [B, (rh, rw, o), H, W] → [B, o, (H, rh), (W, rw)].
+            let [_, phased, _, _] = out.dims();
+            let out_ch = phased / 4;
+            out.reshape([batch, 2, 2, out_ch, height, width])
+                .permute([0, 3, 4, 1, 5, 2])
+                .reshape([batch, out_ch, 2 * height, 2 * width])
+        } else {
+            out
         };
-        if let Some(weight_sq) = &self.weight_sq {
-            let demod = (s.clone() * s)
-                .matmul(weight_sq.clone())
-                .add_scalar(EPS)
-                .sqrt()
-                .recip();
-            let [_, out_ch] = demod.dims();
-            out = out * demod.reshape([batch, out_ch, 1, 1]);
+        match &self.weight_sq {
+            Some(weight_sq) => {
+                let demod = (s.clone() * s)
+                    .matmul(weight_sq.clone())
+                    .add_scalar(EPS)
+                    .sqrt()
+                    .recip();
+                let [_, out_ch] = demod.dims();
+                out * demod.reshape([batch, out_ch, 1, 1])
+            }
+            None => out,
         }
-        out
     }
 }
 
-/// The same single-channel FIR kernel [1, 1, k, k] applied to every channel,
-/// with symmetric zero padding. Channels are folded into the batch so that one
-/// plain (ungrouped) convolution does it.
-fn depthwise_fir<B: Backend>(x: Tensor<B, 4>, kernel: Tensor<B, 4>, padding: usize) -> Tensor<B, 4> {
-    let [batch, channels, height, width] = x.dims();
-    let y = conv2d(
-        x.reshape([batch * channels, 1, height, width]),
-        kernel,
-        None,
-        ConvOptions::new([1, 1], [padding; 2], [1, 1], 1),
-    );
-    let [_, _, h, w] = y.dims();
-    y.reshape([batch, channels, h, w])
+/// Phase kernels of "stride-2 transposed 3×3 conv, then FIR blur padded (1, 1)".
+///
+/// `weight` is the scaled [out, in, 3, 3] weight (the transposed conv adds
+/// x[i]·W[m] to y[2i + m]); `blur` the stored 4×4 FIR kernel, which
+/// upfirdn2d applies as a true convolution: z[p] = Σ_t y[p + t − 1]·K[3 − t].
+/// With p = 2q + r and the 3×3 correlation input x[q + e − 1] (padding 1),
+/// the coefficient of x in z is P_r[e] = Σ_t W[r + t + 1 − 2e]·K[3 − t] (per
+/// axis; W is zero outside 0..3). Returns [4·out, in, 3, 3], phase-major.
+fn upsampling_phase_kernels(weight: &[f32], out_ch: usize, in_ch: usize, blur: &[f32]) -> Vec<f32> {
+    const K: usize = CONV_KERNEL;
+    const F: usize = FIR_KERNEL;
+    let tap = |r: usize, t: usize, e: usize| (r + t + 1).checked_sub(2 * e).filter(|&m| m < K);
+    let mut phases = vec![0.0f32; 4 * out_ch * in_ch * K * K];
+    for o in 0..out_ch {
+        for i in 0..in_ch {
+            let w = &weight[(o * in_ch + i) * K * K..][..K * K];
+            for (rh, rw) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                let dst = ((rh * 2 + rw) * out_ch + o) * in_ch + i;
+                for eh in 0..K {
+                    for ew in 0..K {
+                        let mut acc = 0.0f32;
+                        for th in 0..F {
+                            let Some(mh) = tap(rh, th, eh) else { continue };
+                            for tw in 0..F {
+                                let Some(mw) = tap(rw, tw, ew) else { continue };
+                                acc += w[mh * K + mw] * blur[(F - 1 - th) * F + (F - 1 - tw)];
+                            }
+                        }
+                        phases[(dst * K + eh) * K + ew] = acc;
+                    }
+                }
+            }
+        }
+    }
+    phases
 }
 
 /// Styled convolution (`conv1`, `convs.N`): modulated conv, then noise ×
@@ -540,8 +632,10 @@ impl<B: Backend> StyledConv<B> {
             upsample,
             device,
         )?;
-        let noise_weight: Tensor<B, 1> = ckpt.tensor(&format!("{prefix}.noise.weight"), [1], device)?;
-        let activate_bias: Tensor<B, 1> = ckpt.tensor(&format!("{prefix}.activate.bias"), [out_ch], device)?;
+        let noise_weight: Tensor<B, 1> =
+            ckpt.tensor(&format!("{prefix}.noise.weight"), [1], device)?;
+        let activate_bias: Tensor<B, 1> =
+            ckpt.tensor(&format!("{prefix}.activate.bias"), [out_ch], device)?;
         Ok(StyledConv {
             conv,
             noise_weight: noise_weight.reshape([1, 1, 1, 1]),
@@ -590,15 +684,28 @@ impl<B: Backend> ToRgb<B> {
         )?;
         let bias = ckpt.tensor(&format!("{prefix}.bias"), [1, 3, 1, 1], device)?;
         let upsample = if upsample {
-            let k: Tensor<B, 2> = ckpt.tensor(&format!("{prefix}.upsample.kernel"), [FIR_KERNEL, FIR_KERNEL], device)?;
+            let k: Tensor<B, 2> = ckpt.tensor(
+                &format!("{prefix}.upsample.kernel"),
+                [FIR_KERNEL, FIR_KERNEL],
+                device,
+            )?;
             Some(k.reshape([1, 1, FIR_KERNEL, FIR_KERNEL]))
         } else {
             None
         };
-        Ok(ToRgb { conv, bias, upsample })
+        Ok(ToRgb {
+            conv,
+            bias,
+            upsample,
+        })
     }
 
-    fn forward(&self, x: Tensor<B, 4>, w: Tensor<B, 2>, skip: Option<Tensor<B, 4>>) -> Tensor<B, 4> {
+    fn forward(
+        &self,
+        x: Tensor<B, 4>,
+        w: Tensor<B, 2>,
+        skip: Option<Tensor<B, 4>>,
+    ) -> Tensor<B, 4> {
         let out = self.conv.forward(x, w) + self.bias.clone();
         match (skip, &self.upsample) {
             (Some(skip), Some(kernel)) => out + upsample_fir(skip, kernel.clone()),
