@@ -457,24 +457,25 @@ impl<B: Backend> EqualLinear<B> {
 /// channels optionally demodulated.
 ///
 /// The upsampling variant is, in the port, a stride-2 transposed conv followed
-/// by the [1,3,3,1] blur padded (1, 1). Both are linear and shift-invariant
-/// at the output's even/odd positions, so together they are four ordinary 3×3
-/// convolutions at the *input* resolution, one per output phase (row parity,
-/// column parity), whose results interleave into the 2× image. Those phase
-/// kernels are computed once at load (`upsampling_phase_kernels`); the
-/// forward pass is then one `conv2d` with 4·out channels and a
-/// depth-to-space reshape. burn-ndarray's transposed convolution is a plain
-/// scalar loop while its `conv2d` is a SIMD kernel, which is why this matters.
+/// by the [1,3,3,1] blur padded (1, 1). The transposed conv is computed as
+/// four ordinary 2×2 convolutions at the *input* resolution, one per output
+/// phase (row parity, column parity), whose results interleave into the 2×
+/// image; the phase kernels are built once at load
+/// (`transposed_phase_kernels`), so the forward pass is one `conv2d` with
+/// 4·out channels, a depth-to-space reshape and the per-channel blur.
+/// burn-ndarray's transposed convolution is a plain scalar loop while its
+/// `conv2d` is a SIMD kernel, which is why this matters.
 #[derive(Clone, Debug)]
 struct ModulatedConv<B: Backend> {
-    /// conv2d weight: [out, in, k, k], or [4·out, in, 3, 3] phase kernels
+    /// conv2d weight: [out, in, k, k], or [4·out, in, 2, 2] phase kernels
     /// (channel = (row parity · 2 + column parity) · out + o) when upsampling.
     weight: Tensor<B, 4>,
     /// Σ over the kernel taps of the squared scaled weight, [in, out]; `None`
     /// without demodulation (to-RGB).
     weight_sq: Option<Tensor<B, 2>>,
     modulation: EqualLinear<B>,
-    upsample: bool,
+    /// `blur.kernel`, flipped for correlation, [1, 1, 4, 4]; set when upsampling.
+    blur: Option<Tensor<B, 4>>,
     padding: usize,
 }
 
@@ -515,21 +516,26 @@ impl<B: Backend> ModulatedConv<B> {
             false,
             device,
         )?;
-        let weight = if upsample {
-            let blur = ckpt.values(&format!("{prefix}.blur.kernel"), &[FIR_KERNEL, FIR_KERNEL])?;
-            let phases = upsampling_phase_kernels(&values, out_ch, in_ch, &blur);
-            Tensor::from_data(
-                TensorData::new(phases, [4 * out_ch, in_ch, CONV_KERNEL, CONV_KERNEL]),
+        let (weight, blur) = if upsample {
+            let blur: Tensor<B, 2> = ckpt.tensor(
+                &format!("{prefix}.blur.kernel"),
+                [FIR_KERNEL, FIR_KERNEL],
                 device,
-            )
+            )?;
+            // upfirdn2d convolves (flips the kernel); conv2d correlates.
+            let blur = blur.flip([0, 1]).reshape([1, 1, FIR_KERNEL, FIR_KERNEL]);
+            let phases = transposed_phase_kernels(&values, out_ch, in_ch);
+            let phases =
+                Tensor::from_data(TensorData::new(phases, [4 * out_ch, in_ch, 2, 2]), device);
+            (phases, Some(blur))
         } else {
-            weight
+            (weight, None)
         };
         Ok(ModulatedConv {
             weight,
             weight_sq,
             modulation,
-            upsample,
+            blur,
             padding: kernel / 2,
         })
     }
@@ -544,15 +550,24 @@ impl<B: Backend> ModulatedConv<B> {
             None,
             ConvOptions::new([1, 1], [self.padding; 2], [1, 1], 1),
         );
-        let out = if self.upsample {
-            // [B, (rh, rw, o), H, W] → [B, o, (H, rh), (W, rw)].
-            let [_, phased, _, _] = out.dims();
-            let out_ch = phased / 4;
-            out.reshape([batch, 2, 2, out_ch, height, width])
-                .permute([0, 3, 4, 1, 5, 2])
-                .reshape([batch, out_ch, 2 * height, 2 * width])
-        } else {
-            out
+        let out = match &self.blur {
+            Some(blur) => {
+                // [B, (rh, rw, o), H+1, W+1] → y: [B, o, (H+1, rh), (W+1, rw)],
+                // the transposed conv's 2H+1 lines plus one zero line.
+                let [_, phased, _, _] = out.dims();
+                let out_ch = phased / 4;
+                let y = out
+                    .reshape([batch, 2, 2, out_ch, height + 1, width + 1])
+                    .permute([0, 3, 4, 1, 5, 2])
+                    .reshape([batch, out_ch, 2 * height + 2, 2 * width + 2]);
+                // Blur padded (1, 1) over the 2H+1 real lines gives 2H; the
+                // zero line is the end padding, so pad (1, 1) here and drop
+                // the one extra output line.
+                depthwise_fir(y, blur.clone(), 1)
+                    .narrow(2, 0, 2 * height)
+                    .narrow(3, 0, 2 * width)
+            }
+            None => out,
         };
         match &self.weight_sq {
             Some(weight_sq) => {
@@ -569,41 +584,53 @@ impl<B: Backend> ModulatedConv<B> {
     }
 }
 
-/// Phase kernels of "stride-2 transposed 3×3 conv, then FIR blur padded (1, 1)".
+/// Phase kernels of a stride-2 transposed 3×3 conv without padding.
 ///
-/// `weight` is the scaled [out, in, 3, 3] weight (the transposed conv adds
-/// x[i]·W[m] to y[2i + m]); `blur` the stored 4×4 FIR kernel, which
-/// upfirdn2d applies as a true convolution: z[p] = Σ_t y[p + t − 1]·K[3 − t].
-/// With p = 2q + r and the 3×3 correlation input x[q + e − 1] (padding 1),
-/// the coefficient of x in z is P_r[e] = Σ_t W[r + t + 1 − 2e]·K[3 − t] (per
-/// axis; W is zero outside 0..3). Returns [4·out, in, 3, 3], phase-major.
-fn upsampling_phase_kernels(weight: &[f32], out_ch: usize, in_ch: usize, blur: &[f32]) -> Vec<f32> {
+/// `weight` is the scaled [out, in, 3, 3] weight; the transposed conv adds
+/// x[i]·W[m] to y[2i + m], so y has 2H + 1 lines. Output line p = 2q + r
+/// (q = 0..=H) is a 2-tap correlation over x padded by 1, x[q + e − 1] for
+/// e = 0, 1, with coefficient P_r[e] = W[r + 2 − 2e] (zero outside 0..3) per
+/// axis: even lines take W[2], W[0]; odd lines 0, W[1] (their last one, 2H + 1,
+/// reads only padding and is zero). Returns [4·out, in, 2, 2], phase-major.
+fn transposed_phase_kernels(weight: &[f32], out_ch: usize, in_ch: usize) -> Vec<f32> {
     const K: usize = CONV_KERNEL;
-    const F: usize = FIR_KERNEL;
-    let tap = |r: usize, t: usize, e: usize| (r + t + 1).checked_sub(2 * e).filter(|&m| m < K);
-    let mut phases = vec![0.0f32; 4 * out_ch * in_ch * K * K];
+    let tap = |r: usize, e: usize| (r + 2).checked_sub(2 * e).filter(|&m| m < K);
+    let mut phases = vec![0.0f32; 4 * out_ch * in_ch * 4];
     for o in 0..out_ch {
         for i in 0..in_ch {
             let w = &weight[(o * in_ch + i) * K * K..][..K * K];
             for (rh, rw) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
                 let dst = ((rh * 2 + rw) * out_ch + o) * in_ch + i;
-                for eh in 0..K {
-                    for ew in 0..K {
-                        let mut acc = 0.0f32;
-                        for th in 0..F {
-                            let Some(mh) = tap(rh, th, eh) else { continue };
-                            for tw in 0..F {
-                                let Some(mw) = tap(rw, tw, ew) else { continue };
-                                acc += w[mh * K + mw] * blur[(F - 1 - th) * F + (F - 1 - tw)];
-                            }
+                for eh in 0..2 {
+                    for ew in 0..2 {
+                        if let (Some(mh), Some(mw)) = (tap(rh, eh), tap(rw, ew)) {
+                            phases[(dst * 2 + eh) * 2 + ew] = w[mh * K + mw];
                         }
-                        phases[(dst * K + eh) * K + ew] = acc;
                     }
                 }
             }
         }
     }
     phases
+}
+
+/// The same single-channel FIR kernel [1, 1, k, k] applied to every channel,
+/// with symmetric zero padding. Channels are folded into the batch so that one
+/// plain (ungrouped) convolution does it.
+fn depthwise_fir<B: Backend>(
+    x: Tensor<B, 4>,
+    kernel: Tensor<B, 4>,
+    padding: usize,
+) -> Tensor<B, 4> {
+    let [batch, channels, height, width] = x.dims();
+    let y = conv2d(
+        x.reshape([batch * channels, 1, height, width]),
+        kernel,
+        None,
+        ConvOptions::new([1, 1], [padding; 2], [1, 1], 1),
+    );
+    let [_, _, h, w] = y.dims();
+    y.reshape([batch, channels, h, w])
 }
 
 /// Styled convolution (`conv1`, `convs.N`): modulated conv, then noise ×
