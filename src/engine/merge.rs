@@ -1,0 +1,141 @@
+//! Joins the run directories that the processes of a cluster wrote on their
+//! own disks (no shared storage) into one run directory.
+//!
+//! Each process wrote the images of the people it owns; process 0 also wrote
+//! the manifest and the other run files. Merging copies every file into the
+//! output directory, checks that a file found in several inputs is the same
+//! everywhere and that every person of the manifest has an image, then
+//! rewrites the family-tree page and the contact sheet, which process 0 drew
+//! before the other processes' faces were at hand.
+
+use crate::error::{Error, Result};
+use crate::exports::atomic::write_atomic;
+use crate::exports::manifest::Manifest;
+use crate::exports::write_run_outputs;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What a merge did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Files copied into the output directory.
+    pub copied: usize,
+    /// People in the merged manifest.
+    pub people: usize,
+}
+
+/// Files every process may write with its own content: they describe one
+/// process's view and are redrawn or ignored by the merge.
+const REDRAWN: &[&str] = &["index.html", "contact_sheet.png"];
+
+/// Merges `inputs` into `out` (which may be one of the inputs).
+pub fn merge_run_dirs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport> {
+    if inputs.is_empty() {
+        return Err(Error::input("famsim merge needs at least one run directory"));
+    }
+    // Relative path → the input directory it was first found in.
+    let mut sources: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    for dir in inputs {
+        if !dir.is_dir() {
+            return Err(Error::input(format!(
+                "{} is not a run directory",
+                dir.display()
+            )));
+        }
+        for rel in files_under(dir)? {
+            let redrawn = REDRAWN.iter().any(|r| rel == Path::new(r));
+            match sources.get(&rel) {
+                None => {
+                    sources.insert(rel, dir.clone());
+                }
+                Some(first) if !redrawn => {
+                    let (a, b) = (first.join(&rel), dir.join(&rel));
+                    if read(&a)? != read(&b)? {
+                        return Err(Error::input(format!(
+                            "{} and {} differ: these directories are not parts of the same run",
+                            a.display(),
+                            b.display()
+                        )));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let Some(manifest_dir) = sources.get(Path::new("manifest.json")) else {
+        return Err(Error::input(format!(
+            "none of {} holds a manifest.json; it is written by process 0 when the run completes",
+            inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let manifest = Manifest::read(&manifest_dir.join("manifest.json"))?;
+
+    let out_canonical = std::fs::canonicalize(out).ok();
+    let mut copied = 0;
+    for (rel, dir) in &sources {
+        let same_place = out_canonical.is_some()
+            && std::fs::canonicalize(dir.join(rel)).ok()
+                == std::fs::canonicalize(out.join(rel)).ok();
+        if same_place {
+            continue;
+        }
+        write_atomic(&out.join(rel), &read(&dir.join(rel))?)?;
+        copied += 1;
+    }
+
+    let missing: Vec<&str> = manifest
+        .people
+        .iter()
+        .filter(|p| !out.join(&p.image).is_file())
+        .map(|p| p.id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::input(format!(
+            "{} of {} people have no image in any input (first: {}); \
+             add the missing process's directory, or rerun that process with --resume",
+            missing.len(),
+            manifest.people.len(),
+            missing.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    write_run_outputs(&manifest, out)?;
+    Ok(MergeReport {
+        copied,
+        people: manifest.people.len(),
+    })
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Every regular file under `root`, relative to it, skipping temporaries
+/// left by a killed process.
+fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let name = entry.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with(".famsim-") && text.ends_with(".tmp") {
+                continue;
+            }
+            let kind = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+            if kind.is_dir() {
+                stack.push(rel.join(&name));
+            } else if kind.is_file() {
+                files.push(rel.join(&name));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
