@@ -1,0 +1,297 @@
+//! `famsim run` end to end, through the real binary, on the shipped scenarios.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn famsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_famsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("famsim starts")
+}
+
+fn run_ok(args: &[&str]) {
+    let out = famsim(args);
+    assert!(
+        out.status.success(),
+        "famsim {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file under `dir` (relative path → bytes).
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    files
+}
+
+/// The shipped family scenarios (dataset specs are a different format).
+fn shipped_scenarios() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut all: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("dataset")
+        })
+        .collect();
+    all.sort();
+    assert!(all.len() >= 3, "expected at least three shipped scenarios");
+    all
+}
+
+#[test]
+fn every_shipped_scenario_runs_and_writes_a_face_for_everyone() {
+    for scenario in shipped_scenarios() {
+        let out = tempfile::tempdir().unwrap();
+        let out_dir = out.path().join("run");
+        run_ok(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--size",
+            "64",
+            "--quiet",
+        ]);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
+        let people = manifest["people"].as_array().unwrap();
+        assert!(!people.is_empty());
+        for p in people {
+            let image = out_dir.join(p["image"].as_str().unwrap());
+            let bytes =
+                std::fs::read(&image).unwrap_or_else(|_| panic!("{} missing", image.display()));
+            assert_eq!(&bytes[1..4], b"PNG");
+            if p["father"].is_string() {
+                assert_eq!(p["regions"].as_array().unwrap().len(), 34);
+            }
+        }
+        assert!(out_dir.join("index.html").is_file());
+        assert!(out_dir.join("contact_sheet.png").is_file());
+        let names: Vec<_> = tree(&out_dir).into_keys().collect();
+        assert!(
+            names.iter().all(|n| !n.to_string_lossy().contains(".tmp")),
+            "temporary files left: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn same_seed_same_bytes_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<PathBuf> = ["1", "2", "3"]
+        .iter()
+        .map(|t| dir.path().join(format!("t{t}")))
+        .collect();
+    for (threads, out) in ["1", "2", "3"].iter().zip(&runs) {
+        run_ok(&[
+            "run",
+            "scenarios/three_gen.ron",
+            "--out",
+            out.to_str().unwrap(),
+            "--size",
+            "96",
+            "--threads",
+            threads,
+            "--quiet",
+        ]);
+    }
+    let first = tree(&runs[0]);
+    assert!(first.len() > 5);
+    for other in &runs[1..] {
+        assert_eq!(first, tree(other), "{} differs", other.display());
+    }
+    // A different seed gives different faces.
+    let reseeded = dir.path().join("seed");
+    run_ok(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        reseeded.to_str().unwrap(),
+        "--size",
+        "96",
+        "--seed",
+        "999",
+        "--quiet",
+    ]);
+    let other = tree(&reseeded);
+    let differing = first
+        .iter()
+        .filter(|(k, v)| k.starts_with("people") && other.get(*k) != Some(v))
+        .count();
+    assert!(differing > 0);
+}
+
+#[test]
+fn adding_an_unrelated_person_changes_nobody_elses_face() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string("scenarios/three_gen.ron").unwrap();
+    let close = original.rfind(']').expect("people list");
+    let extended = format!(
+        "{}    (id: \"stranger\", name: Some(\"A Stranger\"), sex: Female, age: \"40-49\", ancestry: Some(Indian)),\n{}",
+        &original[..close],
+        &original[close..]
+    );
+    let extended_path = dir.path().join("extended.ron");
+    std::fs::write(&extended_path, extended).unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_ok(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        a.to_str().unwrap(),
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    run_ok(&[
+        "run",
+        extended_path.to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    let (ta, tb) = (tree(&a.join("people")), tree(&b.join("people")));
+    assert_eq!(tb.len(), ta.len() + 1);
+    for (name, bytes) in &ta {
+        assert_eq!(Some(bytes), tb.get(name), "{} changed", name.display());
+    }
+}
+
+#[test]
+fn the_tree_page_references_every_image_that_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    run_ok(&[
+        "run",
+        "scenarios/four_gen_cousins.ron",
+        "--out",
+        out.to_str().unwrap(),
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let referenced: Vec<String> = html
+        .split("src=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_string())
+        .filter(|s| s.ends_with(".png"))
+        .collect();
+    let images: Vec<String> = std::fs::read_dir(out.join("people"))
+        .unwrap()
+        .map(|e| format!("people/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    assert!(!images.is_empty());
+    for image in &images {
+        assert!(referenced.contains(image), "{image} is not on the page");
+    }
+    for r in &referenced {
+        assert!(
+            out.join(r).is_file(),
+            "page shows {r}, which does not exist"
+        );
+    }
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "page must work offline"
+    );
+}
+
+#[test]
+fn resume_redraws_only_missing_faces_and_refuses_a_different_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = out.to_str().unwrap();
+    run_ok(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        o,
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    let complete = tree(&out);
+    let people: Vec<PathBuf> = complete
+        .keys()
+        .filter(|k| k.starts_with("people"))
+        .cloned()
+        .collect();
+    for victim in people.iter().step_by(2) {
+        std::fs::remove_file(out.join(victim)).unwrap();
+    }
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
+    std::fs::write(out.join("people/.famsim-abc.tmp"), b"half a png").unwrap();
+    run_ok(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        o,
+        "--size",
+        "64",
+        "--resume",
+        "--quiet",
+    ]);
+    assert_eq!(tree(&out), complete);
+
+    let refused = famsim(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        o,
+        "--size",
+        "64",
+        "--seed",
+        "5",
+        "--resume",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("different scenario, seed"));
+}
+
+#[test]
+fn bad_flags_are_input_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    for args in [
+        vec!["run", "scenarios/three_gen.ron", "--size", "2000"],
+        vec!["run", "scenarios/three_gen.ron", "--threads", "0"],
+        vec!["run", "no/such/file.ron"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--out", out.to_str().unwrap()]);
+        let o = famsim(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+        assert!(!out.exists(), "{args:?} wrote output");
+    }
+}
