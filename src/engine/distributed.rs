@@ -733,3 +733,75 @@ fn install_panic_hook() {
         }));
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genetics::GeneShape;
+
+    /// timely sends exchanged data with bincode: a genome, a latent and a
+    /// person's region origins must come back bit for bit, or remote
+    /// children would differ from local ones.
+    #[test]
+    fn messages_survive_bincode_bit_for_bit() {
+        let shape = GeneShape {
+            layers: 2,
+            width: 3,
+        };
+        let mut genome = Genome::zeros(shape);
+        for (i, v) in genome.mean.iter_mut().enumerate() {
+            *v = (i as f32 * 0.1).sin() / 3.0;
+        }
+        genome.logvar[5] = f32::MIN_POSITIVE;
+        let msg = AncestorMsg {
+            to: 3,
+            parent: 17,
+            genome: genome.clone(),
+            latent: Latent {
+                layers: 2,
+                width: 2,
+                data: vec![0.1, -2.5e-7, 1.0 / 3.0, 7.0],
+            },
+        };
+        let back: AncestorMsg = bincode::deserialize(&bincode::serialize(&msg).unwrap()).unwrap();
+        assert_eq!((back.to, back.parent), (3, 17));
+        assert_eq!(back.genome, genome);
+        assert_eq!(back.latent, msg.latent);
+
+        let blend = RegionOrigin::Blend {
+            father: 0.1,
+            pool: 0.47,
+            mother: 1.0 - 0.1 - 0.47,
+        };
+        let person = LeaderMsg::Person {
+            node: 4,
+            generation: 1,
+            position: 2,
+            origins: Some(vec![blend.into(), RegionOrigin::Pool.into()]),
+            pool_keys: vec!["20-29-female-White".into()],
+            warning: Some("w".into()),
+        };
+        let back: LeaderMsg = bincode::deserialize(&bincode::serialize(&person).unwrap()).unwrap();
+        let LeaderMsg::Person { origins, .. } = back else {
+            panic!("a person message came back as another kind")
+        };
+        let origins: Vec<RegionOrigin> = origins.unwrap().into_iter().map(Into::into).collect();
+        assert_eq!(origins, vec![blend, RegionOrigin::Pool]);
+    }
+
+    #[test]
+    fn host_files_skip_comments_and_check_each_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        std::fs::write(&path, "# cluster\nnode-a:7700\n\n  node-b:7701 \nnode-c:7702\n").unwrap();
+        assert_eq!(
+            read_hostfile(&path, 2).unwrap(),
+            vec!["node-a:7700".to_string(), "node-b:7701".to_string()]
+        );
+        let err = read_hostfile(&path, 4).unwrap_err().to_string();
+        assert!(err.contains("names 3 processes"), "{err}");
+        std::fs::write(&path, "node-a:7700\nnode-b\n").unwrap();
+        let err = read_hostfile(&path, 2).unwrap_err().to_string();
+        assert!(err.contains("hosts:2: `node-b` is not host:port"), "{err}");
+    }
+}

@@ -25,7 +25,6 @@ const FAMILIES_PER_WORKER_TO_GROUP: usize = 4;
 #[derive(Clone, Debug)]
 pub struct Placement {
     owners: Vec<usize>,
-    peers: usize,
 }
 
 impl Placement {
@@ -61,16 +60,12 @@ impl Placement {
                 (key % peers as u64) as usize
             })
             .collect();
-        Placement { owners, peers }
+        Placement { owners }
     }
 
     /// The worker that simulates and renders `person`.
     pub fn owner(&self, person: NodeIndex) -> usize {
         self.owners[person.index()]
-    }
-
-    pub fn peers(&self) -> usize {
-        self.peers
     }
 
     /// `worker`'s people among `people`, in the same order.
