@@ -143,7 +143,8 @@ impl FaceModel for TestPainter {
                 let mut rgb = Vec::with_capacity((SIZE * SIZE * 3) as usize);
                 for y in 0..SIZE {
                     for x in 0..SIZE {
-                        let band = (y as usize * l.data.len() / SIZE as usize).min(l.data.len() - 1);
+                        let band =
+                            (y as usize * l.data.len() / SIZE as usize).min(l.data.len() - 1);
                         let v = l.data[band];
                         for c in 0..3u32 {
                             let shade = (v * 40.0 + 128.0 + (x * (c + 1)) as f32 * 0.5
@@ -177,15 +178,45 @@ fn scenario_text() -> String {
         let founder = |extra: &str| format!(", ancestry: Some({anc}){extra}");
         add(&format!("f{f}_gf1"), "Male", "60-69", &founder(""));
         add(&format!("f{f}_gm1"), "Female", "60-69", &founder(""));
-        let seed = if f == 1 { ", genes: Some(Seed(11))" } else { "" };
+        let seed = if f == 1 {
+            ", genes: Some(Seed(11))"
+        } else {
+            ""
+        };
         add(&format!("f{f}_gf2"), "Male", "60-69", &founder(seed));
         add(&format!("f{f}_gm2"), "Female", "60-69", &founder(""));
-        let parents = |a: &str, b: &str| format!(", father: Some(\"f{f}_{a}\"), mother: Some(\"f{f}_{b}\")");
-        add(&format!("f{f}_son"), "Male", "30-39", &parents("gf1", "gm1"));
-        add(&format!("f{f}_aunt"), "Female", "30-39", &parents("gf1", "gm1"));
-        add(&format!("f{f}_dau"), "Female", "30-39", &parents("gf2", "gm2"));
-        add(&format!("f{f}_uncle"), "Male", "40-49", &parents("gf2", "gm2"));
-        add(&format!("f{f}_kid1"), "Female", "3-9", &parents("son", "dau"));
+        let parents =
+            |a: &str, b: &str| format!(", father: Some(\"f{f}_{a}\"), mother: Some(\"f{f}_{b}\")");
+        add(
+            &format!("f{f}_son"),
+            "Male",
+            "30-39",
+            &parents("gf1", "gm1"),
+        );
+        add(
+            &format!("f{f}_aunt"),
+            "Female",
+            "30-39",
+            &parents("gf1", "gm1"),
+        );
+        add(
+            &format!("f{f}_dau"),
+            "Female",
+            "30-39",
+            &parents("gf2", "gm2"),
+        );
+        add(
+            &format!("f{f}_uncle"),
+            "Male",
+            "40-49",
+            &parents("gf2", "gm2"),
+        );
+        add(
+            &format!("f{f}_kid1"),
+            "Female",
+            "3-9",
+            &parents("son", "dau"),
+        );
         add(&format!("f{f}_kid2"), "Male", "0-2", &parents("son", "dau"));
     }
     format!("(name: \"cluster test\", seed: 42, image_size: {SIZE}, people: [\n{people}])\n")
@@ -344,7 +375,10 @@ fn finish(mut child: Child, limit: Duration) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success() && text.contains("cluster process done"), text)
+    (
+        out.status.success() && text.contains("cluster process done"),
+        text,
+    )
 }
 
 fn run_two_processes(scenario: &Path, outs: [&Path; 2], resume: bool) -> Vec<String> {
@@ -404,14 +438,20 @@ fn a_killed_process_stops_the_other_and_resume_completes_the_run() {
         if images >= 4 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the run never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the run never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     p1.kill().unwrap();
     p1.wait().unwrap();
     let killed_at = Instant::now();
     let (ok, text) = finish(p0, Duration::from_secs(20));
-    assert!(!ok, "process 0 finished although process 1 was killed:\n{text}");
+    assert!(
+        !ok,
+        "process 0 finished although process 1 was killed:\n{text}"
+    );
     assert!(
         killed_at.elapsed() < Duration::from_secs(10),
         "process 0 took {:?} to stop",
@@ -425,14 +465,21 @@ fn a_killed_process_stops_the_other_and_resume_completes_the_run() {
     // Complete images only: the killed process may have left a temporary.
     let kept = std::fs::read_dir(out.join("people"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
         .count();
     assert!(kept < 30, "the whole run finished before the kill");
 
     let texts = run_two_processes(&scenario, [&out, &out], true);
     let leader = &texts[0];
     assert!(
-        leader.contains(&format!("skipped={kept}")) && leader.contains(&format!("rendered={}", 30 - kept)),
+        leader.contains(&format!("skipped={kept}"))
+            && leader.contains(&format!("rendered={}", 30 - kept)),
         "resume should keep the {kept} images already written:\n{leader}"
     );
     assert_same_tree(&single, &out);
@@ -443,13 +490,23 @@ fn a_killed_process_stops_the_other_and_resume_completes_the_run() {
 #[ignore = "a process of the cluster tests, started by them"]
 fn cluster_process() {
     let var = |name: &str| std::env::var(name).unwrap();
-    let hosts: Vec<String> = var("FAMSIM_TEST_HOSTS").split(',').map(String::from).collect();
+    let hosts: Vec<String> = var("FAMSIM_TEST_HOSTS")
+        .split(',')
+        .map(String::from)
+        .collect();
     let process: usize = var("FAMSIM_TEST_PROCESS").parse().unwrap();
     let delay = Duration::from_millis(var("FAMSIM_TEST_DELAY_MS").parse().unwrap());
-    let cluster = ClusterConfig::new(2, hosts.len(), process, hosts, painter_factory(delay)).unwrap();
+    let cluster =
+        ClusterConfig::new(2, hosts.len(), process, hosts, painter_factory(delay)).unwrap();
     let scenario = PathBuf::from(var("FAMSIM_TEST_SCENARIO"));
     let out = PathBuf::from(var("FAMSIM_TEST_OUT"));
-    match run(&scenario, &out, Some(cluster), var("FAMSIM_TEST_RESUME") == "1", delay) {
+    match run(
+        &scenario,
+        &out,
+        Some(cluster),
+        var("FAMSIM_TEST_RESUME") == "1",
+        delay,
+    ) {
         Ok((leader, rendered, skipped)) => {
             println!("leader={leader} rendered={rendered} skipped={skipped}");
             println!("cluster process done");
@@ -493,13 +550,23 @@ fn famsim_run_writes_the_same_files_on_1_worker_4_threads_and_2_processes() {
     let scenario = "scenarios/four_gen_cousins.ron";
     let common = ["--size", "64", "--quiet", "--threads", "2"];
     let with = |out: &str, more: &[&str]| -> Vec<String> {
-        let mut args = vec!["run".to_string(), scenario.to_string(), "--out".into(), out.into()];
+        let mut args = vec![
+            "run".to_string(),
+            scenario.to_string(),
+            "--out".into(),
+            out.into(),
+        ];
         args.extend(common.iter().map(|s| s.to_string()));
         args.extend(more.iter().map(|s| s.to_string()));
         args
     };
     let one = path("one");
-    famsim_ok(&with(&one, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    famsim_ok(
+        &with(&one, &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     let threads = path("threads");
     famsim_ok(
         &with(&threads, &["--workers", "4"])
@@ -517,7 +584,16 @@ fn famsim_run_writes_the_same_files_on_1_worker_4_threads_and_2_processes() {
             let index = i.to_string();
             let args = with(
                 &procs,
-                &["--workers", "2", "--processes", "2", "--process", &index, "--hostfile", &hosts],
+                &[
+                    "--workers",
+                    "2",
+                    "--processes",
+                    "2",
+                    "--process",
+                    &index,
+                    "--hostfile",
+                    &hosts,
+                ],
             );
             famsim(&args.iter().map(String::as_str).collect::<Vec<_>>())
                 .spawn()
@@ -544,7 +620,17 @@ fn famsim_run_rejects_inconsistent_cluster_flags() {
     let cases: [(&[&str], &str); 4] = [
         (&["--workers", "0"], "--workers must be at least 1"),
         (&["--processes", "2", "--process", "0"], "needs --hostfile"),
-        (&["--processes", "2", "--process", "2", "--hostfile", "Cargo.toml"], "is not host:port"),
+        (
+            &[
+                "--processes",
+                "2",
+                "--process",
+                "2",
+                "--hostfile",
+                "Cargo.toml",
+            ],
+            "is not host:port",
+        ),
         (&["--process", "1"], "--process needs --processes"),
     ];
     for (flags, message) in cases {

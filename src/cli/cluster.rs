@@ -49,13 +49,8 @@ impl ClusterArgs {
                 )))
             }
         };
-        let mut config = ClusterConfig::new(
-            self.workers,
-            self.processes,
-            self.process,
-            hosts,
-            models,
-        )?;
+        let mut config =
+            ClusterConfig::new(self.workers, self.processes, self.process, hosts, models)?;
         config.connect_timeout = Duration::from_secs(self.connect_timeout.max(1));
         Ok(Some(config))
     }

@@ -1,16 +1,16 @@
 //! `famsim run`: simulate a scenario end to end and write the run directory.
 
-use super::RunArgs;
 use super::cluster::model_factory;
+use super::RunArgs;
 use crate::engine::{simulate, RunOptions};
-use crate::model::FaceModel;
-use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::exports::atomic::write_atomic;
 use crate::exports::write_run_outputs;
+use crate::model::FaceModel;
 use crate::scenario;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// File in the run directory that records what the run was made from, so
@@ -75,7 +75,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !report.leader {
         if !args.quiet {
             eprintln!(
-                "process {}: {} people rendered, {} kept; process 0 writes the run files",
+                "process {}: {} people rendered, {} kept from a previous run; process 0 writes the run files",
                 args.cluster.process, report.rendered, report.skipped
             );
         }

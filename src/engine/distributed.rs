@@ -271,8 +271,13 @@ struct Job {
     pool: rayon::ThreadPool,
 }
 
-/// What a worker hands back: the manifest and totals on the leader.
-type WorkerOutput = Option<RunReport>;
+/// What a worker hands back: its own counts, and on the leader the report
+/// for the whole cluster.
+struct WorkerOutput {
+    rendered: usize,
+    skipped: usize,
+    leader_report: Option<RunReport>,
+}
 
 /// Runs `pedigree` on the timely workers `cluster` describes. See the module
 /// documentation for the dataflow and for what happens when a process dies.
@@ -364,6 +369,7 @@ pub fn simulate(
     let local_workers = cluster.workers;
     let mut finished = 0;
     let mut report = None;
+    let (mut rendered_here, mut skipped_here) = (0, 0);
     let mut failure: Option<Error> = None;
     let mut aborted_at: Option<Instant> = None;
     loop {
@@ -382,8 +388,10 @@ pub fn simulate(
         match results_rx.recv_timeout(Duration::from_millis(100)) {
             Ok((_, Ok(output))) => {
                 finished += 1;
-                if output.is_some() {
-                    report = output;
+                rendered_here += output.rendered;
+                skipped_here += output.skipped;
+                if output.leader_report.is_some() {
+                    report = output.leader_report;
                 }
             }
             Ok((index, Err(e))) => {
@@ -419,8 +427,8 @@ pub fn simulate(
         // Followers know the run but not its people; the leader writes the outputs.
         None if cluster.process != 0 => Ok(RunReport {
             manifest: follower_manifest,
-            rendered: 0,
-            skipped: 0,
+            rendered: rendered_here,
+            skipped: skipped_here,
             leader: false,
         }),
         None => Err(Error::internal("the leading worker returned no manifest")),
@@ -475,8 +483,12 @@ fn run_worker(worker: &mut Worker, job: &Job) -> Result<WorkerOutput> {
     let probe = ProbeHandle::new();
     worker.dataflow::<u64, _, _>(|scope| {
         let ancestors = scope.input_from(&mut ancestors_in);
-        collect(ancestors, |m: &AncestorMsg| u64::from(m.to), arrived.clone())
-            .probe_with(&probe);
+        collect(
+            ancestors,
+            |m: &AncestorMsg| u64::from(m.to),
+            arrived.clone(),
+        )
+        .probe_with(&probe);
         let to_leader = scope.input_from(&mut leader_in);
         collect(to_leader, |_: &LeaderMsg| 0, news.clone()).probe_with(&probe);
     });
@@ -568,9 +580,13 @@ fn run_worker(worker: &mut Worker, job: &Job) -> Result<WorkerOutput> {
             let mut payload = Some((genome, latent));
             for (i, to) in targets.into_iter().enumerate() {
                 let (genome, latent) = if i == last {
-                    payload.take().expect("the payload is taken once, by the last target")
+                    payload
+                        .take()
+                        .expect("the payload is taken once, by the last target")
                 } else {
-                    payload.clone().expect("the payload is kept until the last target")
+                    payload
+                        .clone()
+                        .expect("the payload is kept until the last target")
                 };
                 ancestors_in.send(AncestorMsg {
                     to: to as u32,
@@ -592,7 +608,11 @@ fn run_worker(worker: &mut Worker, job: &Job) -> Result<WorkerOutput> {
     read_news(&progress);
     progress.finish();
     if !leader {
-        return Ok(None);
+        return Ok(WorkerOutput {
+            rendered: rendered as usize,
+            skipped: skipped as usize,
+            leader_report: None,
+        });
     }
 
     // The leader writes the manifest exactly as one machine would: records
@@ -647,12 +667,16 @@ fn run_worker(worker: &mut Worker, job: &Job) -> Result<WorkerOutput> {
     }
     outcomes.sort_by_key(|(_, o)| o.node);
     let records = outcomes.iter().map(|(_, o)| sim.record(o)).collect();
-    Ok(Some(RunReport {
-        manifest: sim.manifest(records, warnings),
-        rendered: tally.0 as usize,
-        skipped: tally.1 as usize,
-        leader: true,
-    }))
+    Ok(WorkerOutput {
+        rendered: rendered as usize,
+        skipped: skipped as usize,
+        leader_report: Some(RunReport {
+            manifest: sim.manifest(records, warnings),
+            rendered: tally.0 as usize,
+            skipped: tally.1 as usize,
+            leader: true,
+        }),
+    })
 }
 
 /// Routes every message to the worker `route` names and appends it to
@@ -793,7 +817,11 @@ mod tests {
     fn host_files_skip_comments_and_check_each_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hosts");
-        std::fs::write(&path, "# cluster\nnode-a:7700\n\n  node-b:7701 \nnode-c:7702\n").unwrap();
+        std::fs::write(
+            &path,
+            "# cluster\nnode-a:7700\n\n  node-b:7701 \nnode-c:7702\n",
+        )
+        .unwrap();
         assert_eq!(
             read_hostfile(&path, 2).unwrap(),
             vec!["node-a:7700".to_string(), "node-b:7701".to_string()]

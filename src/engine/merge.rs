@@ -31,7 +31,9 @@ const REDRAWN: &[&str] = &["index.html", "contact_sheet.png"];
 /// Merges `inputs` into `out` (which may be one of the inputs).
 pub fn merge_run_dirs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport> {
     if inputs.is_empty() {
-        return Err(Error::input("famsim merge needs at least one run directory"));
+        return Err(Error::input(
+            "famsim merge needs at least one run directory",
+        ));
     }
     // Relative path → the input directory it was first found in.
     let mut sources: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
@@ -99,7 +101,12 @@ pub fn merge_run_dirs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport> {
              add the missing process's directory, or rerun that process with --resume",
             missing.len(),
             manifest.people.len(),
-            missing.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     write_run_outputs(&manifest, out)?;

@@ -69,7 +69,8 @@ pub struct RunOptions {
 #[derive(Clone, Debug)]
 pub struct RunReport {
     pub manifest: Manifest,
-    /// People rendered by this run.
+    /// People rendered by this run (on a cluster: by all processes on the
+    /// leader, by this process elsewhere).
     pub rendered: usize,
     /// People skipped because `--resume` found their image complete.
     pub skipped: usize,

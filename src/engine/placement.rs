@@ -109,7 +109,11 @@ fn hash_key(parts: &[&str]) -> u64 {
         h.update(part.as_bytes());
     }
     let digest = h.finalize();
-    u64::from_le_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"))
+    u64::from_le_bytes(
+        digest[..8]
+            .try_into()
+            .expect("a SHA-256 digest has 32 bytes"),
+    )
 }
 
 #[cfg(test)]
@@ -149,7 +153,11 @@ mod tests {
             people.push(person(&dad, Sex::Male, None));
             people.push(person(&mum, Sex::Female, None));
             for k in 0..kids {
-                people.push(person(&format!("f{f}_kid{k}"), Sex::Female, Some((&dad, &mum))));
+                people.push(person(
+                    &format!("f{f}_kid{k}"),
+                    Sex::Female,
+                    Some((&dad, &mum)),
+                ));
             }
         }
         Pedigree::new(people).unwrap().0
@@ -166,7 +174,10 @@ mod tests {
                 let kid = pedigree.node(&format!("f{f}_kid{k}")).unwrap();
                 assert_eq!(placement.owner(kid), placement.owner(dad));
             }
-            assert_eq!(placement.child_owners(&pedigree, dad), vec![placement.owner(dad)]);
+            assert_eq!(
+                placement.child_owners(&pedigree, dad),
+                vec![placement.owner(dad)]
+            );
             per_worker[placement.owner(dad)] += 1;
         }
         assert!(per_worker.iter().all(|&n| n >= 4), "{per_worker:?}");
@@ -178,7 +189,11 @@ mod tests {
         let placement = Placement::new(&pedigree, 4);
         let dad = pedigree.node("f0_dad").unwrap();
         let owners = placement.child_owners(&pedigree, dad);
-        assert_eq!(owners, vec![0, 1, 2, 3], "40 children should reach all 4 workers");
+        assert_eq!(
+            owners,
+            vec![0, 1, 2, 3],
+            "40 children should reach all 4 workers"
+        );
         let owned: usize = (0..4)
             .map(|w| placement.children_owned(&pedigree, dad, w))
             .sum();
