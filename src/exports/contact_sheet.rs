@@ -17,12 +17,15 @@ const INK: [u8; 3] = [50, 50, 50];
 
 /// Builds the sheet from the images in `run_dir` (a missing image leaves a grey tile).
 pub fn contact_sheet(manifest: &Manifest, run_dir: &Path) -> Result<Image> {
+    let display_rows = manifest.display_rows();
     let rows: Vec<Vec<_>> = (0..manifest.generations)
         .flat_map(|g| {
             let gen: Vec<_> = manifest
                 .people
                 .iter()
-                .filter(|p| p.generation == g)
+                .zip(&display_rows)
+                .filter(|(_, &row)| row == g)
+                .map(|(p, _)| p)
                 .collect();
             gen.chunks(MAX_COLUMNS as usize)
                 .map(|c| c.to_vec())
@@ -77,8 +80,8 @@ fn blit_scaled(dst: &mut Image, src: &Image, x0: u32, y0: u32, size: u32) {
             }
             let n = (sy1 - sy0) * (sx1 - sx0);
             let o = (((y0 + ty) * dst.width + x0 + tx) * 3) as usize;
-            for k in 0..3 {
-                dst.rgb[o + k] = ((acc[k] + n / 2) / n) as u8;
+            for (k, a) in acc.iter().enumerate() {
+                dst.rgb[o + k] = ((a + n / 2) / n) as u8;
             }
         }
     }
