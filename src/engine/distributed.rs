@@ -433,7 +433,15 @@ pub fn simulate(
         std::mem::forget(guards);
         return Err(err);
     }
-    drop(guards);
+    // Joining also joins timely's network threads, which panic if a peer
+    // vanished after the last message but before saying goodbye.
+    let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(guards)));
+    if joined.is_err() {
+        return Err(match lost_peer() {
+            Some(lost) => lost_peer_error(cluster, lost),
+            None => Error::internal("timely's threads failed while shutting down"),
+        });
+    }
     match report {
         Some(report) => Ok(report),
         // Followers know the run but not its people; the leader writes the outputs.
