@@ -434,13 +434,13 @@ pub fn simulate(
         return Err(err);
     }
     // Joining also joins timely's network threads, which panic if a peer
-    // vanished after the last message but before saying goodbye.
+    // vanished after its last message but before saying goodbye. Every
+    // local worker finished by then and the leader heard from everyone, so
+    // the run is complete: note it and go on.
     let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(guards)));
     if joined.is_err() {
-        return Err(match lost_peer() {
-            Some(lost) => lost_peer_error(cluster, lost),
-            None => Error::internal("timely's threads failed while shutting down"),
-        });
+        let who = lost_peer().map_or("a peer".to_string(), |p| format!("process {p}"));
+        eprintln!("warning: {who} closed its connection early while the run was shutting down");
     }
     match report {
         Some(report) => Ok(report),
