@@ -79,6 +79,7 @@ fn main() -> famsim::Result<()> {
         resume: false,
         progress: true,
         image_name: people_dir_images(),
+        cluster: None,
     };
     let report = simulate(&pedigree, &model, &opts)?;
     write_run_outputs(&report.manifest, &out_dir)?;

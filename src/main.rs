@@ -7,6 +7,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => famsim::cli::run::run(args),
         Command::Check { scenario } => famsim::cli::check::check(&scenario),
+        Command::Merge(args) => famsim::cli::merge::merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,18 @@ pub enum Command {
         /// Scenario file (.ron).
         scenario: PathBuf,
     },
+    /// Join the run directories that the processes of a cluster run wrote.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Run directories, one per process (process 0's holds the manifest).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// The merged run directory (may be one of the inputs).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,9 +56,13 @@ pub struct RunArgs {
     /// No progress bar or summary.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub cluster: cluster::ClusterArgs,
 }
 
 pub mod check;
+pub mod cluster;
+pub mod merge;
 pub mod run;
 
 /// Formats an error for stderr. Scenario reports are already complete

@@ -1,13 +1,16 @@
 //! `famsim run`: simulate a scenario end to end and write the run directory.
 
+use super::cluster::model_factory;
 use super::RunArgs;
 use crate::engine::{simulate, RunOptions};
 use crate::error::{Error, Result};
 use crate::exports::atomic::write_atomic;
 use crate::exports::write_run_outputs;
+use crate::model::FaceModel;
 use crate::scenario;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// File in the run directory that records what the run was made from, so
@@ -33,7 +36,15 @@ pub fn run(args: RunArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
 
-    let model = crate::model::build(&loaded.file.model, loaded.file.image_size, &args.scenario)?;
+    let model: Arc<dyn FaceModel> =
+        crate::model::build(&loaded.file.model, loaded.file.image_size, &args.scenario)?.into();
+    let models = model_factory(
+        &loaded.file.model,
+        loaded.file.image_size,
+        &args.scenario,
+        Arc::clone(&model),
+    );
+    let cluster = args.cluster.config(models)?;
     let stamp = run_stamp(
         &args.scenario,
         seed,
@@ -51,6 +62,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         resume: args.resume,
         progress: !args.quiet,
         image_name: crate::engine::people_dir_images(),
+        cluster,
     };
     let mut report = simulate(&loaded.pedigree, model.as_ref(), &opts)?;
     report
@@ -59,6 +71,15 @@ pub fn run(args: RunArgs) -> Result<()> {
         .splice(0..0, loaded.warnings.iter().cloned());
     for w in report.manifest.warnings.iter().skip(loaded.warnings.len()) {
         eprintln!("warning: {w}");
+    }
+    if !report.leader {
+        if !args.quiet {
+            eprintln!(
+                "process {}: {} people rendered, {} kept from a previous run; process 0 writes the run files",
+                args.cluster.process, report.rendered, report.skipped
+            );
+        }
+        return Ok(());
     }
     write_run_outputs(&report.manifest, &out_dir)?;
     if !args.quiet {

@@ -6,6 +6,10 @@
 //! Every random draw comes from the person's own streams, so the order in which
 //! threads finish never changes a byte of output.
 
+mod connect;
+pub mod distributed;
+pub mod merge;
+mod placement;
 mod progress;
 
 use crate::attributes::PoolKey;
@@ -22,9 +26,11 @@ use petgraph::graph::NodeIndex;
 use rand::Rng;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use distributed::{ClusterConfig, ModelFactory, WorkerSlot};
 pub use progress::Progress;
 
 /// Folder (inside the run directory) that holds one PNG per person.
@@ -55,16 +61,23 @@ pub struct RunOptions {
     pub progress: bool,
     /// Where each person's image goes (default [`people_dir_images`]).
     pub image_name: ImageNamer,
+    /// Spread the run over several timely workers (threads and/or processes);
+    /// None runs on this machine's thread pool alone.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// What a run did, besides writing files.
 #[derive(Clone, Debug)]
 pub struct RunReport {
     pub manifest: Manifest,
-    /// People rendered by this run.
+    /// People rendered by this run (on a cluster: by all processes on the
+    /// leader, by this process elsewhere).
     pub rendered: usize,
     /// People skipped because `--resume` found their image complete.
     pub skipped: usize,
+    /// Whether this process holds the whole run's manifest and writes the
+    /// run outputs: always on one machine; only process 0 of a cluster.
+    pub leader: bool,
 }
 
 /// A person's genes before decoding: either a concrete gene or a ready latent.
@@ -86,6 +99,41 @@ struct Staged {
     warning: Option<String>,
 }
 
+/// One generation (or a worker's share of it) after steps 1–3, ready to render.
+pub(crate) struct PreparedGeneration {
+    generation: usize,
+    staged: Vec<Staged>,
+    latents: Vec<Latent>,
+    /// The genome each person passes on (None for people without children).
+    genomes: Vec<Option<Genome>>,
+}
+
+impl PreparedGeneration {
+    pub(crate) fn len(&self) -> usize {
+        self.staged.len()
+    }
+}
+
+/// What a finished generation leaves for the manifest and the next generations.
+pub(crate) struct GenerationOutcome {
+    pub people: Vec<PersonOutcome>,
+    /// (parent, genome, latent) of everyone with children.
+    pub ancestors: Vec<(NodeIndex, Genome, Latent)>,
+}
+
+/// What simulating one person decided that the pedigree alone does not say:
+/// everything [`Simulation::record`] needs for the person's manifest entry.
+pub(crate) struct PersonOutcome {
+    pub node: NodeIndex,
+    pub generation: usize,
+    /// Where each region came from (children only).
+    pub origins: Option<[RegionOrigin; crate::genetics::REGION_COUNT]>,
+    /// Gene-pool keys the person's pool draws came from.
+    pub pool_keys: Vec<String>,
+    /// A warning raised while simulating the person, already naming them.
+    pub warning: Option<String>,
+}
+
 /// A person whose children are not all made yet.
 struct Ancestor {
     genome: Genome,
@@ -95,20 +143,33 @@ struct Ancestor {
 
 /// Simulates `pedigree` with `model` and writes `people/<id>.png` for everyone.
 /// Returns the manifest (not yet written; see [`crate::exports::write_run_outputs`]).
+///
+/// With `opts.cluster` set, the run is spread over timely dataflow workers
+/// (see [`distributed`]); each worker builds its own model with the cluster's
+/// model factory, and `model` only names the model in the manifest. Only the
+/// leader's report (process 0) holds the whole manifest.
 pub fn simulate(
     pedigree: &Pedigree,
     model: &dyn FaceModel,
     opts: &RunOptions,
 ) -> Result<RunReport> {
-    let threads = opts.threads.unwrap_or(0);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start {threads} threads: {e}")))?;
+    if let Some(cluster) = &opts.cluster {
+        return distributed::simulate(pedigree, model, cluster, opts);
+    }
+    let pool = thread_pool(opts.threads)?;
     pool.install(|| Simulation::new(pedigree, model, opts).run())
 }
 
-struct Simulation<'a> {
+/// The rendering thread pool (`threads`: None or 0 for one per core).
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let threads = threads.unwrap_or(0);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start {threads} threads: {e}")))
+}
+
+pub(crate) struct Simulation<'a> {
     pedigree: &'a Pedigree,
     model: &'a dyn FaceModel,
     opts: &'a RunOptions,
@@ -116,7 +177,11 @@ struct Simulation<'a> {
 }
 
 impl<'a> Simulation<'a> {
-    fn new(pedigree: &'a Pedigree, model: &'a dyn FaceModel, opts: &'a RunOptions) -> Self {
+    pub(crate) fn new(
+        pedigree: &'a Pedigree,
+        model: &'a dyn FaceModel,
+        opts: &'a RunOptions,
+    ) -> Self {
         Simulation {
             pedigree,
             model,
@@ -133,67 +198,134 @@ impl<'a> Simulation<'a> {
         let (mut rendered, mut skipped) = (0, 0);
 
         for (generation, people) in self.pedigree.generations().iter().enumerate() {
-            let staged = people
-                .par_iter()
-                .map(|&n| self.draw_genes(n))
-                .collect::<Result<Vec<Staged>>>()?;
-            let latents = self.decode(&staged)?;
-            let genomes = self.genomes_for_ancestors(&staged, &latents)?;
-            let (r, s) = self.render(&staged, &latents, &progress)?;
+            let prepared = self.prepare(generation, people)?;
+            let (r, s) = self.render(&prepared, 0..prepared.len(), &progress)?;
             rendered += r;
             skipped += s;
-
-            for ((st, latent), genome) in staged.iter().zip(latents).zip(genomes) {
-                let person = self.pedigree.person(st.node);
-                if let Some(w) = &st.warning {
-                    warnings.push(format!("person `{}`: {w}", person.id));
-                }
-                records.push(self.record(st, generation));
-                if let Some(genome) = genome {
-                    let children_left = self.pedigree.children(st.node).len();
-                    self.ancestors.insert(
-                        st.node,
-                        Ancestor {
-                            genome,
-                            latent,
-                            children_left,
-                        },
-                    );
-                }
+            let outcome = self.finish(prepared);
+            for person in outcome.people {
+                records.push(self.record(&person));
+                warnings.extend(person.warning);
             }
-            // Parents whose last child is now made are no longer needed.
-            for st in &staged {
-                for parent in [self.pedigree.father(st.node), self.pedigree.mother(st.node)]
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(a) = self.ancestors.get_mut(&parent) {
-                        a.children_left -= 1;
-                        if a.children_left == 0 {
-                            self.ancestors.remove(&parent);
-                        }
-                    }
-                }
+            for (node, genome, latent) in outcome.ancestors {
+                let children_left = self.pedigree.children(node).len();
+                self.adopt(node, genome, latent, children_left);
             }
         }
         progress.finish();
         records.sort_by_key(|r| self.pedigree.node(&r.id));
 
         Ok(RunReport {
-            manifest: Manifest {
-                schema_version: crate::exports::manifest::SCHEMA_VERSION,
-                famsim_version: env!("CARGO_PKG_VERSION").to_string(),
-                scenario: self.opts.scenario_name.clone(),
-                seed: self.opts.seed,
-                model: self.model.describe(),
-                image_size: self.model.image_size(),
-                generations: self.pedigree.generations().len(),
-                warnings,
-                people: records,
-            },
+            manifest: self.manifest(records, warnings),
             rendered,
             skipped,
+            leader: true,
         })
+    }
+
+    /// The run's manifest from every person's record (in pedigree order) and
+    /// the simulation's warnings (in generation order).
+    pub(crate) fn manifest(&self, people: Vec<PersonRecord>, warnings: Vec<String>) -> Manifest {
+        Manifest {
+            schema_version: crate::exports::manifest::SCHEMA_VERSION,
+            famsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: self.opts.scenario_name.clone(),
+            seed: self.opts.seed,
+            model: self.model.describe(),
+            image_size: self.model.image_size(),
+            generations: self.pedigree.generations().len(),
+            warnings,
+            people,
+        }
+    }
+
+    /// Steps 1–3 for `people` (all of one generation, or one worker's share
+    /// of it): genes, latents, and the genomes future parents pass on.
+    pub(crate) fn prepare(
+        &self,
+        generation: usize,
+        people: &[NodeIndex],
+    ) -> Result<PreparedGeneration> {
+        let staged = people
+            .par_iter()
+            .map(|&n| self.draw_genes(n))
+            .collect::<Result<Vec<Staged>>>()?;
+        let latents = self.decode(&staged)?;
+        let genomes = self.genomes_for_ancestors(&staged, &latents)?;
+        Ok(PreparedGeneration {
+            generation,
+            staged,
+            latents,
+            genomes,
+        })
+    }
+
+    /// Records every person of a prepared generation, hands back the genomes
+    /// and latents their children will need, and forgets parents whose last
+    /// child this generation made.
+    pub(crate) fn finish(&mut self, prepared: PreparedGeneration) -> GenerationOutcome {
+        let PreparedGeneration {
+            generation,
+            staged,
+            latents,
+            genomes,
+        } = prepared;
+        let mut outcome = GenerationOutcome {
+            people: Vec::with_capacity(staged.len()),
+            ancestors: Vec::new(),
+        };
+        for ((st, latent), genome) in staged.iter().zip(latents).zip(genomes) {
+            let person = self.pedigree.person(st.node);
+            outcome.people.push(PersonOutcome {
+                node: st.node,
+                generation,
+                origins: st.origins,
+                pool_keys: st.pool_keys.iter().map(|k| k.to_string()).collect(),
+                warning: st
+                    .warning
+                    .as_ref()
+                    .map(|w| format!("person `{}`: {w}", person.id)),
+            });
+            if let Some(genome) = genome {
+                outcome.ancestors.push((st.node, genome, latent));
+            }
+        }
+        // Parents whose last child is now made are no longer needed.
+        for st in &staged {
+            for parent in [self.pedigree.father(st.node), self.pedigree.mother(st.node)]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(a) = self.ancestors.get_mut(&parent) {
+                    a.children_left -= 1;
+                    if a.children_left == 0 {
+                        self.ancestors.remove(&parent);
+                    }
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Keeps a parent's genome and latent until `children_left` of their
+    /// children have been made here.
+    pub(crate) fn adopt(
+        &mut self,
+        node: NodeIndex,
+        genome: Genome,
+        latent: Latent,
+        children_left: usize,
+    ) {
+        if children_left > 0 {
+            self.ancestors.insert(
+                node,
+                Ancestor {
+                    genome,
+                    latent,
+                    children_left,
+                },
+            );
+        }
     }
 
     /// Step 1: a founder's genes from the pool or a seed; a child's by crossover.
@@ -376,18 +508,20 @@ impl<'a> Simulation<'a> {
             .collect())
     }
 
-    /// Step 4: render in batches on the thread pool and write each PNG atomically.
-    /// Returns (rendered, skipped).
-    fn render(
+    /// Step 4: render `range` of a prepared generation in batches on the
+    /// thread pool and write each PNG atomically. Returns (rendered, skipped).
+    pub(crate) fn render(
         &self,
-        staged: &[Staged],
-        latents: &[Latent],
+        prepared: &PreparedGeneration,
+        range: Range<usize>,
         progress: &Progress,
     ) -> Result<(usize, usize)> {
-        let todo: Vec<usize> = (0..staged.len())
+        let (staged, latents) = (&prepared.staged, &prepared.latents);
+        let todo: Vec<usize> = range
+            .clone()
             .filter(|&i| !(self.opts.resume && self.image_path(staged[i].node).is_file()))
             .collect();
-        let skipped = staged.len() - todo.len();
+        let skipped = range.len() - todo.len();
         progress.inc(skipped as u64);
         let batch = self.model.preferred_batch().max(1);
         todo.par_chunks(batch).try_for_each(|chunk| -> Result<()> {
@@ -428,7 +562,7 @@ impl<'a> Simulation<'a> {
     }
 
     /// Creates every image folder once and clears temporaries a killed run left there.
-    fn prepare_folders(&self) -> Result<()> {
+    pub(crate) fn prepare_folders(&self) -> Result<()> {
         let mut folders: Vec<PathBuf> = self
             .pedigree
             .people()
@@ -443,8 +577,10 @@ impl<'a> Simulation<'a> {
         Ok(())
     }
 
-    fn record(&self, st: &Staged, generation: usize) -> PersonRecord {
+    /// A person's manifest entry.
+    pub(crate) fn record(&self, st: &PersonOutcome) -> PersonRecord {
         let p = self.pedigree.person(st.node);
+        let generation = st.generation;
         let founder_genes = p.is_founder().then(|| match &p.founder_genes {
             FounderGenes::Pool => "pool".to_string(),
             FounderGenes::Seed(s) => format!("seed:{s}"),
@@ -475,7 +611,7 @@ impl<'a> Simulation<'a> {
             generation,
             image: self.image_name(st.node),
             founder_genes,
-            pool_keys: st.pool_keys.iter().map(|k| k.to_string()).collect(),
+            pool_keys: st.pool_keys.clone(),
             gamma: child.then_some(p.params.gamma),
             eta: child.then_some(p.params.eta),
             regions,

@@ -52,7 +52,7 @@ pub fn build(
 }
 
 /// A W+ latent: `layers` style vectors of `width` numbers, row-major.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Latent {
     pub layers: usize,
     pub width: usize,
