@@ -20,6 +20,10 @@ pub enum Command {
         /// Scenario file (.ron).
         scenario: PathBuf,
     },
+    /// Make a synthetic kinship dataset (Families In the Wild layout) from a dataset spec.
+    Dataset(dataset::DatasetArgs),
+    /// Write GEDCOM, Graphviz and HTML views of a run directory.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,9 +48,13 @@ pub struct RunArgs {
     /// No progress bar or summary.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub exports: export::ExportFlags,
 }
 
 pub mod check;
+pub mod dataset;
+pub mod export;
 pub mod run;
 
 /// Formats an error for stderr. Scenario reports are already complete

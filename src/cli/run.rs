@@ -61,6 +61,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     write_run_outputs(&report.manifest, &out_dir)?;
+    super::export::write_exports(&report.manifest, &out_dir, args.exports)?;
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
