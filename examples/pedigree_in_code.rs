@@ -64,9 +64,8 @@ fn main() -> famsim::Result<()> {
         child("ana", Sex::Female, AgeGroup::Age3To9),
         youngest,
     ];
-    let (pedigree, warnings) = Pedigree::new(people).map_err(|issues| {
-        famsim::Error::input(format!("{issues:?}"))
-    })?;
+    let (pedigree, warnings) =
+        Pedigree::new(people).map_err(|issues| famsim::Error::input(format!("{issues:?}")))?;
     for w in warnings {
         eprintln!("warning: {} {}", w.person, w.message);
     }
@@ -86,7 +85,11 @@ fn main() -> famsim::Result<()> {
 
     let manifest = Manifest::read(&out_dir.join("manifest.json"))?;
     for p in &manifest.people {
-        let from_mother = p.regions.iter().filter(|r| r.origin.dominant() == "mother").count();
+        let from_mother = p
+            .regions
+            .iter()
+            .filter(|r| r.origin.dominant() == "mother")
+            .count();
         println!(
             "{:4} gen {} {:>6} {:5} → {} ({} of 34 regions mostly from the mother)",
             p.id, p.generation, p.sex, p.age_group, p.image, from_mother

@@ -31,7 +31,10 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+                files.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
             }
         }
     }
@@ -45,7 +48,12 @@ fn shipped_scenarios() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "ron"))
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("dataset"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("dataset")
+        })
         .collect();
     all.sort();
     assert!(all.len() >= 3, "expected at least three shipped scenarios");
@@ -72,7 +80,8 @@ fn every_shipped_scenario_runs_and_writes_a_face_for_everyone() {
         assert!(!people.is_empty());
         for p in people {
             let image = out_dir.join(p["image"].as_str().unwrap());
-            let bytes = std::fs::read(&image).unwrap_or_else(|_| panic!("{} missing", image.display()));
+            let bytes =
+                std::fs::read(&image).unwrap_or_else(|_| panic!("{} missing", image.display()));
             assert_eq!(&bytes[1..4], b"PNG");
             if p["father"].is_string() {
                 assert_eq!(p["regions"].as_array().unwrap().len(), 34);
@@ -91,7 +100,10 @@ fn every_shipped_scenario_runs_and_writes_a_face_for_everyone() {
 #[test]
 fn same_seed_same_bytes_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let runs: Vec<PathBuf> = ["1", "2", "3"].iter().map(|t| dir.path().join(format!("t{t}"))).collect();
+    let runs: Vec<PathBuf> = ["1", "2", "3"]
+        .iter()
+        .map(|t| dir.path().join(format!("t{t}")))
+        .collect();
     for (threads, out) in ["1", "2", "3"].iter().zip(&runs) {
         run_ok(&[
             "run",
@@ -144,8 +156,24 @@ fn adding_an_unrelated_person_changes_nobody_elses_face() {
     let extended_path = dir.path().join("extended.ron");
     std::fs::write(&extended_path, extended).unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    run_ok(&["run", "scenarios/three_gen.ron", "--out", a.to_str().unwrap(), "--size", "64", "--quiet"]);
-    run_ok(&["run", extended_path.to_str().unwrap(), "--out", b.to_str().unwrap(), "--size", "64", "--quiet"]);
+    run_ok(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        a.to_str().unwrap(),
+        "--size",
+        "64",
+        "--quiet",
+    ]);
+    run_ok(&[
+        "run",
+        extended_path.to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+        "--size",
+        "64",
+        "--quiet",
+    ]);
     let (ta, tb) = (tree(&a.join("people")), tree(&b.join("people")));
     assert_eq!(tb.len(), ta.len() + 1);
     for (name, bytes) in &ta {
@@ -157,7 +185,15 @@ fn adding_an_unrelated_person_changes_nobody_elses_face() {
 fn the_tree_page_references_every_image_that_exists() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    run_ok(&["run", "scenarios/four_gen_cousins.ron", "--out", out.to_str().unwrap(), "--size", "64", "--quiet"]);
+    run_ok(&[
+        "run",
+        "scenarios/four_gen_cousins.ron",
+        "--out",
+        out.to_str().unwrap(),
+        "--size",
+        "64",
+        "--quiet",
+    ]);
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     let referenced: Vec<String> = html
         .split("src=\"")
@@ -174,9 +210,15 @@ fn the_tree_page_references_every_image_that_exists() {
         assert!(referenced.contains(image), "{image} is not on the page");
     }
     for r in &referenced {
-        assert!(out.join(r).is_file(), "page shows {r}, which does not exist");
+        assert!(
+            out.join(r).is_file(),
+            "page shows {r}, which does not exist"
+        );
     }
-    assert!(!html.contains("http://") && !html.contains("https://"), "page must work offline");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "page must work offline"
+    );
 }
 
 #[test]
@@ -184,18 +226,49 @@ fn resume_redraws_only_missing_faces_and_refuses_a_different_run() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let o = out.to_str().unwrap();
-    run_ok(&["run", "scenarios/three_gen.ron", "--out", o, "--size", "64", "--quiet"]);
+    run_ok(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        o,
+        "--size",
+        "64",
+        "--quiet",
+    ]);
     let complete = tree(&out);
-    let people: Vec<PathBuf> = complete.keys().filter(|k| k.starts_with("people")).cloned().collect();
+    let people: Vec<PathBuf> = complete
+        .keys()
+        .filter(|k| k.starts_with("people"))
+        .cloned()
+        .collect();
     for victim in people.iter().step_by(2) {
         std::fs::remove_file(out.join(victim)).unwrap();
     }
     std::fs::remove_file(out.join("manifest.json")).unwrap();
     std::fs::write(out.join("people/.famsim-abc.tmp"), b"half a png").unwrap();
-    run_ok(&["run", "scenarios/three_gen.ron", "--out", o, "--size", "64", "--resume", "--quiet"]);
+    run_ok(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        o,
+        "--size",
+        "64",
+        "--resume",
+        "--quiet",
+    ]);
     assert_eq!(tree(&out), complete);
 
-    let refused = famsim(&["run", "scenarios/three_gen.ron", "--out", o, "--size", "64", "--seed", "5", "--resume"]);
+    let refused = famsim(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        o,
+        "--size",
+        "64",
+        "--seed",
+        "5",
+        "--resume",
+    ]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("different scenario, seed"));
 }
@@ -212,7 +285,12 @@ fn bad_flags_are_input_errors() {
         let mut args = args.clone();
         args.extend(["--out", out.to_str().unwrap()]);
         let o = famsim(&args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
         assert!(!out.exists(), "{args:?} wrote output");
     }

@@ -1,20 +1,148 @@
-//! `famsim check`: validate a scenario and summarise it.
+//! `famsim check`: validate a scenario and summarise it, writing nothing.
 
 use crate::error::Result;
-use crate::scenario;
+use crate::pedigree::Pedigree;
+use crate::scenario::format::{FounderGenes, ModelSpec, ScenarioFile};
+use crate::scenario::{self, LoadedScenario};
+use petgraph::graph::NodeIndex;
+use std::fmt::Write as _;
 use std::path::Path;
 
+/// Validates the scenario at `path` and prints its summary to stdout.
 pub fn check(path: &Path) -> Result<()> {
     let loaded = scenario::load(path)?;
-    let ped = &loaded.pedigree;
-    let founders = ped.people().filter(|(_, p)| p.is_founder()).count();
-    println!("{}: {}", path.display(), loaded.file.name);
-    println!("  people:      {}", ped.len());
-    println!("  generations: {}", ped.generations().len());
-    println!("  founders:    {founders}");
-    println!("  couples:     {}", ped.couples().len());
-    for w in &loaded.warnings {
-        println!("warning: {w}");
-    }
+    print!("{}", summary(&loaded));
     Ok(())
+}
+
+/// The text `famsim check` prints: the settings, everyone by generation, the
+/// founders, the couples and the warnings.
+pub fn summary(loaded: &LoadedScenario) -> String {
+    let ped = &loaded.pedigree;
+    let file = &loaded.file;
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: {:?}", loaded.path.display(), file.name);
+    let _ = writeln!(s, "  model:      {}", describe_model(&file.model));
+    let _ = writeln!(s, "  image size: {} px", file.image_size);
+    let _ = writeln!(s, "  seed:       {}", file.seed);
+    let _ = writeln!(
+        s,
+        "  defaults:   gamma {}, eta {}",
+        file.defaults.gamma, file.defaults.eta
+    );
+
+    let _ = writeln!(s, "\npeople: {}", ped.len());
+    let gens = ped.generations();
+    let _ = writeln!(
+        s,
+        "generations: {} ({})",
+        gens.len(),
+        gens.iter()
+            .enumerate()
+            .map(|(i, g)| format!("{i}: {}", g.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (i, generation) in gens.iter().enumerate() {
+        let _ = writeln!(s, "  generation {i}:");
+        for &n in generation {
+            let _ = writeln!(s, "    {}", describe_person(ped, file, n));
+        }
+    }
+
+    let founders: Vec<&str> = ped
+        .people()
+        .filter(|(_, p)| p.is_founder())
+        .map(|(_, p)| p.id.as_str())
+        .collect();
+    let _ = writeln!(
+        s,
+        "\nfounders: {} ({})",
+        founders.len(),
+        founders.join(", ")
+    );
+
+    let couples = ped.couples();
+    let _ = writeln!(s, "couples: {}", couples.len());
+    for (f, m) in couples {
+        let children: Vec<&str> = ped
+            .children(f)
+            .into_iter()
+            .filter(|&c| ped.mother(c) == Some(m))
+            .map(|c| ped.person(c).id.as_str())
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {} + {}: {} child{} ({})",
+            ped.person(f).id,
+            ped.person(m).id,
+            children.len(),
+            if children.len() == 1 { "" } else { "ren" },
+            children.join(", ")
+        );
+    }
+
+    let _ = writeln!(s, "\nwarnings: {}", loaded.warnings.len());
+    for w in &loaded.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
+    let _ = writeln!(s, "\nok: the scenario is valid");
+    s
+}
+
+fn describe_model(model: &ModelSpec) -> String {
+    match model {
+        ModelSpec::Procedural => "procedural".into(),
+        ModelSpec::StyleGene(spec) => format!(
+            "StyleGene (weights {:?}, device {:?}, batch {}, truncation {})",
+            spec.weights, spec.device, spec.batch, spec.truncation
+        ),
+    }
+}
+
+/// One line per person: id, name, sex, age, ancestry, then parents and
+/// gene source or overrides.
+fn describe_person(ped: &Pedigree, file: &ScenarioFile, n: NodeIndex) -> String {
+    let p = ped.person(n);
+    let ancestry = ped
+        .ancestry(n)
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect::<Vec<_>>()
+        .join("+");
+    let mut line = format!("{:<12}", p.id);
+    if p.name != p.id {
+        let _ = write!(line, " {:?}", p.name);
+    }
+    let _ = write!(line, ", {} {}, {ancestry}", p.sex, p.age);
+    match (ped.father(n), ped.mother(n)) {
+        (Some(f), Some(m)) => {
+            let _ = write!(
+                line,
+                ", child of {} + {}",
+                ped.person(f).id,
+                ped.person(m).id
+            );
+            if let Some(spec) = file.people.iter().find(|s| s.id == p.id) {
+                if !spec.regions.is_empty() {
+                    let pins: Vec<String> = spec
+                        .regions
+                        .iter()
+                        .map(|(k, how)| format!("{} {how:?}", k.0))
+                        .collect();
+                    let _ = write!(line, ", regions: {}", pins.join(", "));
+                }
+            }
+            let _ = write!(line, ", gamma {} eta {}", p.params.gamma, p.params.eta);
+        }
+        _ => {
+            let genes = match &p.founder_genes {
+                FounderGenes::Pool => "gene pool".to_string(),
+                FounderGenes::Seed(seed) => format!("seed {seed}"),
+                FounderGenes::Latent(path) => format!("latent {path:?}"),
+            };
+            let _ = write!(line, ", founder ({genes})");
+        }
+    }
+    line
 }

@@ -17,12 +17,15 @@ const INK: [u8; 3] = [50, 50, 50];
 
 /// Builds the sheet from the images in `run_dir` (a missing image leaves a grey tile).
 pub fn contact_sheet(manifest: &Manifest, run_dir: &Path) -> Result<Image> {
+    let display_rows = manifest.display_rows();
     let rows: Vec<Vec<_>> = (0..manifest.generations)
         .flat_map(|g| {
             let gen: Vec<_> = manifest
                 .people
                 .iter()
-                .filter(|p| p.generation == g)
+                .zip(&display_rows)
+                .filter(|(_, &row)| row == g)
+                .map(|(p, _)| p)
                 .collect();
             gen.chunks(MAX_COLUMNS as usize)
                 .map(|c| c.to_vec())

@@ -21,9 +21,13 @@ struct Card<'a> {
     name: &'a str,
     sex: String,
     age: String,
-    image: &'a str,
+    /// Already escaped for an attribute (minijinja would also escape `/`,
+    /// which is legal but makes the page harder to read and to check).
+    image: String,
     search: String,
     exists: bool,
+    /// A founder shown beside a partner from the family.
+    inlaw: bool,
 }
 
 #[derive(Serialize)]
@@ -91,30 +95,25 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
             }
         }
     }
+    let rows = manifest.display_rows();
+    let row_of: BTreeMap<&str, usize> = manifest
+        .people
+        .iter()
+        .zip(&rows)
+        .map(|(p, &r)| (p.id.as_str(), r))
+        .collect();
+    let row = |p: &PersonRecord| row_of[p.id.as_str()];
     let card = |p: &'a PersonRecord| Card {
         id: &p.id,
         name: &p.name,
         sex: p.sex.to_string(),
         age: p.age_group.to_string(),
-        image: &p.image,
+        image: escape_attribute(&p.image),
         search: format!("{} {}", p.name, p.id).to_lowercase(),
         exists: run_dir.join(&p.image).is_file(),
+        inlaw: p.father.is_none() && row(p) > 0,
     };
 
-    // A founder who married into the family stands in their partner's row.
-    let row = |p: &PersonRecord| -> usize {
-        if p.father.is_some() {
-            return p.generation;
-        }
-        partners
-            .get(p.id.as_str())
-            .into_iter()
-            .flatten()
-            .filter_map(|q| by_id.get(q))
-            .map(|q| q.generation)
-            .max()
-            .unwrap_or(0)
-    };
     (0..manifest.generations)
         .map(|g| {
             let members: Vec<&PersonRecord> =
@@ -170,4 +169,20 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
             }
         })
         .collect()
+}
+
+/// Escapes the characters that matter inside a double-quoted HTML attribute.
+fn escape_attribute(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

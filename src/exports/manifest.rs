@@ -85,4 +85,31 @@ impl Manifest {
     pub fn person(&self, id: &str) -> Option<&PersonRecord> {
         self.people.iter().find(|p| p.id == id)
     }
+
+    /// The row each person is drawn in on the tree page and the contact
+    /// sheet: their generation, except that a founder who married into the
+    /// family stands beside their partner, in the partner's row.
+    pub fn display_rows(&self) -> Vec<usize> {
+        let index: std::collections::HashMap<&str, usize> = self
+            .people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect();
+        let mut rows: Vec<usize> = self.people.iter().map(|p| p.generation).collect();
+        for child in &self.people {
+            let (Some(f), Some(m)) = (child.father.as_deref(), child.mother.as_deref()) else {
+                continue;
+            };
+            let (Some(&fi), Some(&mi)) = (index.get(f), index.get(m)) else {
+                continue;
+            };
+            for (me, partner) in [(fi, mi), (mi, fi)] {
+                if self.people[me].father.is_none() {
+                    rows[me] = rows[me].max(self.people[partner].generation);
+                }
+            }
+        }
+        rows
+    }
 }

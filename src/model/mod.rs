@@ -6,6 +6,8 @@
 //! latent-based gene encoder), genes back into latents (the gene decoder), and
 //! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
 
+pub mod procedural;
+
 use crate::attributes::{AgeGroup, Sex};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
@@ -39,7 +41,7 @@ pub fn build(
 ) -> Result<Box<dyn FaceModel>> {
     let _ = scenario_path;
     match spec {
-        ModelSpec::Procedural => Err(Error::input(format!("{image_size}"))),
+        ModelSpec::Procedural => Ok(Box::new(procedural::ProceduralModel::new(image_size)?)),
         ModelSpec::StyleGene(_) => Err(Error::input(
             "the StyleGene model is not available in this build yet; use `model: Procedural`",
         )),

@@ -3,9 +3,11 @@
 
 use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::genetics::{CrossoverParams, Inheritance, Region};
+use crate::scenario::diagnostics::closest;
 use crate::scenario::format::FounderGenes;
-use petgraph::algo::toposort;
+use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -42,25 +44,35 @@ pub enum ParentRole {
 /// Something wrong (or odd) about one person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PedigreeIssue {
+    /// The id of the person it is about.
     pub person: String,
+    /// A clause that reads after "person "id": ", e.g.
+    /// `mother "bob" is male, but a mother must be female`.
     pub message: String,
     /// Warnings are implausible but legal; errors stop the run.
     pub is_error: bool,
+    /// Position of the person in the list given to [`Pedigree::new`] (ids can
+    /// be duplicated, positions cannot).
+    pub entry: usize,
+    /// The field of that person the issue is about (`"father"`, `"age"`, …),
+    /// or `None` for the person as a whole.
+    pub field: Option<&'static str>,
 }
 
 impl PedigreeIssue {
-    fn error(person: &str, message: String) -> Self {
+    fn error(entry: usize, person: &str, field: Option<&'static str>, message: String) -> Self {
         PedigreeIssue {
             person: person.to_string(),
             message,
             is_error: true,
+            entry,
+            field,
         }
     }
-    fn warning(person: &str, message: String) -> Self {
+    fn warning(entry: usize, person: &str, field: Option<&'static str>, message: String) -> Self {
         PedigreeIssue {
-            person: person.to_string(),
-            message,
             is_error: false,
+            ..PedigreeIssue::error(entry, person, field, message)
         }
     }
 }
@@ -77,109 +89,180 @@ pub struct Pedigree {
     ancestries: Vec<Vec<Ancestry>>,
 }
 
+/// The youngest age group that can be a parent at all; younger is an error,
+/// this one a warning.
+const YOUNGEST_PARENT: AgeGroup = AgeGroup::Age10To19;
+
+/// Grandparents this young or younger get a warning.
+const YOUNG_GRANDPARENT: AgeGroup = AgeGroup::Age30To39;
+
 impl Pedigree {
     /// Builds and checks the graph. On error returns every issue found (errors
     /// and warnings); on success returns the pedigree and its warnings.
+    ///
+    /// Errors: duplicate ids, one parent only, a founder without ancestry,
+    /// unknown parents, a father who is not male or a mother who is not female,
+    /// a child older than a parent, a parent younger than 10, and anyone who is
+    /// their own ancestor. Warnings: parents aged 10-19, a parent in the child's
+    /// own age group, grandparents aged 39 or less, parents who are close kin.
     pub fn new(people: Vec<Person>) -> Result<(Pedigree, Vec<PedigreeIssue>), Vec<PedigreeIssue>> {
         let mut issues = Vec::new();
         let mut graph = DiGraph::new();
         let mut by_id = HashMap::new();
-        for p in people {
+        // Input position of each node (duplicates are left out of the graph).
+        let mut entry_of = Vec::new();
+        for (entry, p) in people.into_iter().enumerate() {
             let id = p.id.clone();
             if by_id.contains_key(&id) {
                 issues.push(PedigreeIssue::error(
+                    entry,
                     &id,
-                    format!("duplicate person id `{id}`"),
+                    Some("id"),
+                    format!(
+                        "the id {id:?} is already used by an earlier person; ids must be unique"
+                    ),
                 ));
                 continue;
             }
             let node = graph.add_node(p);
             by_id.insert(id, node);
+            entry_of.push(entry);
         }
 
         let nodes: Vec<NodeIndex> = graph.node_indices().collect();
         for &child in &nodes {
+            let entry = entry_of[child.index()];
             let person = graph[child].clone();
+            let id = person.id.as_str();
+            match (&person.father, &person.mother) {
+                (Some(_), None) => issues.push(PedigreeIssue::error(
+                    entry,
+                    id,
+                    Some("father"),
+                    "has a `father` but no `mother`; give both, or neither for a founder".into(),
+                )),
+                (None, Some(_)) => issues.push(PedigreeIssue::error(
+                    entry,
+                    id,
+                    Some("mother"),
+                    "has a `mother` but no `father`; give both, or neither for a founder".into(),
+                )),
+                (None, None) if person.ancestry.is_empty() => {
+                    issues.push(PedigreeIssue::error(
+                        entry,
+                        id,
+                        None,
+                        format!(
+                            "is a founder (no `father` or `mother`) but has no `ancestry`; \
+                             founders need one of {}",
+                            Ancestry::ALL.map(|a| format!("{a:?}")).join(", ")
+                        ),
+                    ));
+                }
+                _ => {}
+            }
             let parents = [
                 (ParentRole::Father, &person.father, Sex::Male),
                 (ParentRole::Mother, &person.mother, Sex::Female),
             ];
-            if person.father.is_some() != person.mother.is_some() {
-                issues.push(PedigreeIssue::error(
-                    &person.id,
-                    "has only one parent; give both `father` and `mother`, or neither for a founder".into(),
-                ));
-            }
-            if person.is_founder() && person.ancestry.is_empty() {
-                issues.push(PedigreeIssue::error(
-                    &person.id,
-                    "is a founder (no parents) but has no `ancestry`".into(),
-                ));
-            }
             for (role, parent_id, sex) in parents {
                 let Some(parent_id) = parent_id else { continue };
+                let name = role_name(role);
                 let Some(&parent) = by_id.get(parent_id) else {
-                    issues.push(PedigreeIssue::error(
-                        &person.id,
-                        format!(
-                            "{} `{parent_id}` is not a person in this scenario",
-                            role_name(role)
-                        ),
-                    ));
+                    let mut message =
+                        format!("{name} {parent_id:?} is not a person in this scenario");
+                    let ids = by_id.keys().map(String::as_str).filter(|k| *k != id);
+                    if let Some(near) = closest(parent_id, ids) {
+                        message.push_str(&format!("; did you mean {near:?}?"));
+                    }
+                    issues.push(PedigreeIssue::error(entry, id, Some(name), message));
                     continue;
                 };
                 let parent_person = &graph[parent];
                 if parent_person.sex != sex {
                     issues.push(PedigreeIssue::error(
-                        &person.id,
+                        entry,
+                        id,
+                        Some(name),
                         format!(
-                            "{} `{parent_id}` is {}, but a {} must be {}",
-                            role_name(role),
-                            parent_person.sex,
-                            role_name(role),
-                            sex
+                            "{name} {parent_id:?} is {}, but a {name} must be {sex}",
+                            parent_person.sex
                         ),
                     ));
                 }
                 if parent_person.age < person.age {
                     issues.push(PedigreeIssue::error(
-                        &person.id,
+                        entry,
+                        id,
+                        Some("age"),
                         format!(
-                            "is in age group {} but {} `{parent_id}` is younger ({})",
-                            person.age,
-                            role_name(role),
+                            "is {}, older than their {name} {parent_id:?} ({}); \
+                             a child must not be in an older age group than a parent",
+                            person.age, parent_person.age
+                        ),
+                    ));
+                } else if parent_person.age < YOUNGEST_PARENT {
+                    issues.push(PedigreeIssue::error(
+                        entry,
+                        id,
+                        Some(name),
+                        format!(
+                            "{name} {parent_id:?} is {}, too young to be a parent \
+                             (parents must be {YOUNGEST_PARENT} or older)",
                             parent_person.age
+                        ),
+                    ));
+                } else if parent_person.age == person.age {
+                    issues.push(PedigreeIssue::warning(
+                        entry,
+                        id,
+                        Some("age"),
+                        format!(
+                            "is in the same age group ({}) as their {name} {parent_id:?}",
+                            person.age
                         ),
                     ));
                 } else if !parent_person.age.is_adult() {
                     issues.push(PedigreeIssue::warning(
-                        &person.id,
-                        format!(
-                            "{} `{parent_id}` is only {}",
-                            role_name(role),
-                            parent_person.age
-                        ),
+                        entry,
+                        id,
+                        Some(name),
+                        format!("{name} {parent_id:?} is only {}", parent_person.age),
                     ));
                 }
                 graph.add_edge(parent, child, role);
             }
         }
 
-        let order = match toposort(&graph, None) {
-            Ok(order) => order,
-            Err(cycle) => {
-                let start = cycle.node_id();
-                let path = describe_cycle(&graph, start);
-                issues.push(PedigreeIssue::error(
-                    &graph[start].id,
-                    format!("is their own ancestor: {path}"),
-                ));
-                return Err(issues);
-            }
-        };
+        // Every cycle, not just the first one a topological sort trips on.
+        let mut cycles: Vec<Vec<NodeIndex>> = tarjan_scc(&graph)
+            .into_iter()
+            .filter(|scc| scc.len() > 1 || graph.contains_edge(scc[0], scc[0]))
+            .collect();
+        cycles.sort_by_key(|scc| scc.iter().map(|n| entry_of[n.index()]).min());
+        for scc in &cycles {
+            let start = *scc
+                .iter()
+                .min_by_key(|n| entry_of[n.index()])
+                .expect("a strongly connected component is never empty");
+            let path = describe_cycle(&graph, start, scc);
+            // Point at the parent link that closes the loop into `start`.
+            let field = graph
+                .edges_directed(start, Direction::Incoming)
+                .find(|e| scc.contains(&e.source()))
+                .map(|e| role_name(*e.weight()));
+            issues.push(PedigreeIssue::error(
+                entry_of[start.index()],
+                &graph[start].id,
+                field,
+                format!("is their own ancestor: {path} (each arrow points from a parent to their child)"),
+            ));
+        }
         if issues.iter().any(|i| i.is_error) {
             return Err(issues);
         }
+        let order = toposort(&graph, None)
+            .expect("a graph without strongly connected components is acyclic");
 
         let mut depth = vec![0usize; graph.node_count()];
         let mut ancestries = vec![Vec::new(); graph.node_count()];
@@ -211,31 +294,70 @@ impl Pedigree {
             }
             generations[d].push(n);
         }
-        if generations.len() >= 3 {
-            for &n in &generations[0] {
-                let has_grandchildren = graph.neighbors_directed(n, Direction::Outgoing).any(|c| {
-                    graph
-                        .neighbors_directed(c, Direction::Outgoing)
-                        .next()
-                        .is_some()
-                });
-                if has_grandchildren && graph[n].age <= AgeGroup::Age30To39 {
-                    issues.push(PedigreeIssue::warning(
-                        &graph[n].id,
-                        format!("is a grandparent but only {}", graph[n].age),
-                    ));
-                }
+        for n in graph.node_indices() {
+            let has_grandchildren = graph.neighbors_directed(n, Direction::Outgoing).any(|c| {
+                graph
+                    .neighbors_directed(c, Direction::Outgoing)
+                    .next()
+                    .is_some()
+            });
+            if has_grandchildren && graph[n].age <= YOUNG_GRANDPARENT {
+                issues.push(PedigreeIssue::warning(
+                    entry_of[n.index()],
+                    &graph[n].id,
+                    Some("age"),
+                    format!("is a grandparent but only {}", graph[n].age),
+                ));
             }
         }
-        Ok((
-            Pedigree {
-                graph,
-                by_id,
-                generations,
-                ancestries,
-            },
-            issues,
-        ))
+        let pedigree = Pedigree {
+            graph,
+            by_id,
+            generations,
+            ancestries,
+        };
+        issues.extend(pedigree.close_kin_couples(&entry_of));
+        Ok((pedigree, issues))
+    }
+
+    /// Couples who are siblings, half-siblings, or parent and child: legal,
+    /// but rarely what a scenario means. Reported once per couple, on their
+    /// first child.
+    fn close_kin_couples(&self, entry_of: &[usize]) -> Vec<PedigreeIssue> {
+        let mut issues = Vec::new();
+        let mut seen = Vec::new();
+        for n in self.graph.node_indices() {
+            let (Some(f), Some(m)) = (self.father(n), self.mother(n)) else {
+                continue;
+            };
+            if seen.contains(&(f, m)) {
+                continue;
+            }
+            seen.push((f, m));
+            let parents_of = |x: NodeIndex| [self.father(x), self.mother(x)];
+            let shared = parents_of(f)
+                .into_iter()
+                .flatten()
+                .any(|p| parents_of(m).contains(&Some(p)));
+            let direct = parents_of(f).contains(&Some(m)) || parents_of(m).contains(&Some(f));
+            let relation = if direct {
+                "parent and child"
+            } else if shared {
+                "siblings or half-siblings"
+            } else {
+                continue;
+            };
+            issues.push(PedigreeIssue::warning(
+                entry_of[n.index()],
+                &self.graph[n].id,
+                None,
+                format!(
+                    "their parents {:?} and {:?} are {relation}",
+                    self.graph[f].id, self.graph[m].id
+                ),
+            ));
+        }
+        issues
     }
 
     pub fn len(&self) -> usize {
@@ -280,7 +402,7 @@ impl Pedigree {
         self.graph
             .edges_directed(n, Direction::Incoming)
             .find(|e| *e.weight() == role)
-            .map(|e| petgraph::visit::EdgeRef::source(&e))
+            .map(|e| e.source())
     }
 
     pub fn father(&self, n: NodeIndex) -> Option<NodeIndex> {
@@ -328,34 +450,39 @@ fn role_name(role: ParentRole) -> &'static str {
     }
 }
 
-/// Walks parent links from a node on a cycle until it returns, e.g. "a → b → a".
-fn describe_cycle(graph: &DiGraph<Person, ParentRole>, start: NodeIndex) -> String {
-    // Depth-first search over parent → child edges for a path back to `start`.
-    fn dfs(
-        graph: &DiGraph<Person, ParentRole>,
-        at: NodeIndex,
-        start: NodeIndex,
-        path: &mut Vec<NodeIndex>,
-    ) -> bool {
+/// A path from `start` along parent → child edges inside one cycle back to
+/// `start`, e.g. "a → b → a".
+fn describe_cycle(
+    graph: &DiGraph<Person, ParentRole>,
+    start: NodeIndex,
+    cycle: &[NodeIndex],
+) -> String {
+    // Breadth-first search inside the cycle's members for the shortest loop.
+    let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    let mut last = None;
+    'search: while let Some(at) = queue.pop_front() {
         for next in graph.neighbors_directed(at, Direction::Outgoing) {
             if next == start {
-                return true;
+                last = Some(at);
+                break 'search;
             }
-            if !path.contains(&next) {
-                path.push(next);
-                if dfs(graph, next, start, path) {
-                    return true;
-                }
-                path.pop();
+            if cycle.contains(&next) && !came_from.contains_key(&next) {
+                came_from.insert(next, at);
+                queue.push_back(next);
             }
         }
-        false
     }
     let mut path = vec![start];
-    dfs(graph, start, start, &mut path);
+    let mut at = last;
+    while let Some(n) = at.filter(|&n| n != start) {
+        path.push(n);
+        at = came_from.get(&n).copied();
+    }
+    path[1..].reverse();
     path.push(start);
     path.iter()
-        .map(|n| graph[*n].id.as_str())
+        .map(|n| format!("{:?}", graph[*n].id))
         .collect::<Vec<_>>()
         .join(" → ")
 }

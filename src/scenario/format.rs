@@ -1,15 +1,33 @@
 //! The scenario file format (RON), exactly as users write it. Every field is
 //! documented in `scenarios/README.md`; keep the two in step.
+//!
+//! Two RON extensions are always on (see [`ron_options`]) so that files read
+//! naturally: `gamma: 0.3` instead of `gamma: Some(0.3)`, and
+//! `StyleGene(weights: "…")` instead of `StyleGene((weights: "…"))`.
 
 use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::genetics::{Inheritance, RegionSelector};
+use ron::extensions::Extensions;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
-/// A whole scenario file.
+/// Allowed portrait sizes in pixels.
+pub const IMAGE_SIZE_RANGE: RangeInclusive<u32> = 64..=1024;
+
+/// The RON dialect of scenario files: implicit `Some` for optional fields and
+/// unwrapped newtype variants, so `StyleGene(weights: "w")` parses.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default()
+        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
+}
+
+/// A whole scenario file. `P` is the type of one person entry: [`PersonSpec`]
+/// normally; the loader first reads the entries as raw RON text so that it can
+/// report the errors of every person, not only the first.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScenarioFile {
+pub struct ScenarioFile<P = PersonSpec> {
     /// Human-readable name, shown in the manifest and on the tree page.
     pub name: String,
     /// Root of every random stream; `famsim run --seed` overrides it.
@@ -24,7 +42,7 @@ pub struct ScenarioFile {
     /// Crossover parameters for everyone without their own.
     #[serde(default)]
     pub defaults: Defaults,
-    pub people: Vec<PersonSpec>,
+    pub people: Vec<P>,
 }
 
 pub fn default_image_size() -> u32 {

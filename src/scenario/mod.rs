@@ -1,11 +1,23 @@
 //! Scenario files: parsing RON, validating, and turning them into a [`Pedigree`].
+//!
+//! Loading runs in three steps so that one report can list every problem:
+//! 1. the file as a whole, with each person kept as raw RON text (syntax
+//!    errors anywhere, and errors in the top-level fields, stop here);
+//! 2. each person on their own, so that a typo in one person does not hide
+//!    the typos in the others;
+//! 3. the checks of [`validate`], with every problem located in the text.
 
+pub mod diagnostics;
 pub mod format;
+pub mod source;
+pub mod validate;
 
 use crate::error::{Error, Result};
-use crate::genetics::CrossoverParams;
-use crate::pedigree::{Pedigree, Person};
-use format::ScenarioFile;
+use crate::pedigree::Pedigree;
+use diagnostics::{describe_ron_error, Diagnostic, Source};
+use format::{PersonSpec, ScenarioFile};
+use ron::value::RawValue;
+use source::Node;
 use std::path::{Path, PathBuf};
 
 /// A scenario that parsed and validated.
@@ -14,63 +26,216 @@ pub struct LoadedScenario {
     pub path: PathBuf,
     pub file: ScenarioFile,
     pub pedigree: Pedigree,
-    /// Implausible but legal things, already phrased for people.
+    /// Implausible but legal things, one line each:
+    /// `path:line:col: person "id": message`.
     pub warnings: Vec<String>,
 }
 
-/// Reads, parses and validates a scenario file.
+/// Reads, parses and validates a scenario file. Every problem found is in the
+/// returned [`Error::Scenario`] report (exit code 2).
 pub fn load(path: &Path) -> Result<LoadedScenario> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
-    let file: ScenarioFile =
-        ron::from_str(&text).map_err(|e| Error::Scenario(format!("{}: {e}", path.display())))?;
-    let people = file
-        .people
-        .iter()
-        .map(|p| {
-            let mut overrides = std::collections::BTreeMap::new();
-            for (key, how) in &p.regions {
-                let sel = key.selector().map_err(|e| {
-                    Error::Scenario(format!("{}: person `{}`: {e}", path.display(), p.id))
-                })?;
-                for r in sel.regions() {
-                    overrides.insert(r, *how);
-                }
-            }
-            Ok(Person {
-                id: p.id.clone(),
-                name: p.name.clone().unwrap_or_else(|| p.id.clone()),
-                sex: p.sex,
-                age: p.age,
-                ancestry: p.ancestry.into_iter().collect(),
-                father: p.father.clone(),
-                mother: p.mother.clone(),
-                params: CrossoverParams {
-                    gamma: p.gamma.unwrap_or(file.defaults.gamma),
-                    eta: p.eta.unwrap_or(file.defaults.eta),
-                },
-                overrides,
-                founder_genes: p.genes.clone().unwrap_or_default(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let (pedigree, issues) = Pedigree::new(people).map_err(|issues| {
-        Error::Scenario(
-            issues
-                .iter()
-                .filter(|i| i.is_error)
-                .map(|i| format!("{}: person `{}` {}", path.display(), i.person, i.message))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
+        .map_err(|e| Error::input(format!("cannot read scenario {}: {e}", path.display())))?;
+    parse_and_validate(path, &text)
+}
+
+/// [`load`] for text already in memory; `path` names it in messages and
+/// anchors relative paths.
+pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
+    let source = Source::new(path, text);
+    // Only used to locate problems; `None` when the text is not valid RON.
+    let tree = source::parse(text);
+    let options = format::ron_options();
+
+    let header: ScenarioFile<&RawValue> = options.from_str(text).map_err(|e| {
+        Error::Scenario(source.report(&[ron_diagnostic(&source, tree.as_ref(), text, &e)]))
     })?;
-    Ok(LoadedScenario {
-        path: path.to_path_buf(),
-        file,
-        pedigree,
-        warnings: issues
-            .into_iter()
-            .map(|i| format!("person `{}` {}", i.person, i.message))
-            .collect(),
-    })
+
+    let mut diagnostics = Vec::new();
+    let mut people = Vec::with_capacity(header.people.len());
+    for raw in &header.people {
+        let slice = raw.get_ron();
+        match options.from_str::<PersonSpec>(slice) {
+            Ok(person) => people.push(person),
+            Err(e) => diagnostics.push(ron_diagnostic(&source, tree.as_ref(), slice, &e)),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(Error::Scenario(source.report(&diagnostics)));
+    }
+    let file = ScenarioFile {
+        name: header.name,
+        seed: header.seed,
+        model: header.model,
+        image_size: header.image_size,
+        defaults: header.defaults,
+        people,
+    };
+
+    let validated = validate::validate(&source, tree.as_ref(), &file);
+    let diagnostics = validated.diagnostics;
+    match validated.pedigree {
+        Some(pedigree) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(LoadedScenario {
+            path: path.to_path_buf(),
+            file,
+            pedigree,
+            warnings: diagnostics.iter().map(|d| source.headline(d)).collect(),
+        }),
+        _ => Err(Error::Scenario(source.report(&diagnostics))),
+    }
+}
+
+/// One of ron's errors, located in the whole file. `within` is the text ron
+/// was given (the file, or one person's slice of it).
+fn ron_diagnostic(
+    source: &Source,
+    tree: Option<&Node>,
+    within: &str,
+    err: &ron::error::SpannedError,
+) -> Diagnostic {
+    let mut start = source.offset_in(within, err.span.start.line, err.span.start.col);
+    // ron's span starts where its cursor was, often on the whitespace before
+    // the token at fault; point at the token.
+    let rest = &source.text[start..];
+    if !rest.trim().is_empty() {
+        start += rest.len() - rest.trim_start().len();
+    }
+    let mut end = source
+        .offset_in(within, err.span.end.line, err.span.end.col)
+        .max(start);
+    if end == start {
+        end = start + token_len(&source.text[start..]);
+    }
+    let field = tree
+        .and_then(|t| t.field_at(start))
+        .map(|f| f.name.as_str());
+    let found = source.text[start..].chars().next();
+    let (message, help) = describe_ron_error(&err.code, field, found);
+    let mut d = Diagnostic::error(Some(start..end), message);
+    d.help = help;
+    if let Some(id) = tree.and_then(|t| person_at(source, t, start)) {
+        d = d.person(&id);
+    }
+    d
+}
+
+/// The id of the person whose entry contains `offset`.
+fn person_at(source: &Source, tree: &Node, offset: usize) -> Option<String> {
+    let people = tree.field("people")?.value.items();
+    let person = people
+        .iter()
+        .find(|p| p.span.start <= offset && offset <= p.span.end)?;
+    let id_text = &source.text[person.value_span("id")?];
+    ron::from_str::<String>(id_text).ok()
+}
+
+/// Length in bytes of the token at the start of `text` (a quoted string, a
+/// word or number, or one character), for underlining it.
+fn token_len(text: &str) -> usize {
+    let mut chars = text.char_indices();
+    match chars.next() {
+        None => 0,
+        Some((_, '"')) => text[1..].find('"').map_or(1, |i| i + 2),
+        Some((_, c)) if c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.') => text
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.')))
+            .unwrap_or(text.len()),
+        Some((_, c)) => c.len_utf8(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genetics::{Inheritance, Region};
+    use format::{DeviceSpec, FounderGenes, ModelSpec};
+
+    const FAMILY: &str = r#"(
+    name: "t",
+    people: [
+        (id: "dad", sex: Male, age: "30-39", ancestry: White),
+        (id: "mum", sex: Female, age: "30-39", ancestry: Black, genes: Seed(9)),
+        (id: "kid", sex: Male, age: "3-9", father: "dad", mother: "mum", gamma: 0.2,
+            regions: {"iris": Father, "eyes": Mother, "nose": Pool}),
+    ],
+)"#;
+
+    fn load_text(text: &str) -> Result<LoadedScenario> {
+        parse_and_validate(Path::new("t.ron"), text)
+    }
+
+    #[test]
+    fn a_single_region_beats_its_group_whatever_the_order() {
+        let loaded = load_text(FAMILY).unwrap();
+        let kid = loaded.pedigree.person(loaded.pedigree.node("kid").unwrap());
+        assert_eq!(kid.overrides[&Region::Iris], Inheritance::Father);
+        assert_eq!(kid.overrides[&Region::Sclera], Inheritance::Mother);
+        assert_eq!(kid.overrides[&Region::NoseTip], Inheritance::Pool);
+        assert!(!kid.overrides.contains_key(&Region::Hair));
+        assert_eq!(kid.params.gamma, 0.2);
+        assert_eq!(kid.params.eta, 0.4);
+        let mum = loaded.pedigree.person(loaded.pedigree.node("mum").unwrap());
+        assert_eq!(mum.founder_genes, FounderGenes::Seed(9));
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn stylegene_options_need_no_extra_parentheses() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("weights")).unwrap();
+        std::fs::write(dir.path().join("anna.npy"), b"").unwrap();
+        let path = dir.path().join("s.ron");
+        let text = r#"(
+    name: "n",
+    model: StyleGene(weights: "weights", device: Cpu, batch: 2),
+    people: [(id: "anna", sex: Female, age: "20-29", ancestry: Indian, genes: Latent("anna.npy"))],
+)"#;
+        std::fs::write(&path, text).unwrap();
+        let loaded = load(&path).unwrap();
+        let ModelSpec::StyleGene(spec) = &loaded.file.model else {
+            panic!("expected StyleGene, got {:?}", loaded.file.model)
+        };
+        assert_eq!(spec.weights, "weights");
+        assert_eq!(spec.device, DeviceSpec::Cpu);
+        assert_eq!(spec.batch, 2);
+        assert_eq!(spec.truncation, 0.7);
+        // The latent path resolves against the scenario's folder, so no error.
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn errors_are_reported_in_file_order_with_a_count() {
+        let text = FAMILY
+            .replace(
+                "\"30-39\", ancestry: White",
+                "\"30-39\", ancestry: White, gamma: 2.0",
+            )
+            .replace("age: \"3-9\"", "age: \"70+\"");
+        let Err(Error::Scenario(report)) = load_text(&text) else {
+            panic!("expected a scenario error")
+        };
+        let gamma = report.find("`gamma` is 2").expect(&report);
+        let older = report.find("older than their father").expect(&report);
+        assert!(gamma < older, "{report}");
+        assert!(report.contains("t.ron:4:"), "{report}");
+        assert!(
+            report.ends_with("t.ron has 3 errors; nothing was done"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn matching_ancestry_on_a_child_is_only_a_warning() {
+        let text = FAMILY.replace(
+            "father: \"dad\", mother",
+            "ancestry: Black, father: \"dad\", mother",
+        );
+        let loaded = load_text(&text).unwrap();
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(
+            loaded.warnings[0].starts_with("t.ron:6:54:")
+                && loaded.warnings[0].contains("`ancestry` is ignored for a child"),
+            "{:?}",
+            loaded.warnings
+        );
+    }
 }

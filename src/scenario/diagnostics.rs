@@ -1,0 +1,467 @@
+//! Scenario problems as people read them: `file:line:column`, the person, the
+//! message, then the source line with a caret under the spot, and a hint.
+//!
+//! Plain text only, no colours: the report travels inside
+//! [`crate::Error::Scenario`] and ends up in terminals, logs and tests alike.
+
+use super::source::Span;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// How bad a problem is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// The scenario cannot run.
+    Error,
+    /// Implausible but legal; the run goes ahead.
+    Warning,
+}
+
+/// One problem in a scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Where in the text; `None` when even the person cannot be located.
+    pub span: Option<Span>,
+    /// The id of the person it is about, if any.
+    pub person: Option<String>,
+    pub message: String,
+    /// Extra lines: what is allowed, what was probably meant.
+    pub help: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(span: Option<Span>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            span,
+            person: None,
+            message: message.into(),
+            help: Vec::new(),
+        }
+    }
+
+    pub fn warning(span: Option<Span>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(span, message)
+        }
+    }
+
+    pub fn person(mut self, id: &str) -> Self {
+        self.person = Some(id.to_string());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help.push(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The scenario text with a line index, for turning byte offsets into
+/// `line:column` and back.
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    /// Byte offset where each line starts.
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(path: &'a Path, text: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Source {
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (in characters, as ron counts them) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = self.clamp(offset);
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let col = self.text[self.line_starts[line]..offset].chars().count() + 1;
+        (line + 1, col)
+    }
+
+    /// The byte offset of a 1-based line and character column inside `within`,
+    /// a slice of this source's text (ron reports positions relative to the
+    /// text it was given).
+    pub fn offset_in(&self, within: &str, line: usize, col: usize) -> usize {
+        let base = (within.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        let mut offset = 0;
+        for _ in 1..line.max(1) {
+            match within[offset..].find('\n') {
+                Some(i) => offset += i + 1,
+                None => break,
+            }
+        }
+        let rest = &within[offset..];
+        let in_line = rest
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(rest.len(), |(i, _)| i);
+        self.clamp(base + offset + in_line)
+    }
+
+    fn clamp(&self, offset: usize) -> usize {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+
+    fn line_text(&self, line: usize) -> &str {
+        let start = self.line_starts[line - 1];
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |&next| next);
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
+    /// `path:line:col: person "id": message`, the one-line form.
+    pub fn headline(&self, d: &Diagnostic) -> String {
+        let mut s = self.path.display().to_string();
+        if let Some(span) = &d.span {
+            let (line, col) = self.line_col(span.start);
+            let _ = write!(s, ":{line}:{col}");
+        }
+        s.push_str(": ");
+        if let Some(id) = &d.person {
+            let _ = write!(s, "person {id:?}: ");
+        }
+        s.push_str(&d.message);
+        s
+    }
+
+    /// The full form: headline, source line with a caret, help lines.
+    pub fn render(&self, d: &Diagnostic) -> String {
+        let label = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!("{label}: {}\n", self.headline(d));
+        if let Some(span) = &d.span {
+            let (line, col) = self.line_col(span.start);
+            let number = line.to_string();
+            let gutter = " ".repeat(number.len());
+            let text = self.line_text(line);
+            // Tabs would shift the caret; show them as four spaces and pad alike.
+            let shown = text.replace('\t', "    ");
+            let before: usize = text
+                .chars()
+                .take(col - 1)
+                .map(|c| if c == '\t' { 4 } else { 1 })
+                .sum();
+            let line_end = self.line_starts[line - 1] + text.len();
+            let end = self.clamp(span.end.min(line_end));
+            let width = self.text[self.clamp(span.start)..end.max(span.start)]
+                .chars()
+                .count()
+                .max(1);
+            let _ = writeln!(out, "{gutter} |");
+            let _ = writeln!(out, "{number} | {shown}");
+            let _ = writeln!(
+                out,
+                "{gutter} | {}{}",
+                " ".repeat(before),
+                "^".repeat(width)
+            );
+            for h in &d.help {
+                let _ = writeln!(out, "{gutter} = help: {h}");
+            }
+        } else {
+            for h in &d.help {
+                let _ = writeln!(out, "  = help: {h}");
+            }
+        }
+        out
+    }
+
+    /// The report for a scenario that failed: every error in file order, then
+    /// the warnings, then a count.
+    pub fn report(&self, diagnostics: &[Diagnostic]) -> String {
+        let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
+        // Errors first, each group in file order, so the report reads top-down.
+        sorted.sort_by_key(|d| (!d.is_error(), d.span.as_ref().map_or(0, |s| s.start)));
+        let mut out = String::new();
+        for d in &sorted {
+            out.push_str(&self.render(d));
+            out.push('\n');
+        }
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        let _ = write!(
+            out,
+            "error: {} has {errors} error{}; nothing was done",
+            self.path.display(),
+            if errors == 1 { "" } else { "s" }
+        );
+        out
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to
+/// be a likely typo (case is ignored).
+pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let word_lower = word.to_lowercase();
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word_lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Edit distance in characters where swapping two neighbours counts as one
+/// edit (optimal string alignment), since swaps are the commonest typo.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Turns one of ron's errors into a message and hints in scenario terms.
+/// `field` is the field the error happened in, if known; `found` the
+/// character ron stopped at.
+pub fn describe_ron_error(
+    code: &ron::Error,
+    field: Option<&str>,
+    found: Option<char>,
+) -> (String, Vec<String>) {
+    use ron::Error as E;
+    let mut help = Vec::new();
+    let message = match code {
+        E::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => {
+            if let Some(m) = closest(found, expected.iter().copied()) {
+                help.push(format!("did you mean `{m}`?"));
+            }
+            format!(
+                "unknown field `{found}` in {}; expected one of: {}",
+                struct_words(outer.as_deref()),
+                expected.join(", ")
+            )
+        }
+        E::NoSuchEnumVariant {
+            expected,
+            found,
+            outer,
+        } => {
+            if let Some(m) = closest(found, expected.iter().copied()) {
+                help.push(format!("did you mean `{m}`?"));
+            }
+            format!(
+                "unknown {} `{found}`; expected one of: {}",
+                enum_words(outer.as_deref()),
+                expected.join(", ")
+            )
+        }
+        E::MissingStructField {
+            field: missing,
+            outer,
+        } => {
+            help.extend(field_hint(missing).map(|h| format!("`{missing}` is {h}")));
+            format!(
+                "missing field `{missing}` in {}",
+                struct_words(outer.as_deref())
+            )
+        }
+        E::DuplicateStructField { field: dup, outer } => format!(
+            "field `{dup}` is given twice in {}",
+            struct_words(outer.as_deref())
+        ),
+        E::ExpectedDifferentStructName { expected, found } => format!(
+            "expected {} but found `{found}`",
+            struct_words(Some(expected))
+        ),
+        E::ExpectedComma => {
+            help.push("separate fields and list items with `,`".into());
+            "expected a comma or a closing bracket".into()
+        }
+        E::ExpectedIdentifier if found.is_some_and(|c| !c.is_alphanumeric()) => {
+            help.push("a `(` opened before this point is probably never closed with `)`".into());
+            format!(
+                "expected a field name, found `{}`",
+                found.unwrap_or_default()
+            )
+        }
+        E::ExpectedStringEnd => {
+            help.push("this string is never closed with `\"`".into());
+            "expected end of string".into()
+        }
+        E::Eof => {
+            help.push("a `(`, `[` or `{` is probably never closed".into());
+            "the file ends in the middle of a value".into()
+        }
+        E::TrailingCharacters => {
+            help.push("a scenario is one `( … )` block; is there an extra `)`?".into());
+            "unexpected text after the end of the scenario".into()
+        }
+        other => {
+            let text = other.to_string();
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => text,
+            }
+        }
+    };
+    let is_type_error = matches!(
+        code,
+        E::InvalidValueForType { .. }
+            | E::ExpectedString
+            | E::ExpectedFloat
+            | E::ExpectedInteger
+            | E::ExpectedBoolean
+            | E::ExpectedOption
+            | E::ExpectedStructLike
+            | E::ExpectedNamedStructLike(_)
+            | E::ExpectedArray
+            | E::ExpectedMap
+            | E::ExpectedIdentifier
+            | E::IntegerOutOfBounds
+            | E::ExpectedDifferentStructName { .. }
+    );
+    let message = match field {
+        Some(f) if is_type_error => {
+            help.extend(field_hint(f).map(|h| format!("`{f}` is {h}")));
+            format!("field `{f}`: {message}")
+        }
+        _ => message,
+    };
+    (message, help)
+}
+
+/// What a field holds, for hints.
+fn field_hint(field: &str) -> Option<String> {
+    Some(match field {
+        "name" => "a string in double quotes, e.g. \"The Okafors\"".into(),
+        "id" | "father" | "mother" => "a person id in double quotes, e.g. \"anna\"".into(),
+        "seed" => "a whole number from 0 to 18446744073709551615".into(),
+        "image_size" => "a whole number of pixels from 64 to 1024".into(),
+        "gamma" | "eta" | "truncation" => "a number from 0 to 1, e.g. 0.4".into(),
+        "batch" => "a whole number of at least 1".into(),
+        "sex" => "`Male` or `Female`".into(),
+        "age" => format!(
+            "an age group in double quotes: {}",
+            crate::attributes::AgeGroup::ALL
+                .map(|a| format!("\"{a}\""))
+                .join(", ")
+        ),
+        "ancestry" => format!(
+            "one of {}",
+            crate::attributes::Ancestry::ALL
+                .map(|a| format!("{a:?}"))
+                .join(", ")
+        ),
+        "regions" => "a map like {\"eyes\": Mother, \"nose\": Father}".into(),
+        "genes" => "`Pool`, `Seed(42)` or `Latent(\"file.npy\")`".into(),
+        "model" => "`Procedural` or `StyleGene(weights: \"weights/ffhq\")`".into(),
+        "device" => "`Cpu` or `Cuda(0)`".into(),
+        "weights" => "the folder written by `famsim weights import`, in double quotes".into(),
+        "people" => "a list of people: [ (id: …), (id: …) ]".into(),
+        "defaults" => "(gamma: 0.47, eta: 0.4)".into(),
+        _ => return None,
+    })
+}
+
+/// Struct names from the format module, in words.
+fn struct_words(name: Option<&str>) -> String {
+    match name {
+        Some("ScenarioFile") => "the scenario".into(),
+        Some("PersonSpec") => "a person".into(),
+        Some("Defaults") => "`defaults`".into(),
+        Some("StyleGeneSpec") => "`StyleGene(…)`".into(),
+        Some(other) => format!("`{other}`"),
+        None => "this block".into(),
+    }
+}
+
+/// Enum names from the format and attribute modules, in words.
+fn enum_words(name: Option<&str>) -> String {
+    match name {
+        Some("Sex") => "sex".into(),
+        Some("Ancestry") => "ancestry".into(),
+        Some("Inheritance") => "inheritance".into(),
+        Some("ModelSpec") => "model".into(),
+        Some("DeviceSpec") => "device".into(),
+        Some("FounderGenes") => "genes source".into(),
+        Some(other) => format!("`{other}` variant"),
+        None => "variant".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let text = "ab\nçd\tx\n";
+        let src = Source::new(Path::new("s.ron"), text);
+        assert_eq!(src.line_col(0), (1, 1));
+        assert_eq!(src.line_col(3), (2, 1));
+        let x = text.find('x').unwrap();
+        assert_eq!(src.line_col(x), (2, 4));
+        assert_eq!(src.offset_in(text, 2, 4), x);
+        // Relative to a slice that starts on line 2.
+        assert_eq!(src.offset_in(&text[3..], 1, 4), x);
+    }
+
+    #[test]
+    fn renders_a_caret_under_the_span() {
+        let text = "(\n\tmother: \"bob\",\n)";
+        let src = Source::new(Path::new("s.ron"), text);
+        let start = text.find("\"bob\"").unwrap();
+        let d = Diagnostic::error(Some(start..start + 5), "bad mother")
+            .person("kid")
+            .help("try \"ann\"");
+        let shown = src.render(&d);
+        assert_eq!(
+            shown,
+            "error: s.ron:2:10: person \"kid\": bad mother\n  |\n2 |     mother: \"bob\",\n  |             ^^^^^\n  = help: try \"ann\"\n"
+        );
+    }
+
+    #[test]
+    fn suggests_only_close_names() {
+        assert_eq!(closest("fahter", ["father", "mother"]), Some("father"));
+        assert_eq!(closest("Mal", ["Male", "Female"]), Some("Male"));
+        assert_eq!(closest("eyse", ["eyes", "ears", "nose"]), Some("eyes"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(closest("zzz", ["father", "mother"]), None);
+    }
+}

@@ -1,0 +1,542 @@
+//! The checks a scenario must pass after it parsed: value ranges, ids that
+//! are safe file names, region names, founder-only and child-only fields, and
+//! (through [`Pedigree::new`]) the family structure. Every problem is located
+//! in the source text; every rule is listed in `scenarios/README.md`.
+
+use super::diagnostics::{closest, Diagnostic, Source};
+use super::format::{
+    FounderGenes, ModelSpec, PersonSpec, ScenarioFile, StyleGeneSpec, IMAGE_SIZE_RANGE,
+};
+use super::source::{Node, Span};
+use crate::genetics::{CrossoverParams, Region, RegionGroup, RegionSelector};
+use crate::pedigree::{Pedigree, PedigreeIssue, Person};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// The outcome of validation: the pedigree when the family structure holds
+/// together, and every error and warning found.
+pub struct Validated {
+    pub pedigree: Option<Pedigree>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks a parsed scenario. `tree` is the span tree of the text, used only
+/// to locate problems; without it problems are reported without a position.
+pub fn validate(source: &Source, tree: Option<&Node>, file: &ScenarioFile) -> Validated {
+    let at = Locator::new(source, tree);
+    let mut out = Vec::new();
+    check_header(source, &at, file, &mut out);
+    for (entry, p) in file.people.iter().enumerate() {
+        check_person(source, &at, file, entry, p, &mut out);
+    }
+    check_id_case_collisions(&at, file, &mut out);
+
+    let people = file
+        .people
+        .iter()
+        .map(|p| to_person(p, file))
+        .collect::<Vec<_>>();
+    let pedigree = match Pedigree::new(people) {
+        Ok((pedigree, issues)) => {
+            out.extend(issues.iter().map(|i| from_issue(&at, i)));
+            check_child_ancestry(&at, file, &pedigree, &mut out);
+            Some(pedigree)
+        }
+        Err(issues) => {
+            out.extend(issues.iter().map(|i| from_issue(&at, i)));
+            None
+        }
+    };
+    Validated {
+        pedigree,
+        diagnostics: out,
+    }
+}
+
+/// Finds the spans of things in the scenario text.
+struct Locator<'a> {
+    source: &'a Source<'a>,
+    root: Option<&'a Node>,
+    people: &'a [Node],
+}
+
+impl<'a> Locator<'a> {
+    fn new(source: &'a Source<'a>, root: Option<&'a Node>) -> Self {
+        let people = root
+            .and_then(|r| r.field("people"))
+            .map_or(&[][..], |f| f.value.items());
+        Locator {
+            source,
+            root,
+            people,
+        }
+    }
+
+    /// The value of a top-level field.
+    fn top(&self, field: &str) -> Option<Span> {
+        self.root?.value_span(field)
+    }
+
+    /// A field inside a top-level struct field, e.g. `defaults.gamma`, or
+    /// the outer field when the inner one is not written out.
+    fn nested(&self, outer: &str, field: &str) -> Option<Span> {
+        let node = self
+            .root?
+            .field(outer)?
+            .value
+            .unwrap_some()
+            .variant_struct();
+        node.value_span(field).or_else(|| self.top(outer))
+    }
+
+    /// A person: the value of their `id`, or the whole entry.
+    fn person(&self, entry: usize) -> Option<Span> {
+        let node = self.people.get(entry)?;
+        node.value_span("id").or(Some(node.span.clone()))
+    }
+
+    /// A field of a person, or the person when the field is not written out.
+    fn person_field(&self, entry: usize, field: &str) -> Option<Span> {
+        self.people
+            .get(entry)
+            .and_then(|n| n.value_span(field))
+            .or_else(|| self.person(entry))
+    }
+
+    /// The keys of a person's `regions` map, decoded, with their spans.
+    fn region_keys(&self, entry: usize) -> Vec<(String, Span)> {
+        let Some(map) = self
+            .people
+            .get(entry)
+            .and_then(|n| n.field("regions"))
+            .map(|f| f.value.unwrap_some())
+        else {
+            return Vec::new();
+        };
+        map.entries()
+            .iter()
+            .filter_map(|(k, _)| {
+                let text = &self.source.text[k.span.clone()];
+                let key = ron::from_str::<String>(text).ok()?;
+                Some((key, k.span.clone()))
+            })
+            .collect()
+    }
+}
+
+fn in_unit_range(x: f32) -> bool {
+    (0.0..=1.0).contains(&x)
+}
+
+fn check_header(source: &Source, at: &Locator, file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
+    if file.name.trim().is_empty() {
+        out.push(
+            Diagnostic::error(at.top("name"), "`name` is empty")
+                .help("give the scenario a name, e.g. name: \"The Okafor family\""),
+        );
+    }
+    if !IMAGE_SIZE_RANGE.contains(&file.image_size) {
+        out.push(Diagnostic::error(
+            at.top("image_size"),
+            format!(
+                "`image_size` is {}, but it must be from {} to {} pixels",
+                file.image_size,
+                IMAGE_SIZE_RANGE.start(),
+                IMAGE_SIZE_RANGE.end()
+            ),
+        ));
+    }
+    for (field, value) in [("gamma", file.defaults.gamma), ("eta", file.defaults.eta)] {
+        if !in_unit_range(value) {
+            out.push(
+                Diagnostic::error(
+                    at.nested("defaults", field),
+                    format!("`defaults.{field}` is {value}, but it must be between 0 and 1"),
+                )
+                .help(parameter_meaning(field)),
+            );
+        }
+    }
+    if let ModelSpec::StyleGene(spec) = &file.model {
+        check_stylegene(source, at, spec, out);
+    }
+    if file.people.is_empty() {
+        out.push(
+            Diagnostic::error(
+                at.top("people"),
+                "`people` is empty; a scenario needs at least one person",
+            )
+            .help(
+                "add a founder, e.g. (id: \"anna\", sex: Female, age: \"30-39\", ancestry: White)",
+            ),
+        );
+    }
+}
+
+fn parameter_meaning(field: &str) -> &'static str {
+    match field {
+        "gamma" => "gamma is the mutation strength: 0 keeps parents' genes as they are, 1 is the strongest blend",
+        _ => "eta is the share of regions drawn fresh from the gene pool: 0 inherits every region, 1 none",
+    }
+}
+
+fn check_stylegene(source: &Source, at: &Locator, spec: &StyleGeneSpec, out: &mut Vec<Diagnostic>) {
+    if spec.weights.trim().is_empty() {
+        out.push(
+            Diagnostic::error(at.nested("model", "weights"), "`weights` is empty")
+                .help("give the folder written by `famsim weights import`"),
+        );
+    } else {
+        let dir = resolve(source.path, &spec.weights);
+        if !dir.is_dir() {
+            out.push(Diagnostic::warning(
+                at.nested("model", "weights"),
+                format!(
+                    "weights folder {:?} does not exist yet (looked at {}); `famsim run` needs it",
+                    spec.weights,
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    if spec.batch == 0 {
+        out.push(Diagnostic::error(
+            at.nested("model", "batch"),
+            "`batch` is 0, but at least one person must fit in a forward pass",
+        ));
+    }
+    if !in_unit_range(spec.truncation) {
+        out.push(
+            Diagnostic::error(
+                at.nested("model", "truncation"),
+                format!(
+                    "`truncation` is {}, but it must be between 0 and 1",
+                    spec.truncation
+                ),
+            )
+            .help("truncation ψ pulls seeded founders toward the average face: 1 is no pull, 0 the average face itself"),
+        );
+    }
+    if matches!(spec.device, super::format::DeviceSpec::Cuda(_)) && !cfg!(feature = "cuda") {
+        out.push(
+            Diagnostic::warning(
+                at.nested("model", "device"),
+                "this famsim was built without CUDA support, so `device: Cuda(…)` cannot run",
+            )
+            .help("rebuild with `--features cuda`, or use `device: Cpu`"),
+        );
+    }
+}
+
+/// A path written in the scenario, relative to the scenario's own folder.
+pub fn resolve(scenario: &Path, written: &str) -> std::path::PathBuf {
+    scenario
+        .parent()
+        .unwrap_or_else(|| Path::new(""))
+        .join(written)
+}
+
+/// Why an id cannot be a file name, if it cannot.
+fn id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("the id is empty".into());
+    }
+    if id.starts_with('.') {
+        return Some(format!("the id {id:?} starts with `.`"));
+    }
+    let mut bad: Vec<char> = id
+        .chars()
+        .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .collect();
+    bad.dedup();
+    if bad.is_empty() {
+        None
+    } else {
+        let shown: Vec<String> = bad.iter().map(|c| format!("{c:?}")).collect();
+        Some(format!("the id {id:?} contains {}", shown.join(", ")))
+    }
+}
+
+fn check_person(
+    source: &Source,
+    at: &Locator,
+    file: &ScenarioFile,
+    entry: usize,
+    p: &PersonSpec,
+    out: &mut Vec<Diagnostic>,
+) {
+    let id = p.id.as_str();
+    let is_founder = p.father.is_none() && p.mother.is_none();
+    if let Some(problem) = id_problem(id) {
+        out.push(
+            Diagnostic::error(at.person_field(entry, "id"), problem)
+                .person(id)
+                .help("ids become file names (people/<id>.png): use letters, digits, `_`, `-` and `.`, not starting with `.`"),
+        );
+    }
+    if p.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        out.push(
+            Diagnostic::error(at.person_field(entry, "name"), "`name` is empty")
+                .person(id)
+                .help("leave `name` out to show the id instead"),
+        );
+    }
+    for (field, value) in [("gamma", p.gamma), ("eta", p.eta)] {
+        let Some(value) = value else { continue };
+        if !in_unit_range(value) {
+            out.push(
+                Diagnostic::error(
+                    at.person_field(entry, field),
+                    format!("`{field}` is {value}, but it must be between 0 and 1"),
+                )
+                .person(id)
+                .help(parameter_meaning(field)),
+            );
+        } else if is_founder {
+            out.push(
+                Diagnostic::warning(
+                    at.person_field(entry, field),
+                    format!("`{field}` is ignored for a founder: founders inherit nothing"),
+                )
+                .person(id),
+            );
+        }
+    }
+    check_regions(at, entry, p, is_founder, out);
+    match (&p.genes, is_founder) {
+        (Some(_), false) => out.push(
+            Diagnostic::error(
+                at.person_field(entry, "genes"),
+                "`genes` only applies to founders; a child's genes come from their parents",
+            )
+            .person(id)
+            .help("remove `genes`, or remove `father` and `mother` to make this person a founder"),
+        ),
+        (Some(FounderGenes::Latent(file_name)), true) => {
+            let span = at.person_field(entry, "genes");
+            if matches!(file.model, ModelSpec::Procedural) {
+                out.push(
+                    Diagnostic::error(
+                        span.clone(),
+                        "`Latent(…)` genes need the neural model; the procedural model has no latent space",
+                    )
+                    .person(id)
+                    .help("use `model: StyleGene(weights: …)`, or `genes: Seed(…)` / `Pool` instead"),
+                );
+            }
+            if file_name.trim().is_empty() {
+                out.push(Diagnostic::error(span, "the `Latent` file name is empty").person(id));
+            } else if !resolve(source.path, file_name).is_file() {
+                out.push(
+                    Diagnostic::error(
+                        span,
+                        format!(
+                            "latent file {file_name:?} not found (looked at {})",
+                            resolve(source.path, file_name).display()
+                        ),
+                    )
+                    .person(id)
+                    .help("paths are relative to the scenario file's folder"),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every region and group name, groups first, for suggestions.
+fn selector_names() -> Vec<&'static str> {
+    RegionGroup::ALL
+        .iter()
+        .map(|g| g.name())
+        .chain(Region::ALL.iter().map(|r| r.name()))
+        .collect()
+}
+
+fn check_regions(
+    at: &Locator,
+    entry: usize,
+    p: &PersonSpec,
+    is_founder: bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    let id = p.id.as_str();
+    if p.regions.is_empty() {
+        return;
+    }
+    if is_founder {
+        out.push(
+            Diagnostic::error(
+                at.person_field(entry, "regions"),
+                "`regions` only applies to children; a founder has no parents to inherit from",
+            )
+            .person(id),
+        );
+    }
+    let written = at.region_keys(entry);
+    let span_of = |key: &str| {
+        written
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, s)| s.clone())
+            .or_else(|| at.person_field(entry, "regions"))
+    };
+    // A map keeps only the last of two equal keys, so look at the text.
+    for (i, (key, span)) in written.iter().enumerate() {
+        if written[..i].iter().any(|(k, _)| k == key) {
+            out.push(
+                Diagnostic::error(
+                    Some(span.clone()),
+                    format!("region {key:?} is given twice in `regions`"),
+                )
+                .person(id),
+            );
+        }
+    }
+    for key in p.regions.keys() {
+        if key.selector().is_err() {
+            let mut d = Diagnostic::error(
+                span_of(&key.0),
+                format!(
+                    "unknown region {:?}; expected a region group ({}) or a region ({})",
+                    key.0,
+                    RegionGroup::ALL.map(|g| g.name()).join(", "),
+                    Region::ALL.map(|r| r.name()).join(", ")
+                ),
+            )
+            .person(id);
+            if let Some(near) = closest(&key.0, selector_names()) {
+                d = d.help(format!("did you mean {near:?}?"));
+            }
+            out.push(d);
+        }
+    }
+}
+
+/// Ids that differ only in case would overwrite each other's portraits on
+/// case-insensitive file systems (macOS, Windows).
+fn check_id_case_collisions(at: &Locator, file: &ScenarioFile, out: &mut Vec<Diagnostic>) {
+    let mut first: HashMap<String, &str> = HashMap::new();
+    for (entry, p) in file.people.iter().enumerate() {
+        match first.get(&p.id.to_lowercase()) {
+            Some(earlier) if *earlier != p.id => out.push(
+                Diagnostic::error(
+                    at.person_field(entry, "id"),
+                    format!(
+                        "the ids {earlier:?} and {:?} differ only in case; their portraits would \
+                         overwrite each other on case-insensitive file systems",
+                        p.id
+                    ),
+                )
+                .person(&p.id),
+            ),
+            Some(_) => {}
+            None => {
+                first.insert(p.id.to_lowercase(), &p.id);
+            }
+        }
+    }
+}
+
+/// The engine's view of a person. Region overrides are applied groups first,
+/// then single regions, so `{"eyes": Mother, "iris": Father}` means "the eyes
+/// from the mother, except the iris".
+fn to_person(p: &PersonSpec, file: &ScenarioFile) -> Person {
+    let mut overrides = BTreeMap::new();
+    let selectors: Vec<(RegionSelector, _)> = p
+        .regions
+        .iter()
+        .filter_map(|(key, how)| key.selector().ok().map(|s| (s, *how)))
+        .collect();
+    for pass_groups in [true, false] {
+        for (selector, how) in &selectors {
+            if matches!(selector, RegionSelector::Group(_)) == pass_groups {
+                for r in selector.regions() {
+                    overrides.insert(r, *how);
+                }
+            }
+        }
+    }
+    let is_founder = p.father.is_none() && p.mother.is_none();
+    Person {
+        id: p.id.clone(),
+        name: p.name.clone().unwrap_or_else(|| p.id.clone()),
+        sex: p.sex,
+        age: p.age,
+        ancestry: if is_founder {
+            p.ancestry.into_iter().collect()
+        } else {
+            Vec::new()
+        },
+        father: p.father.clone(),
+        mother: p.mother.clone(),
+        params: CrossoverParams {
+            gamma: p.gamma.unwrap_or(file.defaults.gamma),
+            eta: p.eta.unwrap_or(file.defaults.eta),
+        },
+        overrides,
+        founder_genes: p.genes.clone().unwrap_or_default(),
+    }
+}
+
+fn from_issue(at: &Locator, issue: &PedigreeIssue) -> Diagnostic {
+    let span = match issue.field {
+        Some(field) => at.person_field(issue.entry, field),
+        None => at.person(issue.entry),
+    };
+    let d = if issue.is_error {
+        Diagnostic::error(span, issue.message.clone())
+    } else {
+        Diagnostic::warning(span, issue.message.clone())
+    };
+    d.person(&issue.person)
+}
+
+/// A child's ancestry comes from the parents. Writing one that matches is
+/// harmless (a warning); one the parents do not have is an error, because the
+/// scenario asks for something the run would not do.
+fn check_child_ancestry(
+    at: &Locator,
+    file: &ScenarioFile,
+    pedigree: &Pedigree,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (entry, p) in file.people.iter().enumerate() {
+        let (Some(written), false) = (p.ancestry, p.father.is_none() && p.mother.is_none()) else {
+            continue;
+        };
+        let Some(node) = pedigree.node(&p.id) else {
+            continue;
+        };
+        let inherited = pedigree.ancestry(node);
+        let listed = inherited
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let span = at.person_field(entry, "ancestry");
+        if inherited.contains(&written) {
+            out.push(
+                Diagnostic::warning(
+                    span,
+                    format!(
+                        "`ancestry` is ignored for a child; it comes from the parents ({listed})"
+                    ),
+                )
+                .person(&p.id),
+            );
+        } else {
+            out.push(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "`ancestry` is {written:?}, but a child's ancestry comes from their parents, \
+                         who descend from {listed}"
+                    ),
+                )
+                .person(&p.id)
+                .help("remove `ancestry` from this person"),
+            );
+        }
+    }
+}
