@@ -52,8 +52,7 @@ pub fn to_dot(manifest: &Manifest) -> String {
     );
     let _ = writeln!(
         d,
-        "  node [shape=box, style=rounded, fixedsize=true, width=1.3, height=1.6, \
-         imagescale=true, imagepos=tc, labelloc=b, fontsize=10];"
+        "  node [shape=box, style=rounded, margin=0.05, fontsize=10];"
     );
     let _ = writeln!(d, "  edge [arrowhead=none];");
     for g in 0..ranks {
@@ -63,14 +62,16 @@ pub fn to_dot(manifest: &Manifest) -> String {
             if rank[i] != g {
                 continue;
             }
-            let label = format!("{}\n{}, {}", p.name, p.sex, p.age_group);
-            let _ = writeln!(
-                d,
-                "    p{i} [label={}, image={}, tooltip={}];",
-                quote(&label),
-                quote(&p.image),
-                quote(&p.id)
+            // An HTML-like label keeps the face above the text.
+            let label = format!(
+                "<<TABLE BORDER=\"0\" CELLSPACING=\"2\"><TR><TD FIXEDSIZE=\"TRUE\" WIDTH=\"96\" HEIGHT=\"96\">\
+                 <IMG SRC=\"{}\" SCALE=\"TRUE\"/></TD></TR><TR><TD>{}</TD></TR><TR><TD>{}, {}</TD></TR></TABLE>>",
+                escape(&p.image),
+                escape(&p.name),
+                p.sex,
+                p.age_group
             );
+            let _ = writeln!(d, "    p{i} [label={label}, tooltip={}];", quote(&p.id));
         }
         for (c, &(f, _)) in couples.iter().enumerate() {
             if rank[f] == g {
@@ -104,4 +105,12 @@ fn quote(text: &str) -> String {
     }
     q.push('"');
     q
+}
+
+/// Text inside an HTML-like label.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
