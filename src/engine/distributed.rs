@@ -80,6 +80,18 @@ pub struct ClusterConfig {
     pub connect_timeout: Duration,
 }
 
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("workers", &self.workers)
+            .field("processes", &self.processes)
+            .field("process", &self.process)
+            .field("hosts", &self.hosts)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Default wait for the other processes of a cluster to start and connect.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
 
