@@ -2,11 +2,12 @@
 //! own disks (no shared storage) into one run directory.
 //!
 //! Each process wrote the images of the people it owns; process 0 also wrote
-//! the manifest and the other run files. Merging copies every file into the
-//! output directory, checks that a file found in several inputs is the same
-//! everywhere and that every person of the manifest has an image, then
-//! rewrites the family-tree page and the contact sheet, which process 0 drew
-//! before the other processes' faces were at hand.
+//! the manifest (or, for a dataset, the tables and one manifest per family).
+//! Merging copies every file into the output directory, checks that a file
+//! found in several inputs is the same everywhere and that every person of
+//! every manifest has an image, then rewrites the run's family-tree page and
+//! contact sheet, which process 0 drew before the other processes' faces
+//! were at hand.
 
 use crate::error::{Error, Result};
 use crate::exports::atomic::write_atomic;
@@ -64,17 +65,21 @@ pub fn merge_run_dirs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport> {
             }
         }
     }
-    let Some(manifest_dir) = sources.get(Path::new("manifest.json")) else {
+    // Process 0 writes the manifests: the run's, or one per family of a dataset.
+    let manifests: Vec<&PathBuf> = sources
+        .keys()
+        .filter(|rel| rel.file_name().is_some_and(|n| n == "manifest.json"))
+        .collect();
+    if manifests.is_empty() {
         return Err(Error::input(format!(
-            "none of {} holds a manifest.json; it is written by process 0 when the run completes",
+            "none of {} holds a manifest.json; process 0 writes it when the run completes",
             inputs
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         )));
-    };
-    let manifest = Manifest::read(&manifest_dir.join("manifest.json"))?;
+    }
 
     let out_canonical = std::fs::canonicalize(out).ok();
     let mut copied = 0;
@@ -89,31 +94,37 @@ pub fn merge_run_dirs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport> {
         copied += 1;
     }
 
-    let missing: Vec<&str> = manifest
-        .people
-        .iter()
-        .filter(|p| !out.join(&p.image).is_file())
-        .map(|p| p.id.as_str())
-        .collect();
+    let mut people = 0;
+    let mut missing = Vec::new();
+    for rel in manifests {
+        let manifest = Manifest::read(&out.join(rel))?;
+        let folder = out.join(rel.parent().unwrap_or(Path::new("")));
+        people += manifest.people.len();
+        missing.extend(
+            manifest
+                .people
+                .iter()
+                .filter(|p| !folder.join(&p.image).is_file())
+                .map(|p| p.id.clone()),
+        );
+        if rel == Path::new("manifest.json") {
+            write_run_outputs(&manifest, out)?;
+        }
+    }
     if !missing.is_empty() {
         return Err(Error::input(format!(
-            "{} of {} people have no image in any input (first: {}); \
+            "{} of {people} people have no image in any input (first: {}); \
              add the missing process's directory, or rerun that process with --resume",
             missing.len(),
-            manifest.people.len(),
             missing
                 .iter()
                 .take(5)
-                .copied()
+                .cloned()
                 .collect::<Vec<_>>()
                 .join(", ")
         )));
     }
-    write_run_outputs(&manifest, out)?;
-    Ok(MergeReport {
-        copied,
-        people: manifest.people.len(),
-    })
+    Ok(MergeReport { copied, people })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
