@@ -10,7 +10,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         "{} people; {} files copied → {}",
         report.people,
         report.copied,
-        args.out.join("index.html").display()
+        args.out.display()
     );
     Ok(())
 }
