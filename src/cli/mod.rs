@@ -60,6 +60,7 @@ pub struct RunArgs {
     /// No progress bar or summary.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
     pub exports: export::ExportFlags,
     #[command(flatten)]
     pub cluster: cluster::ClusterArgs,
