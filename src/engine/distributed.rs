@@ -433,7 +433,15 @@ pub fn simulate(
         std::mem::forget(guards);
         return Err(err);
     }
-    drop(guards);
+    // Joining also joins timely's network threads, which panic if a peer
+    // vanished after its last message but before saying goodbye. Every
+    // local worker finished by then and the leader heard from everyone, so
+    // the run is complete: note it and go on.
+    let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(guards)));
+    if joined.is_err() {
+        let who = lost_peer().map_or("a peer".to_string(), |p| format!("process {p}"));
+        eprintln!("warning: {who} closed its connection early while the run was shutting down");
+    }
     match report {
         Some(report) => Ok(report),
         // Followers know the run but not its people; the leader writes the outputs.

@@ -157,3 +157,42 @@ fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
     files.sort();
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, bytes: &[u8]) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn directories_of_different_runs_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        write(&a.join("people/x.png"), b"one face");
+        write(&b.join("people/x.png"), b"another face");
+        let err = merge_run_dirs(&[a, b], &dir.path().join("out"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x.png") && err.contains("not parts of the same run"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_merge_without_the_leaders_directory_says_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        write(&a.join("people/x.png"), b"face");
+        // A killed process's temporary is not part of the run.
+        write(&a.join("people/.famsim-123.tmp"), b"half");
+        let err = merge_run_dirs(&[a], &dir.path().join("out"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("holds a manifest.json"), "{err}");
+        assert!(!dir.path().join("out").exists());
+    }
+}
