@@ -642,3 +642,37 @@ fn famsim_run_rejects_inconsistent_cluster_flags() {
         assert!(stderr.contains(message), "{flags:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_process_that_never_joins_is_named_after_the_connect_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = free_ports();
+    let hostfile = dir.path().join("hosts");
+    std::fs::write(&hostfile, hosts.join("\n")).unwrap();
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let result = famsim(&[
+        "run",
+        "scenarios/three_gen.ron",
+        "--out",
+        &out.to_string_lossy(),
+        "--quiet",
+        "--processes",
+        "2",
+        "--process",
+        "0",
+        "--hostfile",
+        &hostfile.to_string_lossy(),
+        "--connect-timeout",
+        "1",
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("process 1 ({}) did not join within 1s", hosts[1])),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}

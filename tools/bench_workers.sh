@@ -87,11 +87,10 @@ two_threads() {
 two_processes() {
     local hosts="$work/hosts"
     printf '127.0.0.1:%s\n127.0.0.1:%s\n' "$(free_port)" "$(free_port)" >"$hosts"
-    # The leader first: a process that finds no listener yet retries after 1 s.
+    # Both at once, as a scheduler would start them; they find each other.
     "$FAMSIM" "${job[@]}" --out "$work/procs" --quiet --threads "$threads" \
         --processes 2 --process 0 --hostfile "$hosts" "${extra[@]}" &
     local leader=$!
-    sleep 0.2
     "$FAMSIM" "${job[@]}" --out "$work/procs" --quiet --threads "$threads" \
         --processes 2 --process 1 --hostfile "$hosts" "${extra[@]}"
     wait "$leader"

@@ -24,6 +24,7 @@
 //! on workers that may never finish. Every image is written atomically, so
 //! rerunning the whole job with `--resume` completes it.
 
+use super::connect::connect_processes;
 use super::placement::Placement;
 use super::{Progress, RunOptions, RunReport, Simulation};
 use crate::error::{Error, Result};
@@ -38,6 +39,8 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Input, Operator, Probe};
@@ -138,16 +141,10 @@ impl ClusterConfig {
         self.workers * self.processes
     }
 
+    /// timely's configuration for one process (several processes connect
+    /// through [`connect_processes`] instead).
     fn timely_config(&self) -> timely::Config {
-        let communication = if self.processes > 1 {
-            timely::CommunicationConfig::Cluster {
-                threads: self.workers,
-                process: self.process,
-                addresses: self.hosts.clone(),
-                report: false,
-                zerocopy: false,
-            }
-        } else if self.workers > 1 {
+        let communication = if self.workers > 1 {
             timely::CommunicationConfig::Process(self.workers)
         } else {
             timely::CommunicationConfig::Thread
@@ -329,54 +326,56 @@ pub fn simulate(
     let (results_tx, results_rx) = mpsc::channel::<(usize, Result<WorkerOutput>)>();
     let results_tx = Mutex::new(results_tx);
     let worker_job = Arc::clone(&job);
-    let config = cluster.timely_config();
-
-    // timely connects the processes inside `execute`, retrying forever; a
-    // helper thread lets this one give up after `connect_timeout`.
-    let (started_tx, started_rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("famsim-cluster-start".into())
-        .spawn(move || {
-            let guards = timely::execute(config, move |worker| {
-                let index = worker.index();
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_worker(worker, &worker_job)
-                }))
-                .unwrap_or_else(|panic| Err(Error::internal(panic_message(&*panic))));
-                let failed = result.is_err();
-                // Report first, then stop the others: the first error the
-                // caller reads is then the cause, not a "stopped" echo.
-                if let Ok(tx) = results_tx.lock() {
-                    let _ = tx.send((index, result));
-                }
-                if failed {
-                    worker_job.abort.store(true, Ordering::SeqCst);
-                }
-            });
-            let _ = started_tx.send(guards);
-        })
-        .map_err(|e| Error::internal(format!("cannot start the cluster thread: {e}")))?;
-
-    let guards = match started_rx.recv_timeout(cluster.connect_timeout) {
-        Ok(Ok(guards)) => guards,
-        Ok(Err(e)) => {
-            return Err(Error::input(format!(
-                "process {}: cannot set up the cluster ({}): {e}",
-                cluster.process,
-                cluster.hosts.join(", ")
-            )))
+    let worker_logic = move |worker: &mut Worker| {
+        let index = worker.index();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_worker(worker, &worker_job)
+        }))
+        .unwrap_or_else(|panic| Err(Error::internal(panic_message(&*panic))));
+        let failed = result.is_err();
+        // Report first, then stop the others: the first error the caller
+        // reads is then the cause, not a "stopped" echo.
+        if let Ok(tx) = results_tx.lock() {
+            let _ = tx.send((index, result));
         }
-        Err(_) => {
-            return Err(Error::input(format!(
-                "process {}: not every process connected within {}s; check that all {} processes \
-                 were started with the same host file ({})",
-                cluster.process,
-                cluster.connect_timeout.as_secs(),
-                cluster.processes,
-                cluster.hosts.join(", ")
-            )))
+        if failed {
+            worker_job.abort.store(true, Ordering::SeqCst);
         }
     };
+    let started = if cluster.processes > 1 {
+        // Our own connection set-up (see `connect`), then timely's TCP layer.
+        let sockets = connect_processes(&cluster.hosts, cluster.process, cluster.connect_timeout)?;
+        let hooks = timely::communication::Hooks::default();
+        let local = ProcessBuilder::new_typed_vector(
+            cluster.workers,
+            hooks.refill.clone(),
+            hooks.spill.clone(),
+        );
+        let (builders, network) = initialize_networking_from_sockets(
+            local,
+            sockets,
+            cluster.process,
+            cluster.workers,
+            hooks,
+        )
+        .map_err(|e| {
+            Error::internal(format!("process {}: network set-up: {e}", cluster.process))
+        })?;
+        timely::execute::execute_from(
+            builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
+            Box::new(network),
+            timely::WorkerConfig::default(),
+            worker_logic,
+        )
+    } else {
+        timely::execute(cluster.timely_config(), worker_logic)
+    };
+    let guards = started.map_err(|e| {
+        Error::internal(format!(
+            "process {}: cannot start the workers: {e}",
+            cluster.process
+        ))
+    })?;
 
     let local_workers = cluster.workers;
     let mut finished = 0;

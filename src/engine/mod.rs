@@ -6,6 +6,7 @@
 //! Every random draw comes from the person's own streams, so the order in which
 //! threads finish never changes a byte of output.
 
+mod connect;
 pub mod distributed;
 pub mod merge;
 mod placement;
