@@ -79,18 +79,38 @@ fn a_dataset_on_two_processes_is_the_dataset_of_one() {
     ok(famsim(&args).spawn().unwrap());
 
     let hostfile = p("hosts");
+    // Retries when another program took a port between `free_ports` and the bind.
     let cluster = |outs: [&str; 2]| {
-        std::fs::write(&hostfile, free_ports()).unwrap();
-        let children: Vec<Child> = (0..2)
-            .map(|i| {
-                let index = i.to_string();
-                let mut args = base.to_vec();
-                args.extend(["--out", outs[i], "--workers", "2", "--processes", "2"]);
-                args.extend(["--process", &index, "--hostfile", &hostfile]);
-                famsim(&args).spawn().unwrap()
-            })
-            .collect();
-        children.into_iter().for_each(ok);
+        for attempt in 0..3 {
+            std::fs::write(&hostfile, free_ports()).unwrap();
+            let children: Vec<Child> = (0..2)
+                .map(|i| {
+                    let index = i.to_string();
+                    let mut args = base.to_vec();
+                    args.extend(["--out", outs[i], "--workers", "2", "--processes", "2"]);
+                    args.extend(["--process", &index, "--hostfile", &hostfile]);
+                    args.extend(["--connect-timeout", "20"]);
+                    famsim(&args).spawn().unwrap()
+                })
+                .collect();
+            let outputs: Vec<_> = children
+                .into_iter()
+                .map(|c| c.wait_with_output().unwrap())
+                .collect();
+            if outputs.iter().all(|o| o.status.success()) {
+                return;
+            }
+            let texts: Vec<String> = outputs
+                .iter()
+                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                .collect();
+            assert!(
+                attempt < 2 && texts.iter().any(|t| t.contains("cannot listen on")),
+                "famsim failed: {}\n{}",
+                texts[0],
+                texts[1]
+            );
+        }
     };
 
     let shared = p("shared");
