@@ -5,6 +5,7 @@
 
 pub mod attributes;
 pub mod cli;
+pub mod dataset;
 pub mod engine;
 pub mod error;
 pub mod exports;

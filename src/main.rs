@@ -7,6 +7,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => famsim::cli::run::run(args),
         Command::Check { scenario } => famsim::cli::check::check(&scenario),
+        Command::Dataset(args) => famsim::cli::dataset::dataset(args),
+        Command::Export(args) => famsim::cli::export::export(args),
         Command::Merge(args) => famsim::cli::merge::merge(args),
     };
     match result {

@@ -20,6 +20,10 @@ pub enum Command {
         /// Scenario file (.ron).
         scenario: PathBuf,
     },
+    /// Make a synthetic kinship dataset (Families In the Wild layout) from a dataset spec.
+    Dataset(dataset::DatasetArgs),
+    /// Write GEDCOM, Graphviz and HTML views of a run directory.
+    Export(export::ExportArgs),
     /// Join the run directories that the processes of a cluster run wrote.
     Merge(MergeArgs),
 }
@@ -57,11 +61,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub quiet: bool,
     #[command(flatten)]
+    pub exports: export::ExportFlags,
+    #[command(flatten)]
     pub cluster: cluster::ClusterArgs,
 }
 
 pub mod check;
 pub mod cluster;
+pub mod dataset;
+pub mod export;
 pub mod merge;
 pub mod run;
 

@@ -82,6 +82,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         return Ok(());
     }
     write_run_outputs(&report.manifest, &out_dir)?;
+    super::export::write_exports(&report.manifest, &out_dir, args.exports)?;
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(

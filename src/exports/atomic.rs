@@ -33,6 +33,51 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A file written piece by piece that appears under its final name only when
+/// [`AtomicFile::commit`] is called (for outputs too big to hold in memory).
+/// Dropped without a commit, it leaves nothing behind.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    writer: std::io::BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".famsim-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            writer: std::io::BufWriter::new(tmp),
+        })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.writer
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let tmp = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        tmp.as_file().sync_data().map_err(|e| Error::io(&path, e))?;
+        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(())
+    }
+}
+
 /// Removes temporary files a killed run left behind in `dir` (not recursive).
 pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {

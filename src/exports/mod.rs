@@ -2,6 +2,8 @@
 
 pub mod atomic;
 pub mod contact_sheet;
+pub mod dot;
+pub mod gedcom;
 pub mod html;
 pub mod manifest;
 pub mod png;

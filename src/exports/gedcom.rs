@@ -1,0 +1,194 @@
+//! GEDCOM 5.5.1 (lineage-linked, UTF-8) for genealogy programs such as
+//! Gramps: one INDI per person with name, sex, families, a note with age
+//! group and ancestry and the face as a multimedia link (relative path), and
+//! one FAM per couple with children. Also a small reader, so the export can
+//! be checked by parsing it back.
+
+use super::manifest::{Manifest, PersonRecord};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// The whole file.
+pub fn to_gedcom(manifest: &Manifest) -> String {
+    let xref: BTreeMap<&str, String> = manifest
+        .people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), format!("@I{}@", i + 1)))
+        .collect();
+    // Couples in order of their first child.
+    let mut families: Vec<((&str, &str), Vec<&PersonRecord>)> = Vec::new();
+    let mut family_of: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for p in &manifest.people {
+        if let (Some(f), Some(m)) = (p.father.as_deref(), p.mother.as_deref()) {
+            if !xref.contains_key(f) || !xref.contains_key(m) {
+                continue;
+            }
+            let i = *family_of.entry((f, m)).or_insert_with(|| {
+                families.push(((f, m), Vec::new()));
+                families.len() - 1
+            });
+            families[i].1.push(p);
+        }
+    }
+    let fam_xref = |i: usize| format!("@F{}@", i + 1);
+
+    let mut g = String::new();
+    let mut line = |level: u8, text: &str| {
+        let _ = writeln!(g, "{level} {text}");
+    };
+    line(0, "HEAD");
+    line(1, "SOUR FAMSIM");
+    line(2, &format!("VERS {}", env!("CARGO_PKG_VERSION")));
+    line(2, "NAME famsim");
+    line(1, "SUBM @SUBM1@");
+    line(1, "GEDC");
+    line(2, "VERS 5.5.1");
+    line(2, "FORM LINEAGE-LINKED");
+    line(1, "CHAR UTF-8");
+    line(1, &format!("NOTE {}", clean(&manifest.scenario)));
+    line(0, "@SUBM1@ SUBM");
+    line(1, "NAME famsim");
+    for p in &manifest.people {
+        line(0, &format!("{} INDI", xref[p.id.as_str()]));
+        line(1, &format!("NAME {}", clean(&p.name)));
+        line(
+            1,
+            &format!(
+                "SEX {}",
+                match p.sex {
+                    crate::attributes::Sex::Male => "M",
+                    crate::attributes::Sex::Female => "F",
+                }
+            ),
+        );
+        for (i, ((f, m), _)) in families.iter().enumerate() {
+            if *f == p.id || *m == p.id {
+                line(1, &format!("FAMS {}", fam_xref(i)));
+            }
+        }
+        if let (Some(f), Some(m)) = (p.father.as_deref(), p.mother.as_deref()) {
+            if let Some(&i) = family_of.get(&(f, m)) {
+                line(1, &format!("FAMC {}", fam_xref(i)));
+            }
+        }
+        let ancestry: Vec<String> = p.ancestry.iter().map(|a| a.to_string()).collect();
+        line(
+            1,
+            &format!(
+                "NOTE famsim id {}; age group {}; ancestry {}",
+                clean(&p.id),
+                p.age_group,
+                ancestry.join(", ")
+            ),
+        );
+        line(1, "OBJE");
+        line(2, &format!("FILE {}", clean(&p.image)));
+        line(3, "FORM png");
+        line(2, &format!("TITL {}", clean(&p.name)));
+    }
+    for (i, ((f, m), children)) in families.iter().enumerate() {
+        line(0, &format!("{} FAM", fam_xref(i)));
+        line(1, &format!("HUSB {}", xref[f]));
+        line(1, &format!("WIFE {}", xref[m]));
+        for c in children {
+            line(1, &format!("CHIL {}", xref[c.id.as_str()]));
+        }
+    }
+    line(0, "TRLR");
+    g
+}
+
+/// A line value: no line breaks, no `@` (GEDCOM reserves it for pointers), at most 200 characters.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('@', "@@")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// One GEDCOM record or sub-record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GedcomNode {
+    pub xref: Option<String>,
+    pub tag: String,
+    pub value: Option<String>,
+    pub children: Vec<GedcomNode>,
+}
+
+impl GedcomNode {
+    /// The first child with `tag`.
+    pub fn child(&self, tag: &str) -> Option<&GedcomNode> {
+        self.children.iter().find(|c| c.tag == tag)
+    }
+
+    /// Values of every child with `tag`.
+    pub fn values(&self, tag: &str) -> Vec<&str> {
+        self.children
+            .iter()
+            .filter(|c| c.tag == tag)
+            .filter_map(|c| c.value.as_deref())
+            .collect()
+    }
+}
+
+/// Parses GEDCOM lines (`level [@xref@] TAG [value]`) into a record tree.
+/// Errors name the line and what is wrong with it.
+pub fn parse_gedcom(text: &str) -> Result<Vec<GedcomNode>, String> {
+    let mut roots: Vec<GedcomNode> = Vec::new();
+    // The open chain of records, one per level.
+    let mut stack: Vec<GedcomNode> = Vec::new();
+    let close_to = |stack: &mut Vec<GedcomNode>, roots: &mut Vec<GedcomNode>, level: usize| {
+        while stack.len() > level {
+            let node = stack.pop().expect("non-empty");
+            match stack.last_mut() {
+                Some(parent) => parent.children.push(node),
+                None => roots.push(node),
+            }
+        }
+    };
+    for (n, raw) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        let l = raw.trim_end_matches('\r');
+        if l.trim().is_empty() {
+            continue;
+        }
+        let mut parts = l.splitn(2, ' ');
+        let level: usize = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("line {}: no level number: `{l}`", n + 1))?;
+        let rest = parts.next().unwrap_or("");
+        let (xref, rest) = if rest.starts_with('@') {
+            let (x, r) = rest.split_once(' ').unwrap_or((rest, ""));
+            (Some(x.to_string()), r)
+        } else {
+            (None, rest)
+        };
+        let (tag, value) = match rest.split_once(' ') {
+            Some((t, v)) => (t.to_string(), Some(v.to_string())),
+            None => (rest.to_string(), None),
+        };
+        if tag.is_empty() {
+            return Err(format!("line {}: no tag: `{l}`", n + 1));
+        }
+        if level > stack.len() {
+            return Err(format!(
+                "line {}: level {level} follows level {}",
+                n + 1,
+                stack.len().saturating_sub(1)
+            ));
+        }
+        close_to(&mut stack, &mut roots, level);
+        stack.push(GedcomNode {
+            xref,
+            tag,
+            value,
+            children: Vec::new(),
+        });
+    }
+    close_to(&mut stack, &mut roots, 0);
+    Ok(roots)
+}

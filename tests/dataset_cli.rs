@@ -1,0 +1,313 @@
+//! `famsim dataset` end to end through the real binary: the FIW layout, every
+//! label checked against the pedigree read back from the members tables,
+//! family-disjoint splits, reproducibility, and crash safety (SIGKILL at
+//! several points, then `--resume`, gives the same bytes).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SPEC: &str = "scenarios/dataset_small.ron";
+
+fn famsim(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_famsim"));
+    c.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn dataset(out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "dataset",
+        "--spec",
+        SPEC,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let o = famsim(&args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Every file under `dir` (relative path → bytes).
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    files
+}
+
+/// Rows of a CSV with a header, as column → value maps (no quoted fields in these files).
+fn csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+struct Member {
+    fid: String,
+    sex: String,
+    age: String,
+    parents: Vec<String>,
+}
+
+/// The whole population read back from the members tables.
+fn members(root: &Path) -> BTreeMap<String, Member> {
+    let mut all = BTreeMap::new();
+    for family in csv(&root.join("families.csv")) {
+        let fid = &family["fid"];
+        let rows = csv(&root.join(fid).join("mid.csv"));
+        assert_eq!(rows.len().to_string(), family["members"]);
+        for r in &rows {
+            let parents = ["father_mid", "mother_mid"]
+                .iter()
+                .filter(|c| !r[**c].is_empty())
+                .map(|c| format!("{fid}_MID{}", r[*c]))
+                .collect();
+            assert!(root.join(&r["image"]).is_file(), "{}", r["image"]);
+            all.insert(
+                r["person_id"].clone(),
+                Member {
+                    fid: fid.clone(),
+                    sex: r["sex"].clone(),
+                    age: r["age_group"].clone(),
+                    parents,
+                },
+            );
+        }
+    }
+    all
+}
+
+fn ancestors_and_self(people: &BTreeMap<String, Member>, id: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![id.to_string()];
+    while let Some(x) = todo.pop() {
+        if seen.insert(x.clone()) {
+            todo.extend(people[&x].parents.iter().cloned());
+        }
+    }
+    seen
+}
+
+#[test]
+fn dataset_labels_splits_and_card_are_consistent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ds");
+    dataset(&root, &["--families", "12"]);
+    let people = members(&root);
+    let splits: BTreeMap<String, String> = csv(&root.join("families.csv"))
+        .into_iter()
+        .map(|r| (r["fid"].clone(), r["split"].clone()))
+        .collect();
+    assert_eq!(splits.len(), 12);
+
+    let pairs = csv(&root.join("pairs.csv"));
+    let (mut pos, mut neg) = (0, 0);
+    for (i, p) in pairs.iter().enumerate() {
+        let (a, b) = (&people[&p["p1"]], &people[&p["p2"]]);
+        // No family is in two splits: the row's split is both families' split.
+        assert_eq!(splits[&a.fid], p["split"]);
+        assert_eq!(splits[&b.fid], p["split"]);
+        let common = !ancestors_and_self(&people, &p["p1"])
+            .is_disjoint(&ancestors_and_self(&people, &p["p2"]));
+        if p["kin"] == "1" {
+            pos += 1;
+            assert!(common, "positive without a common ancestor: {p:?}");
+            assert_eq!(a.fid, b.fid);
+            assert!(p["kinship"].parse::<f64>().unwrap() > 0.0);
+        } else {
+            neg += 1;
+            assert!(!common, "negative pair is kin: {p:?}");
+            assert_ne!(a.fid, b.fid);
+            assert_eq!(p["kinship"], "0");
+            // Matched on sex and age group of the positive's second person.
+            let positive = &pairs[i - 1];
+            assert_eq!(positive["kin"], "1");
+            assert_eq!((&positive["type"], &positive["p1"]), (&p["type"], &p["p1"]));
+            let matched = &people[&positive["p2"]];
+            assert_eq!((&b.sex, &b.age), (&matched.sex, &matched.age));
+        }
+    }
+    assert!(pos > 50 && neg > 0, "{pos} positives, {neg} negatives");
+
+    for t in csv(&root.join("triplets.csv")) {
+        assert_eq!(
+            people[&t["child"]].parents,
+            [t["father"].clone(), t["mother"].clone()]
+        );
+        assert_eq!(splits[&t["fid"]], t["split"]);
+    }
+    let card = std::fs::read_to_string(root.join("DATASET.md")).unwrap();
+    assert!(
+        card.contains(&format!("{pos} positives, {neg} negatives")),
+        "{card}"
+    );
+    assert!(card.contains(&format!("{} people", people.len())));
+    // Each family folder is a run directory of its own.
+    let out = famsim(&["export", root.join("FID0001").to_str().unwrap(), "--gedcom"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn families_do_not_depend_on_thread_count_or_how_many_follow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    dataset(&a, &["--families", "6", "--threads", "1"]);
+    dataset(&b, &["--families", "9", "--threads", "2"]);
+    let (ta, tb) = (tree(&a), tree(&b));
+    for (path, bytes) in &ta {
+        // Per-family files are identical; dataset-wide tables differ (more families).
+        if path.components().count() > 1 {
+            assert_eq!(Some(bytes), tb.get(path), "{}", path.display());
+        }
+    }
+    let c = tmp.path().join("c");
+    dataset(&c, &["--families", "6", "--threads", "2"]);
+    assert_eq!(ta, tree(&c));
+}
+
+/// True if every file under its final name is whole: PNGs decode, CSVs end with a newline, JSON parses.
+fn all_files_whole(root: &Path) {
+    for (path, bytes) in tree(root) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with(".famsim-") && name.ends_with(".tmp") {
+            continue; // a temporary, never a final name
+        }
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("png") => {
+                let mut reader = png::Decoder::new(std::io::Cursor::new(&bytes))
+                    .read_info()
+                    .unwrap();
+                let mut buf = vec![0; reader.output_buffer_size()];
+                reader
+                    .next_frame(&mut buf)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+            Some("csv") | Some("md") => assert!(bytes.ends_with(b"\n"), "{}", path.display()),
+            Some("json") => {
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn killed_runs_resume_to_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    let started = Instant::now();
+    dataset(&whole, &["--families", "20", "--threads", "2"]);
+    let full_run = started.elapsed();
+    let expected = tree(&whole);
+
+    let resumed = tmp.path().join("resumed");
+    let out = resumed.to_str().unwrap();
+    // Kill at several points of the run (early, middle, late), resuming each time.
+    for share in [0.05, 0.3, 0.6, 0.9] {
+        let mut child = famsim(&[
+            "dataset",
+            "--spec",
+            SPEC,
+            "--out",
+            out,
+            "--families",
+            "20",
+            "--threads",
+            "2",
+            "--quiet",
+            "--resume",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        std::thread::sleep(full_run.mul_f64(share).max(Duration::from_millis(20)));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if resumed.exists() {
+            all_files_whole(&resumed);
+        }
+    }
+    dataset(
+        &resumed,
+        &["--families", "20", "--threads", "2", "--resume"],
+    );
+    let got = tree(&resumed);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "file lists differ"
+    );
+    for (path, bytes) in &expected {
+        assert!(
+            got[path] == *bytes,
+            "{} differs after resume",
+            path.display()
+        );
+    }
+
+    // --resume refuses a folder made from something else.
+    let o = famsim(&[
+        "dataset",
+        "--spec",
+        SPEC,
+        "--out",
+        out,
+        "--families",
+        "21",
+        "--resume",
+        "--quiet",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn bad_specs_are_input_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("bad.ron");
+    std::fs::write(
+        &spec,
+        "DatasetSpec(name: \"x\", families: 2, generations: 9)",
+    )
+    .unwrap();
+    let o = famsim(&[
+        "dataset",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.ron"));
+}
