@@ -17,7 +17,14 @@ fn famsim(args: &[&str]) -> Command {
 }
 
 fn dataset(out: &Path, extra: &[&str]) {
-    let mut args = vec!["dataset", "--spec", SPEC, "--out", out.to_str().unwrap(), "--quiet"];
+    let mut args = vec![
+        "dataset",
+        "--spec",
+        SPEC,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
     args.extend_from_slice(extra);
     let o = famsim(&args).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -33,7 +40,10 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+                files.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
             }
         }
     }
@@ -46,7 +56,13 @@ fn csv(path: &Path) -> Vec<BTreeMap<String, String>> {
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
     lines
-        .map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
         .collect()
 }
 
@@ -73,7 +89,12 @@ fn members(root: &Path) -> BTreeMap<String, Member> {
             assert!(root.join(&r["image"]).is_file(), "{}", r["image"]);
             all.insert(
                 r["person_id"].clone(),
-                Member { fid: fid.clone(), sex: r["sex"].clone(), age: r["age_group"].clone(), parents },
+                Member {
+                    fid: fid.clone(),
+                    sex: r["sex"].clone(),
+                    age: r["age_group"].clone(),
+                    parents,
+                },
             );
         }
     }
@@ -133,14 +154,22 @@ fn dataset_labels_splits_and_card_are_consistent() {
     assert!(pos > 50 && neg > 0, "{pos} positives, {neg} negatives");
 
     for t in csv(&root.join("triplets.csv")) {
-        assert_eq!(people[&t["child"]].parents, [t["father"].clone(), t["mother"].clone()]);
+        assert_eq!(
+            people[&t["child"]].parents,
+            [t["father"].clone(), t["mother"].clone()]
+        );
         assert_eq!(splits[&t["fid"]], t["split"]);
     }
     let card = std::fs::read_to_string(root.join("DATASET.md")).unwrap();
-    assert!(card.contains(&format!("{pos} positives, {neg} negatives")), "{card}");
+    assert!(
+        card.contains(&format!("{pos} positives, {neg} negatives")),
+        "{card}"
+    );
     assert!(card.contains(&format!("{} people", people.len())));
     // Each family folder is a run directory of its own.
-    let out = famsim(&["export", root.join("FID0001").to_str().unwrap(), "--gedcom"]).output().unwrap();
+    let out = famsim(&["export", root.join("FID0001").to_str().unwrap(), "--gedcom"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
 }
 
@@ -171,9 +200,13 @@ fn all_files_whole(root: &Path) {
         }
         match path.extension().and_then(|e| e.to_str()) {
             Some("png") => {
-                let mut reader = png::Decoder::new(std::io::Cursor::new(&bytes)).read_info().unwrap();
+                let mut reader = png::Decoder::new(std::io::Cursor::new(&bytes))
+                    .read_info()
+                    .unwrap();
                 let mut buf = vec![0; reader.output_buffer_size()];
-                reader.next_frame(&mut buf).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                reader
+                    .next_frame(&mut buf)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             }
             Some("csv") | Some("md") => assert!(bytes.ends_with(b"\n"), "{}", path.display()),
             Some("json") => {
@@ -199,7 +232,17 @@ fn killed_runs_resume_to_the_same_bytes() {
     // Kill at several points of the run (early, middle, late), resuming each time.
     for share in [0.05, 0.3, 0.6, 0.9] {
         let mut child = famsim(&[
-            "dataset", "--spec", SPEC, "--out", out, "--families", "20", "--threads", "2", "--quiet", "--resume",
+            "dataset",
+            "--spec",
+            SPEC,
+            "--out",
+            out,
+            "--families",
+            "20",
+            "--threads",
+            "2",
+            "--quiet",
+            "--resume",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -212,7 +255,10 @@ fn killed_runs_resume_to_the_same_bytes() {
             all_files_whole(&resumed);
         }
     }
-    dataset(&resumed, &["--families", "20", "--threads", "2", "--resume"]);
+    dataset(
+        &resumed,
+        &["--families", "20", "--threads", "2", "--resume"],
+    );
     let got = tree(&resumed);
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
@@ -220,13 +266,27 @@ fn killed_runs_resume_to_the_same_bytes() {
         "file lists differ"
     );
     for (path, bytes) in &expected {
-        assert!(got[path] == *bytes, "{} differs after resume", path.display());
+        assert!(
+            got[path] == *bytes,
+            "{} differs after resume",
+            path.display()
+        );
     }
 
     // --resume refuses a folder made from something else.
-    let o = famsim(&["dataset", "--spec", SPEC, "--out", out, "--families", "21", "--resume", "--quiet"])
-        .output()
-        .unwrap();
+    let o = famsim(&[
+        "dataset",
+        "--spec",
+        SPEC,
+        "--out",
+        out,
+        "--families",
+        "21",
+        "--resume",
+        "--quiet",
+    ])
+    .output()
+    .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -234,10 +294,20 @@ fn killed_runs_resume_to_the_same_bytes() {
 fn bad_specs_are_input_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = tmp.path().join("bad.ron");
-    std::fs::write(&spec, "DatasetSpec(name: \"x\", families: 2, generations: 9)").unwrap();
-    let o = famsim(&["dataset", "--spec", spec.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap()])
-        .output()
-        .unwrap();
+    std::fs::write(
+        &spec,
+        "DatasetSpec(name: \"x\", families: 2, generations: 9)",
+    )
+    .unwrap();
+    let o = famsim(&[
+        "dataset",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.ron"));
 }

@@ -70,7 +70,11 @@ fn ancestors_at(p: &Pedigree, n: NodeIndex, d: usize) -> BTreeSet<NodeIndex> {
 }
 
 /// The relation of (x, y) from ancestry paths alone, closest first, ordered like famsim's pairs.
-fn relation_by_paths(p: &Pedigree, x: NodeIndex, y: NodeIndex) -> Option<(NodeIndex, NodeIndex, &'static str)> {
+fn relation_by_paths(
+    p: &Pedigree,
+    x: NodeIndex,
+    y: NodeIndex,
+) -> Option<(NodeIndex, NodeIndex, &'static str)> {
     let sex = |n: NodeIndex| p.person(n).sex;
     let male = |n| sex(n) == Sex::Male;
     for d in [1, 2] {
@@ -135,7 +139,10 @@ fn check(p: &Pedigree) {
     assert_eq!(listed_labels, expected);
     for ((a, b), (label, phi)) in &listed {
         let want = kinship_by_paths(p, *a, *b);
-        assert!((phi - want).abs() < 1e-12, "{label} {a:?} {b:?}: {phi} vs {want}");
+        assert!(
+            (phi - want).abs() < 1e-12,
+            "{label} {a:?} {b:?}: {phi} vs {want}"
+        );
     }
     // Spot-check unrelated pairs too: anyone not listed with a positive path kinship must be a
     // relation outside the labelled types (e.g. aunt–nephew), never a missed one.
@@ -189,24 +196,44 @@ fn random_pedigree(seed: u64) -> Pedigree {
     let n = rng.random_range(4..14);
     let mut people: Vec<Person> = Vec::new();
     for i in 0..n {
-        let sex = if rng.random_bool(0.5) { Sex::Male } else { Sex::Female };
-        let men: Vec<String> = people.iter().filter(|p| p.sex == Sex::Male).map(|p| p.id.clone()).collect();
-        let women: Vec<String> = people.iter().filter(|p| p.sex == Sex::Female).map(|p| p.id.clone()).collect();
-        let parents = (i >= 2 && !men.is_empty() && !women.is_empty() && rng.random_bool(0.75)).then(|| {
-            (
-                men[rng.random_range(0..men.len())].clone(),
-                women[rng.random_range(0..women.len())].clone(),
-            )
-        });
+        let sex = if rng.random_bool(0.5) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
+        let men: Vec<String> = people
+            .iter()
+            .filter(|p| p.sex == Sex::Male)
+            .map(|p| p.id.clone())
+            .collect();
+        let women: Vec<String> = people
+            .iter()
+            .filter(|p| p.sex == Sex::Female)
+            .map(|p| p.id.clone())
+            .collect();
+        let parents = (i >= 2 && !men.is_empty() && !women.is_empty() && rng.random_bool(0.75))
+            .then(|| {
+                (
+                    men[rng.random_range(0..men.len())].clone(),
+                    women[rng.random_range(0..women.len())].clone(),
+                )
+            });
         people.push(Person {
             id: format!("p{i}"),
             name: format!("p{i}"),
             sex,
             age: AgeGroup::Age30To39,
-            ancestry: if parents.is_none() { vec![Ancestry::White] } else { vec![] },
+            ancestry: if parents.is_none() {
+                vec![Ancestry::White]
+            } else {
+                vec![]
+            },
             father: parents.as_ref().map(|p| p.0.clone()),
             mother: parents.as_ref().map(|p| p.1.clone()),
-            params: CrossoverParams { gamma: 0.47, eta: 0.4 },
+            params: CrossoverParams {
+                gamma: 0.47,
+                eta: 0.4,
+            },
             overrides: BTreeMap::new(),
             founder_genes: FounderGenes::Pool,
         });

@@ -57,8 +57,14 @@ fn gedcom_parses_back_to_the_pedigree() {
 
     let head = &records[0];
     assert_eq!(head.tag, "HEAD");
-    assert_eq!(head.child("SOUR").and_then(|s| s.value.as_deref()), Some("FAMSIM"));
-    assert_eq!(head.child("CHAR").and_then(|s| s.value.as_deref()), Some("UTF-8"));
+    assert_eq!(
+        head.child("SOUR").and_then(|s| s.value.as_deref()),
+        Some("FAMSIM")
+    );
+    assert_eq!(
+        head.child("CHAR").and_then(|s| s.value.as_deref()),
+        Some("UTF-8")
+    );
     let gedc = head.child("GEDC").unwrap();
     assert_eq!(gedc.values("VERS"), ["5.5.1"]);
     assert_eq!(records.last().unwrap().tag, "TRLR");
@@ -81,9 +87,19 @@ fn gedcom_parses_back_to_the_pedigree() {
         let id = id_of(indi.xref.as_deref().unwrap());
         let p = manifest.person(&id).unwrap();
         assert_eq!(indi.values("NAME"), [p.name.as_str()]);
-        assert_eq!(indi.values("SEX"), [if p.sex == famsim::attributes::Sex::Male { "M" } else { "F" }]);
+        assert_eq!(
+            indi.values("SEX"),
+            [if p.sex == famsim::attributes::Sex::Male {
+                "M"
+            } else {
+                "F"
+            }]
+        );
         let note = indi.values("NOTE")[0];
-        assert!(note.contains(&format!("age group {}", p.age_group)), "{note}");
+        assert!(
+            note.contains(&format!("age group {}", p.age_group)),
+            "{note}"
+        );
         for a in &p.ancestry {
             assert!(note.contains(&a.to_string()), "{note}");
         }
@@ -110,7 +126,11 @@ fn gedcom_parses_back_to_the_pedigree() {
                 let fam = by_xref[x];
                 let (h, w) = (id_of(fam.values("HUSB")[0]), id_of(fam.values("WIFE")[0]));
                 assert!(h == id || w == id);
-                if h == id { w } else { h }
+                if h == id {
+                    w
+                } else {
+                    h
+                }
             })
             .collect();
         partners.sort();
@@ -137,7 +157,11 @@ fn dot_graph_has_every_face_and_renders() {
     let dot = std::fs::read_to_string(run.join("tree.dot")).unwrap();
     assert!(dot.starts_with("digraph"));
     for p in &manifest.people {
-        assert!(dot.contains(&format!("<IMG SRC=\"{}\"", p.image)), "{}", p.id);
+        assert!(
+            dot.contains(&format!("<IMG SRC=\"{}\"", p.image)),
+            "{}",
+            p.id
+        );
     }
     // One rank group per generation row.
     let ranks = dot.matches("rank=same").count();
@@ -154,7 +178,10 @@ fn dot_graph_has_every_face_and_renders() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.trim().is_empty(), "dot: {stderr}");
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "dot: {stderr}"
+    );
     let svg = std::fs::read_to_string(run.join("tree.svg")).unwrap();
     assert_eq!(svg.matches("<image").count(), manifest.people.len());
 }
@@ -198,7 +225,11 @@ fn gramps_imports_the_gedcom_without_errors() {
         .current_dir(&run)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "gramps failed: {text}");
-    assert!(text.contains("GEDCOM import report: No errors detected"), "{text}");
+    assert!(
+        text.contains("GEDCOM import report: No errors detected"),
+        "{text}"
+    );
 }

@@ -66,7 +66,11 @@ pub fn export(args: ExportArgs) -> Result<()> {
 }
 
 /// Writes the chosen exports of `manifest` into `run_dir`; returns their paths.
-pub fn write_exports(manifest: &Manifest, run_dir: &Path, flags: ExportFlags) -> Result<Vec<PathBuf>> {
+pub fn write_exports(
+    manifest: &Manifest,
+    run_dir: &Path,
+    flags: ExportFlags,
+) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     let mut put = |name: &str, text: String| -> Result<()> {
         let path = run_dir.join(name);

@@ -135,7 +135,10 @@ pub fn render_card(spec: &DatasetSpec, model: &str, stats: &Stats) -> String {
         o,
         "| type | relation | kinship | train + | val + | test + | train − | val − | test − |"
     );
-    let _ = writeln!(o, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        o,
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for r in Relation::ALL {
         let pos = Split::ALL.map(|s| stats.positives.get(&(r, s)).copied().unwrap_or(0));
         let neg = Split::ALL.map(|s| stats.negatives.get(&(r, s)).copied().unwrap_or(0));
@@ -183,7 +186,11 @@ pub fn render_card(spec: &DatasetSpec, model: &str, stats: &Stats) -> String {
             format!(
                 "generation {}: {}",
                 g + 1,
-                groups.iter().map(|a| a.label()).collect::<Vec<_>>().join(", ")
+                groups
+                    .iter()
+                    .map(|a| a.label())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })
         .collect();
@@ -193,7 +200,10 @@ pub fn render_card(spec: &DatasetSpec, model: &str, stats: &Stats) -> String {
         ("age groups", ages.join("; ")),
         ("founder ancestry (weights)", ancestry.join(", ")),
         ("mixed couples", spec.mixed_couples.to_string()),
-        ("couples with a second partner (half-siblings)", spec.half_siblings.to_string()),
+        (
+            "couples with a second partner (half-siblings)",
+            spec.half_siblings.to_string(),
+        ),
         ("children who start a family", spec.partnered.to_string()),
         (
             "crossover γ, η",

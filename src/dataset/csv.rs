@@ -24,6 +24,9 @@ pub fn row<S: AsRef<str>>(fields: &[S]) -> String {
 mod tests {
     #[test]
     fn quotes_only_when_needed() {
-        assert_eq!(super::row(&["a", "b c", "d,e", "say \"hi\""]), "a,b c,\"d,e\",\"say \"\"hi\"\"\"\n");
+        assert_eq!(
+            super::row(&["a", "b c", "d,e", "say \"hi\""]),
+            "a,b c,\"d,e\",\"say \"\"hi\"\"\"\n"
+        );
     }
 }

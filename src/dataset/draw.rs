@@ -241,5 +241,9 @@ fn weighted<K: Copy>(rng: &mut ChaCha8Rng, weights: &[(K, f64)]) -> Option<K> {
         }
         x -= w;
     }
-    weights.iter().rev().find(|(_, w)| *w > 0.0).map(|(k, _)| *k)
+    weights
+        .iter()
+        .rev()
+        .find(|(_, w)| *w > 0.0)
+        .map(|(k, _)| *k)
 }

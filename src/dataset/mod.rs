@@ -63,18 +63,16 @@ pub struct DatasetReport {
 /// Builds the pedigree of several families (ids are unique across families).
 pub fn pedigree_of(families: &[Family]) -> Result<Pedigree> {
     let people: Vec<Person> = families.iter().flat_map(|f| f.people()).collect();
-    Pedigree::new(people)
-        .map(|(p, _)| p)
-        .map_err(|issues| {
-            Error::internal(format!(
-                "drawn families do not form a valid pedigree: {}",
-                issues
-                    .iter()
-                    .map(|i| format!("`{}` {}", i.person, i.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
-        })
+    Pedigree::new(people).map(|(p, _)| p).map_err(|issues| {
+        Error::internal(format!(
+            "drawn families do not form a valid pedigree: {}",
+            issues
+                .iter()
+                .map(|i| format!("`{}` {}", i.person, i.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })
 }
 
 /// Draws, renders and tabulates the whole dataset into `opts.out_dir`.
@@ -142,7 +140,10 @@ pub fn generate(
         }
         for family in &families {
             let split = splits[family.number - 1];
-            let people = records.get(family.fid.as_str()).cloned().unwrap_or_default();
+            let people = records
+                .get(family.fid.as_str())
+                .cloned()
+                .unwrap_or_default();
             write_family_manifest(out, family, &report.manifest, &people)?;
             writer.add_family(spec, family, split, &pool)?;
         }

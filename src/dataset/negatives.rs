@@ -73,7 +73,12 @@ mod tests {
         }
         assert_eq!(pool.draw(1, "x", key, 1).map(|c| c.family), Some(0));
         let only_one = (Split::Val, Sex::Male, AgeGroup::Age20To29);
-        pool.add(only_one.0, only_one.1, only_one.2, PersonRef { family: 3, mid: 1 });
+        pool.add(
+            only_one.0,
+            only_one.1,
+            only_one.2,
+            PersonRef { family: 3, mid: 1 },
+        );
         assert_eq!(pool.draw(1, "y", only_one, 3), None);
     }
 }

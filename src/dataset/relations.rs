@@ -232,10 +232,7 @@ pub fn classify(
     if px.iter().any(|p| py.contains(p)) {
         return Some((x, y, HalfSibs));
     }
-    if px
-        .iter()
-        .any(|&p| py.iter().any(|&q| full_siblings(p, q)))
-    {
+    if px.iter().any(|&p| py.iter().any(|&q| full_siblings(p, q))) {
         return Some((x, y, FirstCousins));
     }
     None

@@ -2,7 +2,7 @@
 //! simulators' definition files describe one — how many families, how deep,
 //! how many children per couple, who marries in, who has half-siblings — plus
 //! the face model and the train/val/test split. Documented field by field in
-//! `scenarios/README.md` ("Dataset specs").
+//! `docs/dataset.md`.
 
 use crate::attributes::{AgeGroup, Ancestry};
 use crate::error::{Error, Result};
@@ -32,7 +32,7 @@ pub struct DatasetSpec {
     /// Children per couple: weight of each count, e.g. `{1: 0.3, 2: 0.4, 3: 0.3}`.
     /// Every couple has at least one child (a couple without one is not a family).
     pub children: BTreeMap<usize, f64>,
-    /// Share of boys among the children (and of men among founder couples' first partner).
+    /// Share of boys among the children.
     #[serde(default = "half")]
     pub male_share: f64,
     /// Age groups per generation, oldest first; a person's group is drawn
@@ -83,8 +83,8 @@ impl DatasetSpec {
     pub fn load(path: &Path) -> Result<DatasetSpec> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
-        let spec: DatasetSpec = ron::from_str(&text)
-            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        let spec: DatasetSpec =
+            ron::from_str(&text).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
         spec.validate()
             .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
         Ok(spec)
@@ -167,7 +167,8 @@ impl DatasetSpec {
                 s.train, s.val, s.test
             ));
         }
-        crate::model::check_image_size(self.image_size).map_err(|e| format!("`image_size`: {e}"))?;
+        crate::model::check_image_size(self.image_size)
+            .map_err(|e| format!("`image_size`: {e}"))?;
         Ok(())
     }
 }
@@ -179,7 +180,9 @@ fn check_weights<K: std::fmt::Debug>(
     let mut total = 0.0;
     for (k, w) in weights {
         if !w.is_finite() || w < 0.0 {
-            return Err(format!("`{field}`: weight of {k:?} is {w}; weights must be ≥ 0"));
+            return Err(format!(
+                "`{field}`: weight of {k:?} is {w}; weights must be ≥ 0"
+            ));
         }
         total += w;
     }
@@ -219,10 +222,18 @@ mod tests {
     fn bad_specs_name_the_field() {
         let cases = [
             ("generations: 2", "generations: 6", "`generations`"),
-            ("[\"10-19\", \"20-29\"]", "[\"50-59\"]", "older than generation"),
+            (
+                "[\"10-19\", \"20-29\"]",
+                "[\"50-59\"]",
+                "older than generation",
+            ),
             ("test: 0.2)", "test: 0.3)", "`splits`"),
             ("{1: 1.0, 2: 1.0}", "{0: 1.0}", "`children`"),
-            ("{White: 1.0, Black: 1.0}", "{White: 1.0}", "`mixed_couples`"),
+            (
+                "{White: 1.0, Black: 1.0}",
+                "{White: 1.0}",
+                "`mixed_couples`",
+            ),
             ("[[\"40-49\"]", "[[\"10-19\"]", "adults"),
         ];
         for (from, to, expect) in cases {

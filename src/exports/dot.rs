@@ -75,7 +75,10 @@ pub fn to_dot(manifest: &Manifest) -> String {
         }
         for (c, &(f, _)) in couples.iter().enumerate() {
             if rank[f] == g {
-                let _ = writeln!(d, "    u{c} [shape=point, width=0.08, height=0.08, label=\"\"];");
+                let _ = writeln!(
+                    d,
+                    "    u{c} [shape=point, width=0.08, height=0.08, label=\"\"];"
+                );
             }
         }
         let _ = writeln!(d, "  }}");

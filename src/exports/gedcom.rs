@@ -32,6 +32,11 @@ pub fn to_gedcom(manifest: &Manifest) -> String {
         }
     }
     let fam_xref = |i: usize| format!("@F{}@", i + 1);
+    let mut spouse_in: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, ((f, m), _)) in families.iter().enumerate() {
+        spouse_in.entry(f).or_default().push(i);
+        spouse_in.entry(m).or_default().push(i);
+    }
 
     let mut g = String::new();
     let mut line = |level: u8, text: &str| {
@@ -62,10 +67,8 @@ pub fn to_gedcom(manifest: &Manifest) -> String {
                 }
             ),
         );
-        for (i, ((f, m), _)) in families.iter().enumerate() {
-            if *f == p.id || *m == p.id {
-                line(1, &format!("FAMS {}", fam_xref(i)));
-            }
+        for &i in spouse_in.get(p.id.as_str()).into_iter().flatten() {
+            line(1, &format!("FAMS {}", fam_xref(i)));
         }
         if let (Some(f), Some(m)) = (p.father.as_deref(), p.mother.as_deref()) {
             if let Some(&i) = family_of.get(&(f, m)) {
