@@ -195,3 +195,28 @@ pub fn parse_gedcom(text: &str) -> Result<Vec<GedcomNode>, String> {
     close_to(&mut stack, &mut roots, 0);
     Ok(roots)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_builds_the_record_tree_and_rejects_level_jumps() {
+        let text =
+            "0 HEAD\n1 GEDC\n2 VERS 5.5.1\n1 CHAR UTF-8\n0 @I1@ INDI\n1 NAME Ann /Lee/\n0 TRLR\n";
+        let records = parse_gedcom(text).unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].child("GEDC").unwrap().values("VERS"), ["5.5.1"]);
+        assert_eq!(records[1].xref.as_deref(), Some("@I1@"));
+        assert_eq!(records[1].values("NAME"), ["Ann /Lee/"]);
+        let err = parse_gedcom("0 HEAD\n2 VERS 1\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(parse_gedcom("x HEAD\n").is_err());
+    }
+
+    #[test]
+    fn values_never_break_lines_or_fake_pointers() {
+        assert_eq!(clean("a\nb @c"), "a b @@c");
+        assert_eq!(clean(&"x".repeat(300)).len(), 200);
+    }
+}
