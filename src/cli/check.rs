@@ -43,10 +43,24 @@ pub fn summary(loaded: &LoadedScenario) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let rows: Vec<[String; 6]> = gens
+        .iter()
+        .flatten()
+        .map(|&n| describe_person(ped, file, n))
+        .collect();
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut rows = rows.into_iter();
     for (i, generation) in gens.iter().enumerate() {
         let _ = writeln!(s, "  generation {i}:");
-        for &n in generation {
-            let _ = writeln!(s, "    {}", describe_person(ped, file, n));
+        for row in rows.by_ref().take(generation.len()) {
+            let mut line = String::from("    ");
+            for (cell, width) in row.iter().zip(&widths).filter(|(_, w)| **w > 0) {
+                let _ = write!(line, "{cell:<width$}  ");
+            }
+            line.push_str(&row[5]);
+            let _ = writeln!(s, "{}", line.trim_end());
         }
     }
 
@@ -100,9 +114,9 @@ fn describe_model(model: &ModelSpec) -> String {
     }
 }
 
-/// One line per person: id, name, sex, age, ancestry, then parents and
-/// gene source or overrides.
-fn describe_person(ped: &Pedigree, file: &ScenarioFile, n: NodeIndex) -> String {
+/// One row per person: id, display name (when it differs), sex, age,
+/// ancestry, then parents and overrides or the founder's gene source.
+fn describe_person(ped: &Pedigree, file: &ScenarioFile, n: NodeIndex) -> [String; 6] {
     let p = ped.person(n);
     let ancestry = ped
         .ancestry(n)
@@ -110,19 +124,15 @@ fn describe_person(ped: &Pedigree, file: &ScenarioFile, n: NodeIndex) -> String 
         .map(|a| format!("{a:?}"))
         .collect::<Vec<_>>()
         .join("+");
-    let mut line = format!("{:<12}", p.id);
-    if p.name != p.id {
-        let _ = write!(line, " {:?}", p.name);
-    }
-    let _ = write!(line, ", {} {}, {ancestry}", p.sex, p.age);
-    match (ped.father(n), ped.mother(n)) {
+    let name = if p.name == p.id {
+        String::new()
+    } else {
+        format!("{:?}", p.name)
+    };
+    let rest = match (ped.father(n), ped.mother(n)) {
         (Some(f), Some(m)) => {
-            let _ = write!(
-                line,
-                ", child of {} + {}",
-                ped.person(f).id,
-                ped.person(m).id
-            );
+            let mut rest = format!("child of {} + {}", ped.person(f).id, ped.person(m).id);
+            let _ = write!(rest, ", gamma {} eta {}", p.params.gamma, p.params.eta);
             if let Some(spec) = file.people.iter().find(|s| s.id == p.id) {
                 if !spec.regions.is_empty() {
                     let pins: Vec<String> = spec
@@ -130,19 +140,23 @@ fn describe_person(ped: &Pedigree, file: &ScenarioFile, n: NodeIndex) -> String 
                         .iter()
                         .map(|(k, how)| format!("{} {how:?}", k.0))
                         .collect();
-                    let _ = write!(line, ", regions: {}", pins.join(", "));
+                    let _ = write!(rest, ", regions: {}", pins.join(", "));
                 }
             }
-            let _ = write!(line, ", gamma {} eta {}", p.params.gamma, p.params.eta);
+            rest
         }
-        _ => {
-            let genes = match &p.founder_genes {
-                FounderGenes::Pool => "gene pool".to_string(),
-                FounderGenes::Seed(seed) => format!("seed {seed}"),
-                FounderGenes::Latent(path) => format!("latent {path:?}"),
-            };
-            let _ = write!(line, ", founder ({genes})");
-        }
-    }
-    line
+        _ => match &p.founder_genes {
+            FounderGenes::Pool => "founder, genes from the pool".to_string(),
+            FounderGenes::Seed(seed) => format!("founder, genes from seed {seed}"),
+            FounderGenes::Latent(path) => format!("founder, genes from latent {path:?}"),
+        },
+    };
+    [
+        p.id.clone(),
+        name,
+        p.sex.to_string(),
+        p.age.to_string(),
+        ancestry,
+        rest,
+    ]
 }

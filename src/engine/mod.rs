@@ -201,10 +201,7 @@ impl<'a> Simulation<'a> {
         let person = self.pedigree.person(node);
         let seed = self.opts.seed;
         let ancestry = self.pedigree.ancestry(node);
-        let subject = Subject {
-            age: person.age,
-            sex: person.sex,
-        };
+        let subject = self.subject(node);
         let mut staged = Staged {
             node,
             genes: Genes::Latent(Latent::zeros(0, 0)),
@@ -301,7 +298,6 @@ impl<'a> Simulation<'a> {
             .flatten()
             .collect();
         let mut decoded = decoded.into_iter();
-        let fine = self.model.fine_layer_start();
         staged
             .iter()
             .map(|s| {
@@ -314,10 +310,11 @@ impl<'a> Simulation<'a> {
                 if let (Some(f), Some(m)) =
                     (self.pedigree.father(s.node), self.pedigree.mother(s.node))
                 {
-                    latent.average_fine_layers(
+                    self.model.inherit_fine_layers(
+                        &mut latent,
                         &self.ancestors[&f].latent,
                         &self.ancestors[&m].latent,
-                        fine,
+                        &self.pedigree.person(s.node).overrides,
                     );
                 }
                 Ok(latent)
@@ -397,13 +394,7 @@ impl<'a> Simulation<'a> {
             let lat: Vec<&Latent> = chunk.iter().map(|&i| &latents[i]).collect();
             let subjects: Vec<Subject> = chunk
                 .iter()
-                .map(|&i| {
-                    let p = self.pedigree.person(staged[i].node);
-                    Subject {
-                        age: p.age,
-                        sex: p.sex,
-                    }
-                })
+                .map(|&i| self.subject(staged[i].node))
                 .collect();
             let images = self.model.render(&lat, &subjects)?;
             for (&i, image) in chunk.iter().zip(&images) {
@@ -413,6 +404,19 @@ impl<'a> Simulation<'a> {
             Ok(())
         })?;
         Ok((todo.len(), skipped))
+    }
+
+    fn subject(&self, node: NodeIndex) -> Subject {
+        let person = self.pedigree.person(node);
+        let ancestry = match self.pedigree.ancestry(node) {
+            [single] => Some(*single),
+            _ => None,
+        };
+        Subject {
+            age: person.age,
+            sex: person.sex,
+            ancestry,
+        }
     }
 
     fn image_name(&self, node: NodeIndex) -> String {

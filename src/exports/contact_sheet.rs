@@ -80,8 +80,8 @@ fn blit_scaled(dst: &mut Image, src: &Image, x0: u32, y0: u32, size: u32) {
             }
             let n = (sy1 - sy0) * (sx1 - sx0);
             let o = (((y0 + ty) * dst.width + x0 + tx) * 3) as usize;
-            for k in 0..3 {
-                dst.rgb[o + k] = ((acc[k] + n / 2) / n) as u8;
+            for (k, a) in acc.iter().enumerate() {
+                dst.rgb[o + k] = ((a + n / 2) / n) as u8;
             }
         }
     }

@@ -78,6 +78,9 @@ fn thumb_size(people: usize) -> u32 {
     }
 }
 
+/// A sibling group's (father, mother) ids; None for founders.
+type Parents<'a> = Option<(&'a str, &'a str)>;
+
 /// Groups each generation into units: founders by couple, children by their
 /// parents (siblings together), and places partners side by side.
 fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
@@ -119,7 +122,7 @@ fn layout<'a>(manifest: &'a Manifest, run_dir: &Path) -> Vec<Generation<'a>> {
             let members: Vec<&PersonRecord> =
                 manifest.people.iter().filter(|p| row(p) == g).collect();
             // Sibling groups in order of first appearance; founders alone.
-            let mut groups: Vec<(Option<(&str, &str)>, Vec<&PersonRecord>)> = Vec::new();
+            let mut groups: Vec<(Parents, Vec<&PersonRecord>)> = Vec::new();
             for p in &members {
                 let key = p.father.as_deref().zip(p.mother.as_deref());
                 match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {

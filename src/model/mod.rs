@@ -7,13 +7,16 @@
 //! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
 
 pub mod procedural;
+pub mod stylegene;
 
-use crate::attributes::{AgeGroup, Sex};
+use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
+use crate::genetics::{Inheritance, Region};
 use crate::scenario::format::ModelSpec;
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Smallest and largest portrait side famsim renders.
@@ -99,6 +102,9 @@ pub struct Image {
 pub struct Subject {
     pub age: AgeGroup,
     pub sex: Sex,
+    /// The person's ancestry when it is a single one (always for founders);
+    /// a founder drawn from a seed takes the colours of this ancestry.
+    pub ancestry: Option<Ancestry>,
 }
 
 /// A face model. Batched: every method takes and returns slices so that a
@@ -133,6 +139,22 @@ pub trait FaceModel: Send + Sync {
 
     /// Latents → pictures of `image_size()` pixels.
     fn render(&self, latents: &[&Latent], subjects: &[Subject]) -> Result<Vec<Image>>;
+
+    /// The method's colour step for a child: every layer from
+    /// [`fine_layer_start`](Self::fine_layer_start) on becomes the average of
+    /// the parents' layers. A model whose fine layers are organised by region
+    /// may also honour the scenario's pins there (a region pinned to the mother
+    /// keeps her colour); the neural model's fine layers are not, so it only averages.
+    fn inherit_fine_layers(
+        &self,
+        child: &mut Latent,
+        father: &Latent,
+        mother: &Latent,
+        pins: &BTreeMap<Region, Inheritance>,
+    ) {
+        let _ = pins;
+        child.average_fine_layers(father, mother, self.fine_layer_start());
+    }
 
     /// A founder's latent from a W+ file. Only neural models have W+ files;
     /// the default says so.

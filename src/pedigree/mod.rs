@@ -486,3 +486,104 @@ fn describe_cycle(
         .collect::<Vec<_>>()
         .join(" → ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, sex: Sex, age: AgeGroup, parents: Option<(&str, &str)>) -> Person {
+        Person {
+            id: id.into(),
+            name: id.into(),
+            sex,
+            age,
+            ancestry: if parents.is_none() {
+                vec![Ancestry::White]
+            } else {
+                Vec::new()
+            },
+            father: parents.map(|p| p.0.to_string()),
+            mother: parents.map(|p| p.1.to_string()),
+            params: CrossoverParams {
+                gamma: 0.47,
+                eta: 0.4,
+            },
+            overrides: BTreeMap::new(),
+            founder_genes: FounderGenes::Pool,
+        }
+    }
+
+    use AgeGroup::*;
+    use Sex::*;
+
+    #[test]
+    fn reports_every_cycle_at_its_first_listed_member() {
+        let people = vec![
+            person("m", Female, Age70Plus, None),
+            person("a", Male, Age40To49, Some(("b", "m"))),
+            person("b", Male, Age40To49, Some(("a", "m"))),
+            person("c", Male, Age40To49, Some(("c", "m"))),
+        ];
+        let issues = Pedigree::new(people).unwrap_err();
+        let errors: Vec<&PedigreeIssue> = issues.iter().filter(|i| i.is_error).collect();
+        assert_eq!(errors.len(), 2, "{issues:?}");
+        assert_eq!(errors[0].person, "a");
+        assert_eq!(errors[0].entry, 1);
+        assert_eq!(errors[0].field, Some("father"));
+        assert!(
+            errors[0].message.contains("\"a\" → \"b\" → \"a\""),
+            "{}",
+            errors[0].message
+        );
+        assert_eq!(errors[1].person, "c");
+        assert!(
+            errors[1].message.contains("\"c\" → \"c\""),
+            "{}",
+            errors[1].message
+        );
+    }
+
+    #[test]
+    fn duplicates_point_at_the_later_entry() {
+        let people = vec![
+            person("x", Male, Age30To39, None),
+            person("y", Female, Age30To39, None),
+            person("x", Male, Age20To29, None),
+        ];
+        let issues = Pedigree::new(people).unwrap_err();
+        assert_eq!(issues.len(), 1);
+        assert_eq!((issues[0].entry, issues[0].field), (2, Some("id")));
+    }
+
+    #[test]
+    fn close_kin_couples_and_young_grandparents_are_warnings() {
+        let people = vec![
+            person("gpa", Male, Age30To39, None),
+            person("gma", Female, Age50To59, None),
+            person("bro", Male, Age10To19, Some(("gpa", "gma"))),
+            person("sis", Female, Age10To19, Some(("gpa", "gma"))),
+            person("kid", Female, Age0To2, Some(("bro", "sis"))),
+        ];
+        let (pedigree, warnings) = Pedigree::new(people).unwrap();
+        assert_eq!(pedigree.generations().len(), 3);
+        let text: Vec<String> = warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.person, w.message))
+            .collect();
+        assert!(
+            text.contains(&"gpa: is a grandparent but only 30-39".to_string()),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(
+                &"kid: their parents \"bro\" and \"sis\" are siblings or half-siblings".to_string()
+            ),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&"kid: father \"bro\" is only 10-19".to_string()),
+            "{text:?}"
+        );
+        assert!(warnings.iter().all(|w| !w.is_error));
+    }
+}

@@ -92,11 +92,10 @@ impl<'a> Source<'a> {
         (line + 1, col)
     }
 
-    /// The byte offset of a 1-based line and character column inside `within`,
-    /// a slice of this source's text (ron reports positions relative to the
-    /// text it was given).
-    pub fn offset_in(&self, within: &str, line: usize, col: usize) -> usize {
-        let base = (within.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+    /// The byte offset of a 1-based line and character column inside
+    /// `within`, a piece of text that starts at byte `base` of this source
+    /// (ron reports positions relative to the text it was given).
+    pub fn offset_in(&self, base: usize, within: &str, line: usize, col: usize) -> usize {
         let mut offset = 0;
         for _ in 1..line.max(1) {
             match within[offset..].find('\n') {
@@ -232,9 +231,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
+    d[0] = (0..=b.len()).collect();
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
@@ -303,6 +300,9 @@ pub fn describe_ron_error(
             "field `{dup}` is given twice in {}",
             struct_words(outer.as_deref())
         ),
+        E::ExpectedNamedStructLike(name) => {
+            format!("expected `(` to start {}", struct_words(Some(name)))
+        }
         E::ExpectedDifferentStructName { expected, found } => format!(
             "expected {} but found `{found}`",
             struct_words(Some(expected))
@@ -312,7 +312,11 @@ pub fn describe_ron_error(
             "expected a comma or a closing bracket".into()
         }
         E::ExpectedIdentifier if found.is_some_and(|c| !c.is_alphanumeric()) => {
-            help.push("a `(` opened before this point is probably never closed with `)`".into());
+            if matches!(found, Some(']' | '}')) {
+                help.push(
+                    "a `(` opened before this point is probably never closed with `)`".into(),
+                );
+            }
             format!(
                 "expected a field name, found `{}`",
                 found.unwrap_or_default()
@@ -436,9 +440,9 @@ mod tests {
         assert_eq!(src.line_col(3), (2, 1));
         let x = text.find('x').unwrap();
         assert_eq!(src.line_col(x), (2, 4));
-        assert_eq!(src.offset_in(text, 2, 4), x);
+        assert_eq!(src.offset_in(0, text, 2, 4), x);
         // Relative to a slice that starts on line 2.
-        assert_eq!(src.offset_in(&text[3..], 1, 4), x);
+        assert_eq!(src.offset_in(3, &text[3..], 1, 4), x);
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub struct LoadedScenario {
     pub warnings: Vec<String>,
 }
 
+impl LoadedScenario {
+    /// A path written in the scenario (a `Latent` file, the weights folder),
+    /// relative to the scenario file's folder as `famsim check` resolves it.
+    pub fn resolve(&self, written: &str) -> PathBuf {
+        validate::resolve(&self.path, written)
+    }
+}
+
 /// Reads, parses and validates a scenario file. Every problem found is in the
 /// returned [`Error::Scenario`] report (exit code 2).
 pub fn load(path: &Path) -> Result<LoadedScenario> {
@@ -47,20 +55,27 @@ pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
     let tree = source::parse(text);
     let options = format::ron_options();
 
-    let header: ScenarioFile<&RawValue> = options.from_str(text).map_err(|e| {
-        Error::Scenario(source.report(&[ron_diagnostic(&source, tree.as_ref(), text, &e)]))
-    })?;
+    let (work, mut diagnostics) = header_errors(&source, tree.as_ref());
+    let header: ScenarioFile<&RawValue> = match options.from_str(&work) {
+        Ok(header) => header,
+        // Only when `header_errors` gave up, with at least one error.
+        Err(_) => return Err(Error::Scenario(source.report(&diagnostics))),
+    };
+    let header_failed = !diagnostics.is_empty();
 
-    let mut diagnostics = Vec::new();
     let mut people = Vec::with_capacity(header.people.len());
     for raw in &header.people {
         let slice = raw.get_ron();
         match options.from_str::<PersonSpec>(slice) {
             Ok(person) => people.push(person),
-            Err(e) => diagnostics.push(ron_diagnostic(&source, tree.as_ref(), slice, &e)),
+            Err(e) => {
+                diagnostics.push(ron_diagnostic(&source, tree.as_ref(), &work, slice, &e));
+            }
         }
     }
-    if !diagnostics.is_empty() {
+    // With a top-level field blanked out the rest would be checked against
+    // defaults the user did not choose, so stop at the parse errors.
+    if header_failed || !diagnostics.is_empty() {
         return Err(Error::Scenario(source.report(&diagnostics)));
     }
     let file = ScenarioFile {
@@ -73,7 +88,9 @@ pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
     };
 
     let validated = validate::validate(&source, tree.as_ref(), &file);
-    let diagnostics = validated.diagnostics;
+    let mut diagnostics = validated.diagnostics;
+    // Warnings are listed in file order, like errors.
+    diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     match validated.pedigree {
         Some(pedigree) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(LoadedScenario {
             path: path.to_path_buf(),
@@ -85,15 +102,69 @@ pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
     }
 }
 
-/// One of ron's errors, located in the whole file. `within` is the text ron
-/// was given (the file, or one person's slice of it).
+/// Most top-level fields a file can have wrong before we stop looking.
+const MAX_HEADER_ERRORS: usize = 16;
+
+/// Parses the top level (people kept as raw text). ron stops at the first
+/// error, so when that error sits in an optional top-level field, the field
+/// is blanked out (replaced by spaces, which keeps every offset) and the
+/// parse retried, to report the other fields' errors and every person's too.
+///
+/// Returns the text to parse people from and the errors found. The text
+/// parses unless an error could not be blanked out (a syntax error, a
+/// problem in `name` or `people`, a missing field).
+fn header_errors(source: &Source, tree: Option<&Node>) -> (String, Vec<Diagnostic>) {
+    let options = format::ron_options();
+    let mut work = source.text.to_string();
+    let mut diagnostics = Vec::new();
+    while diagnostics.len() < MAX_HEADER_ERRORS {
+        let err = match options.from_str::<ScenarioFile<&RawValue>>(&work) {
+            Ok(_) => break,
+            Err(err) => err,
+        };
+        let d = ron_diagnostic(source, tree, &work, &work, &err);
+        let offset = d.span.as_ref().map_or(0, |s| s.start);
+        diagnostics.push(d);
+        let blankable = tree.and_then(|t| {
+            t.fields().iter().find(|f| {
+                f.name_span.start <= offset
+                    && offset <= f.value.span.end
+                    && f.name != "name"
+                    && f.name != "people"
+            })
+        });
+        match blankable {
+            Some(field) => blank_out(&mut work, field),
+            None => break,
+        }
+    }
+    (work, diagnostics)
+}
+
+/// Replaces a field, and the comma after it, with spaces.
+fn blank_out(work: &mut String, field: &source::Field) {
+    let start = field.name_span.start;
+    let mut end = field.value.span.end;
+    let after = &work[end..];
+    let trimmed = after.trim_start();
+    if trimmed.starts_with(',') {
+        end += after.len() - trimmed.len() + 1;
+    }
+    work.replace_range(start..end, &" ".repeat(end - start));
+}
+
+/// One of ron's errors, located in the whole file.
 fn ron_diagnostic(
     source: &Source,
     tree: Option<&Node>,
+    whole: &str,
     within: &str,
     err: &ron::error::SpannedError,
 ) -> Diagnostic {
-    let mut start = source.offset_in(within, err.span.start.line, err.span.start.col);
+    // `whole` has the same byte offsets as the source (it may have fields
+    // blanked out); `within` is the part of it that ron was given.
+    let base = within.as_ptr() as usize - whole.as_ptr() as usize;
+    let mut start = source.offset_in(base, within, err.span.start.line, err.span.start.col);
     // ron's span starts where its cursor was, often on the whitespace before
     // the token at fault; point at the token.
     let rest = &source.text[start..];
@@ -101,7 +172,7 @@ fn ron_diagnostic(
         start += rest.len() - rest.trim_start().len();
     }
     let mut end = source
-        .offset_in(within, err.span.end.line, err.span.end.col)
+        .offset_in(base, within, err.span.end.line, err.span.end.col)
         .max(start);
     if end == start {
         end = start + token_len(&source.text[start..]);
@@ -221,6 +292,42 @@ mod tests {
             report.ends_with("t.ron has 3 errors; nothing was done"),
             "{report}"
         );
+    }
+
+    /// Every single-character deletion or insertion in a real scenario must
+    /// give either a valid scenario or a located report, never a panic.
+    #[test]
+    fn damaged_files_never_panic_and_always_point_somewhere() {
+        let original = include_str!("../../scenarios/two_parents_one_child.ron");
+        let mut damaged = Vec::new();
+        for (i, _) in original.char_indices() {
+            let mut deleted = original.to_string();
+            deleted.remove(i);
+            damaged.push(deleted);
+            for c in ['(', ')', '"', ',', '{', ':', 'x', '\n'] {
+                let mut inserted = original.to_string();
+                inserted.insert(i, c);
+                damaged.push(inserted);
+            }
+        }
+        let (mut ok, mut bad) = (0, 0);
+        for text in &damaged {
+            match std::panic::catch_unwind(|| load_text(text)) {
+                Ok(Ok(_)) => ok += 1,
+                Ok(Err(Error::Scenario(report))) => {
+                    bad += 1;
+                    let first = report.lines().next().unwrap_or_default();
+                    let located = first.strip_prefix("error: t.ron:").is_some_and(|rest| {
+                        rest.split(':').take(2).all(|n| n.parse::<usize>().is_ok())
+                    });
+                    assert!(located, "no location in:\n{report}\nfor:\n{text}");
+                }
+                Ok(Err(other)) => panic!("unexpected error kind {other:?} for:\n{text}"),
+                Err(_) => panic!("panicked on:\n{text}"),
+            }
+        }
+        // Most damage breaks the file, some (a space in a comment) does not.
+        assert!(bad > ok && ok > 0, "{bad} rejected, {ok} accepted");
     }
 
     #[test]

@@ -90,8 +90,9 @@ impl Node {
         }
     }
 
-    /// The struct inside a newtype variant: `StyleGene(weights: …)` is the
-    /// struct itself, `StyleGene((weights: …))` wraps it in a tuple.
+    /// The struct inside a newtype variant: with ron's
+    /// `unwrap_variant_newtypes` `StyleGene(weights: …)` is the struct itself;
+    /// a file enabling other extensions may wrap it in a tuple instead.
     pub fn variant_struct(&self) -> &Node {
         match &self.kind {
             Kind::Tuple { items, .. } if items.len() == 1 => &items[0],

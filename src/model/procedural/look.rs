@@ -128,6 +128,8 @@ pub struct Look {
 
     // Skin marks.
     pub wrinkles: f32,
+    /// How much darker than the skin its creases are (skin texture).
+    pub crease_shade: f32,
     pub freckles: f32,
     pub blush: f32,
     pub shine: f32,
@@ -162,7 +164,7 @@ fn sig(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
+pub fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
     let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
     t * t * (3.0 - 2.0 * t)
 }
@@ -232,8 +234,8 @@ impl Look {
         let dimorph = 1.0 - smoothstep(0.1, 0.6, child);
 
         // Head: children's heads are rounder, with a bigger cranium above the eyes.
-        let head_h = 0.64 * (1.0 + 0.05 * f(FaceLength)) - 0.07 * child;
-        let head_top = 0.15 + 0.035 * child;
+        let head_h = 0.67 * (1.0 + 0.05 * f(FaceLength)) - 0.07 * child;
+        let head_top = 0.13 + 0.035 * child;
         let cheek_hw = head_h
             * (0.335
                 + 0.055 * child
@@ -241,12 +243,16 @@ impl Look {
                 + 0.008 * f(Cheekbones)
                 + dimorph * mf(0.008, -0.004));
         let jaw_hw = cheek_hw
-            * (0.80 + 0.07 * f(JawWidth) + dimorph * mf(0.05, -0.03) - 0.05 * child + 0.03 * old);
+            * (0.80 + 0.07 * f(JawWidth) + dimorph * mf(0.05, -0.03) - 0.05 * child
+                + 0.05 * baby
+                + 0.03 * old);
         let chin_hw = cheek_hw * (0.30 + 0.07 * f(ChinWidth) + dimorph * mf(0.07, 0.0));
         let jaw_v = 0.80 + 0.02 * f(JawWidth) + 0.03 * old - 0.02 * child;
         let jaw_square =
             (2.2 + 0.7 * f(JawSquareness) + dimorph * mf(0.5, -0.2) - 0.5 * child).clamp(1.6, 3.6);
-        let cheek_fullness = head_h * (0.012 * f(CheekFullness) + 0.025 * child + 0.008);
+        // Babies have chubby cheeks.
+        let cheek_fullness =
+            head_h * (0.012 * f(CheekFullness) + 0.025 * child + 0.025 * baby + 0.008);
         let neck_hw =
             jaw_hw * (0.66 + 0.06 * f(NeckWidth) + dimorph * mf(0.08, -0.04) - 0.06 * child);
 
@@ -259,7 +265,7 @@ impl Look {
         let y = |v: f32| head_top + head_h * v;
 
         // Eyes: bigger relative to the face in children, hooded with age.
-        let eye_hw = cheek_hw * (0.205 + 0.02 * f(EyeWidth) + 0.03 * child);
+        let eye_hw = cheek_hw * (0.22 + 0.02 * f(EyeWidth) + 0.03 * child);
         let eye_hh = eye_hw
             * (0.40 + 0.09 * f(EyeOpenness) + 0.08 * child - 0.06 * old
                 + dimorph * mf(-0.02, 0.02));
@@ -273,7 +279,7 @@ impl Look {
         let brow_y =
             eye_y - eye_hh - head_h * (0.045 + 0.012 * f(BrowHeight) + dimorph * mf(-0.006, 0.008));
         let brow_thick = head_h
-            * (0.017 + 0.005 * f(BrowThickness) + dimorph * mf(0.005, -0.002) - 0.007 * child);
+            * (0.022 + 0.006 * f(BrowThickness) + dimorph * mf(0.006, -0.002) - 0.008 * child);
         let brow_arch =
             head_h * (0.012 + 0.008 * f(BrowArch) + dimorph * mf(-0.003, 0.007)).max(0.0);
         let brow_tilt = head_h * 0.012 * f(BrowTilt);
@@ -288,20 +294,22 @@ impl Look {
         let smile = head_h * (0.006 + 0.008 * f(Smile));
         let teeth_open = smoothstep(0.35, 0.75, f(Smile)) * (1.0 - baby);
         let upper_lip = head_h
-            * (0.016 + 0.005 * f(UpperLip) + dimorph * mf(-0.001, 0.003))
+            * (0.019 + 0.005 * f(UpperLip) + dimorph * mf(-0.002, 0.004))
             * (1.0 - 0.25 * old);
         let lower_lip = head_h
-            * (0.022 + 0.006 * f(LowerLip) + dimorph * mf(-0.001, 0.003))
+            * (0.026 + 0.006 * f(LowerLip) + dimorph * mf(-0.002, 0.004))
             * (1.0 - 0.2 * old);
 
         // Ears: grow a little all life.
         let ear_top = eye_y - eye_hh * 1.2 + head_h * 0.012 * f(EarHeight);
-        let ear_h = head_h * (0.20 + 0.025 * f(EarSize) + 0.02 * old - 0.03 * child);
-        let ear_out = head_h * (0.03 + 0.015 * f(EarProtrusion));
+        let ear_h = head_h * (0.22 + 0.025 * f(EarSize) + 0.02 * old - 0.03 * child);
+        let ear_out = head_h * (0.045 + 0.018 * f(EarProtrusion));
         let ear_lobe = 0.5 + 0.4 * f(EarLobe) + 0.2 * old;
 
         // Hair: sex sets the usual length, the genes vary it; babies have a little fuzz.
-        let hair_len = sig(2.2 * f(HairLength) + dimorph * mf(-1.2, 1.1)) * (1.0 - 0.85 * baby);
+        // Hair is sex-typed from early childhood on, unlike the face.
+        let hair_sex = 1.0 - baby;
+        let hair_len = sig(2.2 * f(HairLength) + hair_sex * mf(-1.4, 1.1)) * (1.0 - 0.85 * baby);
         let hair_curl = sig(2.5 * (p.get(HairCurl) - 0.8));
         let hair_vol = head_h
             * (0.025 + 0.02 * sig(2.0 * f(HairVolume)) + 0.06 * hair_curl * hair_curl)
@@ -309,7 +317,7 @@ impl Look {
         let chin_y = y(1.0);
         let hair_end_y = eye_y - eye_hh + hair_len * (chin_y + 0.18 - eye_y);
         let hair_part = f(HairPart).clamp(-1.0, 1.0);
-        let fringe = sig(3.0 * f(Fringe) - 0.3) * (1.0 - 0.6 * baby);
+        let fringe = smoothstep(0.35, 0.85, sig(3.5 * f(Fringe) - 0.6)) * (1.0 - 0.6 * baby);
         let recession = if male && adult {
             old * sig(3.0 * f(Recession) + 0.6)
         } else {
@@ -355,7 +363,7 @@ impl Look {
         let grey = Rgb(0.80, 0.80, 0.81).lerp(Rgb(0.95, 0.95, 0.96), old);
         // Brows and beards grey later than the scalp.
         let brow = hair
-            .scale(0.8 - 0.25 * sig(2.0 * f(BrowDarkness)))
+            .scale(0.62 - 0.22 * sig(2.0 * f(BrowDarkness)))
             .lerp(grey, 0.5 * greying);
         let facial_hair = hair
             .scale(0.9 - 0.2 * f(FacialHairDarkness))
@@ -465,6 +473,7 @@ impl Look {
             stubble,
             moustache,
             wrinkles,
+            crease_shade: 0.72 - 0.16 * sig(2.0 * f(SkinTexture)),
             freckles: smoothstep(0.3, 0.8, sig(2.0 * p.get(Freckles))) * (1.0 - 0.5 * old),
             blush: 0.10 * sig(2.0 * f(Blush)) + 0.08 * child,
             shine: 0.10 * sig(2.0 * f(Shine)),

@@ -18,12 +18,14 @@ use crate::attributes::{Ancestry, PoolKey};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
+use crate::genetics::{Inheritance, Region};
 use crate::model::{FaceModel, Image, Latent, Subject};
 use look::Look;
 use params::FaceParams;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 
 /// Smallest and largest image side the procedural painter accepts.
 pub const MIN_SIZE: u32 = 64;
@@ -53,6 +55,12 @@ impl ProceduralModel {
 
     /// The named face features of a latent.
     pub fn params(&self, latent: &Latent) -> Result<FaceParams> {
+        if let Some(i) = latent.data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::input(format!(
+                "latent value {i} is {} (the procedural model needs finite numbers)",
+                latent.data[i]
+            )));
+        }
         FaceParams::from_latent(latent).map_err(Error::input)
     }
 
@@ -77,6 +85,36 @@ impl FaceModel for ProceduralModel {
 
     fn fine_layer_start(&self) -> usize {
         params::FINE_LAYER
+    }
+
+    /// Averages the colour layer like the method, except that a colour
+    /// feature whose every region is pinned to one parent takes that parent's
+    /// value: pin the iris to the mother and the child has her eye colour.
+    fn inherit_fine_layers(
+        &self,
+        child: &mut Latent,
+        father: &Latent,
+        mother: &Latent,
+        pins: &BTreeMap<Region, Inheritance>,
+    ) {
+        child.average_fine_layers(father, mother, params::FINE_LAYER);
+        for feature in params::Feature::ALL
+            .iter()
+            .filter(|f| f.layer() == params::FINE_LAYER)
+        {
+            let pinned_to = |who: Inheritance| {
+                feature
+                    .cells()
+                    .iter()
+                    .all(|(r, _)| pins.get(r) == Some(&who))
+            };
+            let i = feature.latent_index();
+            if pinned_to(Inheritance::Father) {
+                child.data[i] = father.data[i];
+            } else if pinned_to(Inheritance::Mother) {
+                child.data[i] = mother.data[i];
+            }
+        }
     }
 
     fn image_size(&self) -> u32 {
@@ -108,7 +146,12 @@ impl FaceModel for ProceduralModel {
     /// A founder from the priors of the subject's age and sex; the subject
     /// carries no ancestry, so one is drawn first (uniformly).
     fn latent_from_rng(&self, rng: &mut ChaCha8Rng, subject: Subject) -> Result<Latent> {
-        let ancestry = Ancestry::ALL[rng.random_range(0..Ancestry::ALL.len())];
+        // A seed founder has the colours of their stated ancestry; without
+        // one (a mixed subject) the ancestry is drawn from the same stream.
+        let ancestry = match subject.ancestry {
+            Some(a) => a,
+            None => Ancestry::ALL[rng.random_range(0..Ancestry::ALL.len())],
+        };
         let key = PoolKey {
             age: subject.age,
             sex: subject.sex,

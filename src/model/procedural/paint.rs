@@ -4,7 +4,7 @@
 //! transform, so a face looks the same at 64 and at 1024 pixels. Nothing here
 //! is random: the same look gives the same bytes.
 
-use super::look::{Look, Rgb};
+use super::look::{smoothstep, Look, Rgb};
 use crate::model::Image;
 use std::f32::consts::PI;
 use tiny_skia::{
@@ -22,7 +22,8 @@ struct Canvas {
 
 fn colour(c: Rgb, alpha: f32) -> Color {
     let c = c.clamped();
-    Color::from_rgba(c.0, c.1, c.2, alpha.clamp(0.0, 1.0)).expect("clamped colour")
+    // Looks are built from finite latents, so this never falls back in practice.
+    Color::from_rgba(c.0, c.1, c.2, alpha.clamp(0.0, 1.0)).unwrap_or(Color::BLACK)
 }
 
 fn stop(pos: f32, c: Rgb, alpha: f32) -> GradientStop {
@@ -260,7 +261,7 @@ fn background(cv: &mut Canvas, l: &Look) {
 }
 
 fn shoulder_y(l: &Look) -> f32 {
-    l.chin_y + l.head_h * (0.15 - 0.04 * l.child)
+    l.chin_y + l.head_h * (0.10 - 0.03 * l.child)
 }
 
 /// The neckline: where the shirt starts and the neck ends.
@@ -277,7 +278,7 @@ fn neckline(l: &Look) -> Vec<Pt> {
 
 fn shirt_and_neck_base(cv: &mut Canvas, l: &Look) {
     let sy = shoulder_y(l);
-    let width = 0.40 - 0.07 * l.child + if l.male { 0.03 } else { 0.0 };
+    let width = 0.44 - 0.08 * l.child + if l.male { 0.03 } else { 0.0 };
     let mut pts = neckline(l);
     pts.reverse();
     let left = pts[pts.len() - 1];
@@ -471,7 +472,7 @@ fn skin_marks(cv: &mut Canvas, l: &Look) {
 }
 
 fn wrinkles(cv: &mut Canvas, l: &Look) {
-    let crease = l.skin.scale(0.62);
+    let crease = l.skin.scale(l.crease_shade);
     let w = l.wrinkles;
     // Smile lines show faintly on every adult and deepen with age.
     let fold = if l.adult { 0.12 + 0.5 * w } else { 0.0 };
@@ -849,7 +850,7 @@ fn mouth(cv: &mut Canvas, l: &Look) {
 /// The lower face a beard covers, grown outward by `grow`.
 fn beard_region(l: &Look, grow: f32) -> Vec<Pt> {
     let eye_v = (l.eye_y - l.head_top) / l.head_h;
-    let v0 = eye_v + 0.12;
+    let v0 = eye_v + 0.2;
     const N: usize = 24;
     let mut right = Vec::with_capacity(N + 1);
     for i in 0..=N {
@@ -866,15 +867,15 @@ fn beard_region(l: &Look, grow: f32) -> Vec<Pt> {
     let (hw0, y0) = l.profile(v0);
     let below = l.mouth_y + l.lower_lip * 1.6;
     pts.extend([
-        (l.cx - hw0 * 0.88, y0 - 0.004),
-        (l.cx - (l.mouth_hw + 0.035), l.nose_y + 0.005),
+        (l.cx - hw0 * 0.95, y0),
+        (l.cx - (l.mouth_hw + 0.03), l.nose_y + 0.035),
         (l.cx - (l.mouth_hw + 0.01), l.mouth_y),
         (l.cx - l.mouth_hw * 0.6, below),
         (l.cx, below + 0.004),
         (l.cx + l.mouth_hw * 0.6, below),
         (l.cx + (l.mouth_hw + 0.01), l.mouth_y),
-        (l.cx + (l.mouth_hw + 0.035), l.nose_y + 0.005),
-        (l.cx + hw0 * 0.88, y0 - 0.004),
+        (l.cx + (l.mouth_hw + 0.03), l.nose_y + 0.035),
+        (l.cx + hw0 * 0.95, y0),
     ]);
     pts
 }
@@ -882,15 +883,47 @@ fn beard_region(l: &Look, grow: f32) -> Vec<Pt> {
 fn beard(cv: &mut Canvas, l: &Look) {
     if l.stubble > 0.0 {
         if let Some(p) = smooth(&beard_region(l, 0.0), true) {
-            cv.fill(&p, l.facial_hair, 0.3 * l.stubble * (1.0 - l.beard));
+            // Stubble fades out up the cheeks instead of ending at an edge.
+            let (_, top) = l.profile((l.eye_y - l.head_top) / l.head_h + 0.16);
+            let shader = LinearGradient::new(
+                Point::from_xy(0.0, top),
+                Point::from_xy(0.0, l.mouth_y),
+                vec![
+                    stop(0.0, l.facial_hair, 0.0),
+                    stop(1.0, l.facial_hair, 0.35 * l.stubble),
+                ],
+                SpreadMode::Pad,
+                Transform::identity(),
+            );
+            if let Some(shader) = shader {
+                cv.fill_shader(&p, shader, None);
+            }
         }
     }
-    if l.beard > 0.0 {
+    // A beard is hair, not a tint: it is drawn nearly opaque once it is there
+    // at all, and grows thicker rather than darker.
+    if l.beard > 0.15 {
         let grow = l.head_h * 0.05 * l.beard;
         let pts = beard_region(l, grow);
         let centre = |(_, y): Pt| (l.cx, y.min(l.mouth_y) - 0.02);
-        if let Some(p) = scallop(&pts, centre, 0.0015) {
-            cv.fill(&p, l.facial_hair, 0.95 * l.beard);
+        if let Some(p) = scallop(&pts, centre, 0.002) {
+            cv.fill(&p, l.facial_hair, 0.6 + 0.35 * l.beard);
+            // Short strokes following the growth give the beard its texture.
+            let mask = cv.mask(&p);
+            for i in 0..90 {
+                let (u, w) = spread(i);
+                let x = l.cx + (u * 2.0 - 1.0) * (l.jaw_hw + grow);
+                let y = l.nose_y + w * (l.chin_y + grow - l.nose_y);
+                let lean = (x - l.cx) * 0.25;
+                if let Some(s) = poly(&[(x, y), (x + lean * 0.1, y + 0.012)], false) {
+                    let shade = if i % 2 == 0 {
+                        l.facial_hair.scale(0.7)
+                    } else {
+                        l.facial_hair.scale(1.25)
+                    };
+                    cv.stroke_masked(&s, shade, 0.35 * l.beard, 0.0025, Some(&mask));
+                }
+            }
         }
     }
 }
@@ -922,8 +955,9 @@ fn moustache(cv: &mut Canvas, l: &Look) {
 /// The hair's outer edge over the skull, from the left side over the top to the right.
 fn hair_arc(l: &Look) -> (Vec<Pt>, Pt, f32, f32) {
     let cy0 = l.eye_y - l.eye_hh;
-    let rx = l.cheek_hw + l.hair_vol;
-    let ry = cy0 - l.head_top + l.hair_vol * 1.15;
+    // Short hair hugs the sides; long or full hair stands out.
+    let rx = l.cheek_hw + l.hair_vol * (0.55 + 0.45 * l.hair_len.max(l.hair_curl));
+    let ry = cy0 - l.head_top + l.hair_vol * 1.5;
     const N: usize = 24;
     let pts = (0..=N)
         .map(|i| {
@@ -959,20 +993,25 @@ fn curl_amp(l: &Look) -> f32 {
 
 fn hair_back(cv: &mut Canvas, l: &Look) {
     let (arc, (cx, cy0), rx, ry) = hair_arc(l);
-    let end = l.hair_end_y.max(cy0 + 0.01);
-    let flare = l.hair_vol * 0.5 + l.hair_len * 0.03;
+    // Short hair ends behind the ears, tucked in; long hair falls and flares.
+    let end = l.hair_end_y.max(l.ear_top + l.ear_h * 0.6);
+    let long = smoothstep(0.25, 0.55, l.hair_len);
+    let bottom_dx = (l.cheek_hw * 0.85)
+        + (rx + l.hair_vol * 0.5 + l.hair_len * 0.03 - l.cheek_hw * 0.85) * long;
     // The arc over the skull, down the right side, across the bottom (hidden
     // behind the neck) and up the left side.
     let mut pts = arc;
     const M: usize = 10;
     for i in 1..=M {
         let t = i as f32 / M as f32;
-        pts.push((cx + rx + flare * t, cy0 + (end - cy0) * t));
+        let dx = rx + (bottom_dx - rx) * t * t;
+        pts.push((cx + dx, cy0 + (end - cy0) * t));
     }
     pts.push((cx, end + 0.01));
     for i in (1..=M).rev() {
         let t = i as f32 / M as f32;
-        pts.push((cx - rx - flare * t, cy0 + (end - cy0) * t));
+        let dx = rx + (bottom_dx - rx) * t * t;
+        pts.push((cx - dx, cy0 + (end - cy0) * t));
     }
     let centre = move |(_, y): Pt| (cx, y.clamp(cy0 - ry, cy0));
     let path = if l.hair_curl > 0.1 {
@@ -993,12 +1032,20 @@ fn hair_front(cv: &mut Canvas, l: &Look) {
     let fringe_y = l.brow_y - l.head_h * 0.03;
     let side = l.cheek_hw * 1.0;
     const N: usize = 28;
-    let mut pts = arc;
+    // Leave out the arc's ends so the sides run smoothly down to the temples.
+    let mut pts: Vec<Pt> = arc[3..arc.len() - 3].to_vec();
     pts.push((cx + side + 0.004, temple_y));
     for i in 0..=N {
         let u = 1.0 - 2.0 * i as f32 / N as f32;
+        // A parting shows as a notch in the hairline, with the hair on the far
+        // side swept down across the forehead.
+        let part_u = l.hair_part * 0.5;
+        let parted = l.hair_part.abs() * (1.0 - l.recession) * (1.0 - l.hair_curl);
+        let notch = forehead * 0.12 * (-((u - part_u) / 0.1).powi(2)).exp();
+        let swoop = forehead * 0.3 * ((part_u - u) * l.hair_part.signum()).max(0.0);
         let natural = hairline + (temple_y - hairline) * u.abs().powi(4)
-            - forehead * 0.18 * l.recession * (PI * u.abs()).sin();
+            - forehead * 0.18 * l.recession * (PI * u.abs()).sin()
+            + parted * (swoop * (1.0 - u.abs().powi(4)) - notch);
         // A fringe swept away from the parting, with a few locks along its edge.
         let sweep = fringe_y - l.head_h * 0.05 * (u * l.hair_part).max(0.0)
             + l.head_h * 0.006 * (u * 9.0 + l.hair_part * 3.0).sin();

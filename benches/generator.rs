@@ -1,0 +1,135 @@
+//! StyleGAN2 synthesis speed on the CPU backend (burn-ndarray).
+//!
+//! - `synthesis/tiny_32px_batch2`: the committed parity fixture.
+//! - `synthesis/config_f_256px_batch1`: random weights with config-f's widths
+//!   (512 up to 64 px, 256 at 128 px, 128 at 256 px), style dim 512, 8 mapping
+//!   layers, built in memory and loaded through the same checkpoint code.
+//!
+//! Run: `cargo bench --bench generator` (the 256 px case takes a few minutes:
+//! criterion's minimum is 10 samples). Measured on the shared 2-core dev box
+//! under load (Nov 2026): tiny ≈ 11 ms, 256 px ≈ 14 s per image.
+
+use burn::tensor::{Tensor, TensorData};
+use burn_ndarray::{NdArray, NdArrayDevice};
+use criterion::{criterion_group, criterion_main, Criterion};
+use famsim::model::stylegene::checkpoint::Checkpoint;
+use famsim::model::stylegene::stylegan2::{Generator, NoiseMode};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use std::path::Path;
+use std::time::Duration;
+
+type B = NdArray<f32>;
+
+/// Named tensors for an in-memory checkpoint.
+struct Builder {
+    rng: ChaCha8Rng,
+    tensors: Vec<(String, TensorData)>,
+}
+
+impl Builder {
+    fn random(&mut self, name: String, shape: Vec<usize>) {
+        let n = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|_| self.rng.sample(StandardNormal)).collect();
+        self.tensors.push((name, TensorData::new(values, shape)));
+    }
+
+    fn constant(&mut self, name: String, shape: Vec<usize>, value: f32) {
+        let n = shape.iter().product();
+        self.tensors
+            .push((name, TensorData::new(vec![value; n], shape)));
+    }
+
+    fn modulated(&mut self, prefix: &str, style_dim: usize, i: usize, o: usize, k: usize) {
+        self.random(format!("{prefix}.weight"), vec![1, o, i, k, k]);
+        self.random(format!("{prefix}.modulation.weight"), vec![i, style_dim]);
+        self.constant(format!("{prefix}.modulation.bias"), vec![i], 1.0);
+    }
+
+    fn styled(&mut self, prefix: &str, style_dim: usize, i: usize, o: usize) {
+        self.modulated(&format!("{prefix}.conv"), style_dim, i, o, 3);
+        self.constant(format!("{prefix}.noise.weight"), vec![1], 0.1);
+        self.constant(format!("{prefix}.activate.bias"), vec![o], 0.0);
+    }
+}
+
+/// A random-weight checkpoint in the official layout: `widths[0]` at 4×4,
+/// then one width per upsampling block.
+fn random_checkpoint(style_dim: usize, mapping_layers: usize, widths: &[usize]) -> Checkpoint {
+    let mut b = Builder {
+        rng: ChaCha8Rng::seed_from_u64(1),
+        tensors: Vec::new(),
+    };
+    for i in 1..=mapping_layers {
+        b.random(
+            format!("g_ema.style.{i}.weight"),
+            vec![style_dim, style_dim],
+        );
+        b.constant(format!("g_ema.style.{i}.bias"), vec![style_dim], 0.0);
+    }
+    b.random("latent_avg".into(), vec![style_dim]);
+    b.random("g_ema.input.input".into(), vec![1, widths[0], 4, 4]);
+    b.styled("g_ema.conv1", style_dim, widths[0], widths[0]);
+    b.modulated("g_ema.to_rgb1.conv", style_dim, widths[0], 3, 1);
+    b.constant("g_ema.to_rgb1.bias".into(), vec![1, 3, 1, 1], 0.0);
+    // The [1, 3, 3, 1] FIR kernel, normalised and ×4 for 2× upsampling.
+    let fir: Vec<f32> = [1.0f32, 3.0, 3.0, 1.0]
+        .iter()
+        .flat_map(|a| [1.0f32, 3.0, 3.0, 1.0].map(|c| a * c * 4.0 / 64.0))
+        .collect();
+    for (k, pair) in widths.windows(2).enumerate() {
+        let (i, o) = (pair[0], pair[1]);
+        b.styled(&format!("g_ema.convs.{}", 2 * k), style_dim, i, o);
+        b.styled(&format!("g_ema.convs.{}", 2 * k + 1), style_dim, o, o);
+        b.modulated(&format!("g_ema.to_rgbs.{k}.conv"), style_dim, o, 3, 1);
+        b.constant(format!("g_ema.to_rgbs.{k}.bias"), vec![1, 3, 1, 1], 0.0);
+        for name in [
+            format!("g_ema.convs.{}.conv.blur.kernel", 2 * k),
+            format!("g_ema.to_rgbs.{k}.upsample.kernel"),
+        ] {
+            b.tensors.push((name, TensorData::new(fir.clone(), [4, 4])));
+        }
+    }
+    for j in 0..2 * (widths.len() - 1) + 1 {
+        let side = 1usize << ((j + 5) / 2);
+        b.random(format!("g_ema.noises.noise_{j}"), vec![1, 1, side, side]);
+    }
+    Checkpoint::from_data("random config-f 256px", b.tensors)
+}
+
+fn wplus(g: &Generator<B>, batch: usize) -> Tensor<B, 3> {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let n = batch * g.n_latent() * g.style_dim();
+    let values: Vec<f32> = (0..n).map(|_| rng.sample(StandardNormal)).collect();
+    Tensor::from_data(
+        TensorData::new(values, [batch, g.n_latent(), g.style_dim()]),
+        &NdArrayDevice::Cpu,
+    )
+}
+
+fn bench(c: &mut Criterion) {
+    let device = NdArrayDevice::Cpu;
+    let mut group = c.benchmark_group("synthesis");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1));
+
+    let tiny_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stylegan2/tiny.pt");
+    let tiny = Generator::<B>::load(&tiny_path, &device).expect("tiny fixture loads");
+    let w = wplus(&tiny, 2);
+    group.bench_function("tiny_32px_batch2", |b| {
+        b.iter(|| tiny.synthesis(w.clone(), NoiseMode::Stored).unwrap())
+    });
+
+    let ckpt = random_checkpoint(512, 8, &[512, 512, 512, 512, 512, 256, 128]);
+    let big = Generator::<B>::from_checkpoint(&ckpt, &device).expect("random config-f loads");
+    assert_eq!(big.resolution(), 256);
+    let w = wplus(&big, 1);
+    group.measurement_time(Duration::from_secs(5));
+    group.bench_function("config_f_256px_batch1", |b| {
+        b.iter(|| big.synthesis(w.clone(), NoiseMode::Stored).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
