@@ -14,7 +14,7 @@ const DATASET_STAMP: &str = ".famsim-dataset.json";
 
 #[derive(Debug, clap::Args)]
 pub struct DatasetArgs {
-    /// Dataset spec (.ron); see scenarios/README.md, "Dataset specs".
+    /// Dataset spec (.ron); see docs/dataset.md.
     #[arg(long)]
     pub spec: PathBuf,
     /// Output folder.

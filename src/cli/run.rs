@@ -82,7 +82,12 @@ pub fn run(args: RunArgs) -> Result<()> {
         return Ok(());
     }
     write_run_outputs(&report.manifest, &out_dir)?;
-    super::export::write_exports(&report.manifest, &out_dir, args.exports)?;
+    // index.html is part of every run already; --html only asks for it explicitly.
+    let exports = super::export::ExportFlags {
+        html: false,
+        ..args.exports
+    };
+    super::export::write_exports(&report.manifest, &out_dir, exports)?;
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(

@@ -2,7 +2,7 @@
 //! simulators' definition files describe one — how many families, how deep,
 //! how many children per couple, who marries in, who has half-siblings — plus
 //! the face model and the train/val/test split. Documented field by field in
-//! `scenarios/README.md` ("Dataset specs").
+//! `docs/dataset.md`.
 
 use crate::attributes::{AgeGroup, Ancestry};
 use crate::error::{Error, Result};
@@ -32,7 +32,7 @@ pub struct DatasetSpec {
     /// Children per couple: weight of each count, e.g. `{1: 0.3, 2: 0.4, 3: 0.3}`.
     /// Every couple has at least one child (a couple without one is not a family).
     pub children: BTreeMap<usize, f64>,
-    /// Share of boys among the children (and of men among founder couples' first partner).
+    /// Share of boys among the children.
     #[serde(default = "half")]
     pub male_share: f64,
     /// Age groups per generation, oldest first; a person's group is drawn

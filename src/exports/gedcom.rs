@@ -32,6 +32,11 @@ pub fn to_gedcom(manifest: &Manifest) -> String {
         }
     }
     let fam_xref = |i: usize| format!("@F{}@", i + 1);
+    let mut spouse_in: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, ((f, m), _)) in families.iter().enumerate() {
+        spouse_in.entry(f).or_default().push(i);
+        spouse_in.entry(m).or_default().push(i);
+    }
 
     let mut g = String::new();
     let mut line = |level: u8, text: &str| {
@@ -62,10 +67,8 @@ pub fn to_gedcom(manifest: &Manifest) -> String {
                 }
             ),
         );
-        for (i, ((f, m), _)) in families.iter().enumerate() {
-            if *f == p.id || *m == p.id {
-                line(1, &format!("FAMS {}", fam_xref(i)));
-            }
+        for &i in spouse_in.get(p.id.as_str()).into_iter().flatten() {
+            line(1, &format!("FAMS {}", fam_xref(i)));
         }
         if let (Some(f), Some(m)) = (p.father.as_deref(), p.mother.as_deref()) {
             if let Some(&i) = family_of.get(&(f, m)) {
@@ -191,4 +194,29 @@ pub fn parse_gedcom(text: &str) -> Result<Vec<GedcomNode>, String> {
     }
     close_to(&mut stack, &mut roots, 0);
     Ok(roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_builds_the_record_tree_and_rejects_level_jumps() {
+        let text =
+            "0 HEAD\n1 GEDC\n2 VERS 5.5.1\n1 CHAR UTF-8\n0 @I1@ INDI\n1 NAME Ann /Lee/\n0 TRLR\n";
+        let records = parse_gedcom(text).unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].child("GEDC").unwrap().values("VERS"), ["5.5.1"]);
+        assert_eq!(records[1].xref.as_deref(), Some("@I1@"));
+        assert_eq!(records[1].values("NAME"), ["Ann /Lee/"]);
+        let err = parse_gedcom("0 HEAD\n2 VERS 1\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(parse_gedcom("x HEAD\n").is_err());
+    }
+
+    #[test]
+    fn values_never_break_lines_or_fake_pointers() {
+        assert_eq!(clean("a\nb @c"), "a b @@c");
+        assert_eq!(clean(&"x".repeat(300)).len(), 200);
+    }
 }
