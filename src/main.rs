@@ -7,6 +7,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => famsim::cli::run::run(args),
         Command::Check { scenario } => famsim::cli::check::check(&scenario),
+        Command::Weights { command } => famsim::cli::weights::run(command),
+        Command::Render(args) => famsim::cli::render::run(args),
+        Command::Genes { command } => famsim::cli::genes::run(command),
+        Command::Sample(args) => famsim::cli::sample::run(args),
+        Command::Child(args) => famsim::cli::child::run(args),
+        Command::Pool { command } => famsim::cli::pool::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,27 @@ pub enum Command {
         /// Scenario file (.ron).
         scenario: PathBuf,
     },
+    /// Import the official StyleGene checkpoints, or show a weights directory.
+    Weights {
+        #[command(subcommand)]
+        command: weights::WeightsCommand,
+    },
+    /// Render a W+ latent with the neural model (stored noise: deterministic).
+    Render(render::RenderArgs),
+    /// StyleGene's gene encoder and decoder on .npy files.
+    Genes {
+        #[command(subcommand)]
+        command: genes::GenesCommand,
+    },
+    /// Random faces from seeds through the mapping network.
+    Sample(sample::SampleArgs),
+    /// One child of two W+ latents (the StyleGene demo's operation).
+    Child(child::ChildArgs),
+    /// Build a gene pool from labelled W+ latents.
+    Pool {
+        #[command(subcommand)]
+        command: pool::PoolCommand,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,7 +68,13 @@ pub struct RunArgs {
 }
 
 pub mod check;
+pub mod child;
+pub mod genes;
+pub mod pool;
+pub mod render;
 pub mod run;
+pub mod sample;
+pub mod weights;
 
 /// Formats an error for stderr. Scenario reports are already complete
 /// diagnostics; everything else gets an `error:` prefix.

@@ -6,6 +6,8 @@
 //! latent-based gene encoder), genes back into latents (the gene decoder), and
 //! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
 
+pub mod stylegene;
+
 use crate::attributes::{AgeGroup, Sex};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};

@@ -1,0 +1,382 @@
+//! The neural face model: StyleGAN2 generator + StyleGene gene mappings,
+//! loaded from a weights directory, behind the [`FaceModel`] trait.
+//!
+//! Every method takes a batch and runs one forward pass for it. Inputs are
+//! checked here, before they reach the networks (whose forward passes assert
+//! on shapes), so a wrong latent is an input error, never a panic.
+
+use super::device::{check_cuda, device_name, CpuBackend};
+use super::mixer::StyleGeneMappings;
+use super::stylegan2::{to_images, Generator, NoiseMode};
+use super::weights::{self, ModelInfo};
+use crate::error::{Error, Result};
+use crate::genetics::genome::{GeneSample, GeneShape, Genome};
+use crate::genetics::pool::GenePool;
+use crate::model::{FaceModel, Image, Latent, Subject};
+use crate::scenario::format::{DeviceSpec, StyleGeneSpec};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use std::path::{Path, PathBuf};
+
+/// How to load a model besides its directory.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions {
+    pub device: DeviceSpec,
+    /// People per forward pass.
+    pub batch: usize,
+    /// Truncation ψ for latents drawn from a seed.
+    pub truncation: f32,
+    /// Fail when the directory has no gene pool (scenarios and `child` need one).
+    pub require_pool: bool,
+}
+
+impl LoadOptions {
+    pub fn from_spec(spec: &StyleGeneSpec) -> LoadOptions {
+        LoadOptions {
+            device: spec.device,
+            batch: spec.batch,
+            truncation: spec.truncation,
+            require_pool: true,
+        }
+    }
+}
+
+/// What the research commands need beyond [`FaceModel`], whatever the backend.
+pub trait NeuralFaceModel: FaceModel {
+    /// The directory's `model.ron`.
+    fn info(&self) -> &ModelInfo;
+
+    /// Renders with the checkpoint's stored noise (deterministic); also
+    /// returns the raw [-1, 1] output, `[batch, 3, size, size]` row-major.
+    fn render_raw(&self, latents: &[&Latent]) -> Result<(Vec<Image>, Vec<f32>)>;
+
+    /// W+ latents from z vectors (`[count, W]` row-major) through the mapping
+    /// network and truncation ψ.
+    fn latents_from_z(&self, z: Vec<f32>, psi: f32) -> Result<Vec<Latent>>;
+}
+
+/// Loads a weights directory on the requested device.
+pub fn load(dir: &Path, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
+    if opts.batch == 0 {
+        return Err(Error::input("StyleGene batch must be at least 1"));
+    }
+    if !(opts.truncation.is_finite() && (0.0..=1.0).contains(&opts.truncation)) {
+        return Err(Error::input(format!(
+            "StyleGene truncation {} must lie in 0..=1",
+            opts.truncation
+        )));
+    }
+    match opts.device {
+        DeviceSpec::Cpu => Ok(Box::new(StyleGeneModel::<CpuBackend>::load(
+            dir,
+            Default::default(),
+            opts,
+        )?)),
+        DeviceSpec::Cuda(index) => {
+            check_cuda(index)?;
+            load_cuda(dir, index, opts)
+        }
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn load_cuda(dir: &Path, index: usize, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
+    use super::device::CudaBackend;
+    let device = burn_cuda::CudaDevice::new(index);
+    Ok(Box::new(StyleGeneModel::<CudaBackend>::load(dir, device, opts)?))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn load_cuda(_dir: &Path, index: usize, _opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
+    // check_cuda already refused; kept so both builds share one code path.
+    check_cuda(index).map(|_| unreachable!("a build without `cuda` never accepts a GPU"))
+}
+
+/// The StyleGene model on backend `B`.
+pub struct StyleGeneModel<B: Backend> {
+    dir: PathBuf,
+    info: ModelInfo,
+    device: B::Device,
+    device_spec: DeviceSpec,
+    generator: Generator<B>,
+    mappings: StyleGeneMappings<B>,
+    pool: GenePool,
+    batch: usize,
+    truncation: f32,
+}
+
+impl<B: Backend> StyleGeneModel<B> {
+    /// Loads `dir` (written by `famsim weights import`) onto `device`.
+    pub fn load(dir: &Path, device: B::Device, opts: LoadOptions) -> Result<Self> {
+        let info = ModelInfo::read(dir)?;
+        let generator = load_generator::<B>(&dir.join(weights::GENERATOR_FILE), &device)?;
+        let mappings = StyleGeneMappings::<B>::load(dir.join(weights::MAPPINGS_FILE), &device)?;
+        check_agreement(&generator, &mappings, &dir.display().to_string())?;
+        let shape = GeneShape {
+            layers: mappings.encoder.n_layers(),
+            width: mappings.encoder.width(),
+        };
+        let pool_path = dir.join(weights::POOL_FILE);
+        let pool = if pool_path.is_file() {
+            weights::read_pool(&pool_path, shape)?
+        } else if opts.require_pool {
+            return Err(Error::input(format!(
+                "{} has no gene pool ({}); import one with `famsim weights import --gene-pool` \
+                 or build one with `famsim pool build`",
+                dir.display(),
+                weights::POOL_FILE
+            )));
+        } else {
+            GenePool::new()
+        };
+        Ok(StyleGeneModel {
+            dir: dir.to_path_buf(),
+            info,
+            device,
+            device_spec: opts.device,
+            generator,
+            mappings,
+            pool,
+            batch: opts.batch.max(1),
+            truncation: opts.truncation,
+        })
+    }
+
+    pub fn generator(&self) -> &Generator<B> {
+        &self.generator
+    }
+
+    fn n_latent(&self) -> usize {
+        self.generator.n_latent()
+    }
+
+    fn width(&self) -> usize {
+        self.generator.style_dim()
+    }
+
+    fn check_latent(&self, latent: &Latent) -> Result<()> {
+        if (latent.layers, latent.width) != (self.n_latent(), self.width())
+            || latent.data.len() != latent.layers * latent.width
+        {
+            return Err(Error::input(format!(
+                "a W+ latent of [{}, {}] does not fit this model, which takes [{}, {}]",
+                latent.layers,
+                latent.width,
+                self.n_latent(),
+                self.width()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Latents → W+ tensor [batch, N, W].
+    fn stack_latents(&self, latents: &[&Latent]) -> Result<Tensor<B, 3>> {
+        let mut values = Vec::with_capacity(latents.len() * self.n_latent() * self.width());
+        for l in latents {
+            self.check_latent(l)?;
+            values.extend_from_slice(&l.data);
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(values, [latents.len(), self.n_latent(), self.width()]),
+            &self.device,
+        ))
+    }
+
+    fn unstack_latents(&self, w_plus: Tensor<B, 3>) -> Result<Vec<Latent>> {
+        let [_, n, width] = w_plus.dims();
+        let values = w_plus
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| Error::internal(format!("reading latents: {e:?}")))?;
+        Ok(values
+            .chunks_exact(n * width)
+            .map(|c| Latent {
+                layers: n,
+                width,
+                data: c.to_vec(),
+            })
+            .collect())
+    }
+}
+
+/// Reads the native generator file into the generator's loader.
+fn load_generator<B: Backend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
+    let mut file = crate::io::safetensors::TensorFile::open(path)?;
+    let names: Vec<(String, Vec<usize>)> = file
+        .tensors()
+        .iter()
+        .map(|(n, t)| (n.clone(), t.shape.clone()))
+        .collect();
+    let mut tensors = Vec::with_capacity(names.len());
+    for (name, shape) in names {
+        let values = file.read(&name)?;
+        tensors.push((name, TensorData::new(values, shape)));
+    }
+    let checkpoint =
+        super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
+    Generator::from_checkpoint(&checkpoint, device)
+}
+
+/// The generator and the mappings must agree on N and W.
+pub fn check_agreement<B: Backend>(
+    generator: &Generator<B>,
+    mappings: &StyleGeneMappings<B>,
+    what: &str,
+) -> Result<()> {
+    let g = (generator.n_latent(), generator.style_dim());
+    let m = (mappings.encoder.n_layers(), mappings.encoder.width());
+    if g != m {
+        return Err(Error::input(format!(
+            "{what}: the StyleGAN2 generator ({} px) uses W+ latents [{}, {}] but the StyleGene mappings \
+             take [{}, {}]; the two checkpoints do not belong together",
+            generator.resolution(),
+            g.0,
+            g.1,
+            m.0,
+            m.1
+        )));
+    }
+    Ok(())
+}
+
+impl<B: Backend> FaceModel for StyleGeneModel<B>
+where
+    StyleGeneModel<B>: Send + Sync,
+{
+    fn describe(&self) -> String {
+        format!(
+            "stylegene:{} ({})",
+            self.dir.display(),
+            device_name(self.device_spec)
+        )
+    }
+
+    fn gene_shape(&self) -> GeneShape {
+        GeneShape {
+            layers: self.n_latent(),
+            width: self.width(),
+        }
+    }
+
+    fn fine_layer_start(&self) -> usize {
+        weights::fine_layer_start(self.n_latent())
+    }
+
+    fn image_size(&self) -> u32 {
+        self.generator.resolution() as u32
+    }
+
+    fn preferred_batch(&self) -> usize {
+        self.batch
+    }
+
+    fn gene_pool(&self) -> &GenePool {
+        &self.pool
+    }
+
+    fn encode(&self, latents: &[Latent]) -> Result<Vec<Genome>> {
+        if latents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let refs: Vec<&Latent> = latents.iter().collect();
+        let (mean, logvar) = self.mappings.encoder.forward(self.stack_latents(&refs)?);
+        let shape = self.gene_shape();
+        let read = |t: Tensor<B, 4>| {
+            t.into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .map_err(|e| Error::internal(format!("encode: {e:?}")))
+        };
+        let (mean, logvar) = (read(mean)?, read(logvar)?);
+        mean.chunks_exact(shape.len())
+            .zip(logvar.chunks_exact(shape.len()))
+            .map(|(m, v)| Genome::from_parts(shape, m.to_vec(), v.to_vec()).map_err(Error::internal))
+            .collect()
+    }
+
+    fn decode(&self, genes: &[GeneSample]) -> Result<Vec<Latent>> {
+        if genes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shape = self.gene_shape();
+        let mut values = Vec::with_capacity(genes.len() * shape.len());
+        for g in genes {
+            if g.shape != shape || g.values.len() != shape.len() {
+                return Err(Error::input(format!(
+                    "a gene of shape [{}, 34, {}] does not fit this model, which takes [{}, 34, {}]",
+                    g.shape.layers, g.shape.width, shape.layers, shape.width
+                )));
+            }
+            values.extend_from_slice(&g.values);
+        }
+        let genes = Tensor::<B, 4>::from_data(
+            TensorData::new(
+                values,
+                [
+                    genes.len(),
+                    shape.layers,
+                    crate::genetics::region::REGION_COUNT,
+                    shape.width,
+                ],
+            ),
+            &self.device,
+        );
+        self.unstack_latents(self.mappings.decoder.forward(genes))
+    }
+
+    fn latent_from_rng(&self, rng: &mut ChaCha8Rng, _subject: Subject) -> Result<Latent> {
+        let z: Vec<f32> = (0..self.width())
+            .map(|_| rng.sample::<f32, _>(StandardNormal))
+            .collect();
+        let mut latents = self.latents_from_z(z, self.truncation)?;
+        latents
+            .pop()
+            .ok_or_else(|| Error::internal("the mapping network returned no latent"))
+    }
+
+    fn render(&self, latents: &[&Latent], _subjects: &[Subject]) -> Result<Vec<Image>> {
+        if latents.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.render_raw(latents)?.0)
+    }
+
+    fn load_latent(&self, path: &Path) -> Result<Latent> {
+        crate::io::npy::read_latent(path, Some(self.n_latent()), self.width())
+    }
+}
+
+impl<B: Backend> NeuralFaceModel for StyleGeneModel<B>
+where
+    StyleGeneModel<B>: Send + Sync,
+{
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn render_raw(&self, latents: &[&Latent]) -> Result<(Vec<Image>, Vec<f32>)> {
+        let images = self
+            .generator
+            .synthesis(self.stack_latents(latents)?, NoiseMode::Stored)?;
+        let raw = images
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| Error::internal(format!("render: {e:?}")))?;
+        Ok((to_images(images)?, raw))
+    }
+
+    fn latents_from_z(&self, z: Vec<f32>, psi: f32) -> Result<Vec<Latent>> {
+        let width = self.width();
+        let count = z.len() / width;
+        let z = Tensor::<B, 2>::from_data(TensorData::new(z, [count, width]), &self.device);
+        let w = self.generator.truncate(self.generator.mapping(z)?, psi);
+        let w_plus = self.generator.broadcast_w(w);
+        self.unstack_latents(w_plus)
+    }
+}
