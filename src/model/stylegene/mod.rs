@@ -1,7 +1,9 @@
-//! The neural StyleGene model: StyleGAN2 generator and the two gene mappings,
-//! loaded from the official PyTorch files.
+//! StyleGene, the neural face model: the StyleGAN2 generator and the gene
+//! mappings, loaded from the official PyTorch checkpoints.
 
+pub mod checkpoint;
 pub mod device;
 pub mod face_model;
 pub mod import;
+pub mod stylegan2;
 pub mod weights;
