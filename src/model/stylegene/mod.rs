@@ -4,6 +4,9 @@
 pub mod checkpoint;
 pub mod device;
 pub mod face_model;
+pub mod gene_pool;
 pub mod import;
+pub mod mixer;
 pub mod stylegan2;
+pub mod torch_pickle;
 pub mod weights;
