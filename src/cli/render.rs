@@ -35,6 +35,7 @@ impl ModelArgs {
                 batch: 8,
                 truncation,
                 require_pool,
+                image_size: None,
             },
         )
     }

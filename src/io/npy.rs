@@ -51,7 +51,7 @@ pub fn read(path: &Path) -> Result<NpyArray> {
     }
     let shape: Vec<usize> = file.shape().iter().map(|&d| d as usize).collect();
     let dtype = file.dtype().descr();
-    let data: Vec<f32> = match dtype.trim_start_matches(['<', '>', '=', '|']) {
+    let data: Vec<f32> = match dtype.trim_matches('\'').trim_start_matches(['<', '>', '=', '|']) {
         "f4" => file.into_vec::<f32>(),
         "f8" => file
             .into_vec::<f64>()

@@ -100,6 +100,11 @@ impl TensorFile {
         &self.tensors
     }
 
+    /// File position of the data section (tensor ranges are relative to it).
+    pub fn data_start(&self) -> u64 {
+        self.data_start
+    }
+
     pub fn metadata(&self) -> &BTreeMap<String, String> {
         &self.metadata
     }

@@ -22,8 +22,11 @@ pub struct LoadedScenario {
 pub fn load(path: &Path) -> Result<LoadedScenario> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::input(format!("cannot read {}: {e}", path.display())))?;
-    let file: ScenarioFile =
-        ron::from_str(&text).map_err(|e| Error::Scenario(format!("{}: {e}", path.display())))?;
+    // `model: StyleGene(weights: "…")` without double parentheses.
+    let file: ScenarioFile = ron::Options::default()
+        .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
+        .from_str(&text)
+        .map_err(|e| Error::Scenario(format!("{}: {e}", path.display())))?;
     let people = file
         .people
         .iter()

@@ -6,7 +6,8 @@
 //! on shapes), so a wrong latent is an input error, never a panic.
 
 use super::device::{check_cuda, device_name, CpuBackend};
-use super::mixer::StyleGeneMappings;
+use super::mixer::{GeneDecoder, GeneEncoder, StyleGeneMappings};
+use super::torch_pickle::TorchFile;
 use super::stylegan2::{to_images, Generator, NoiseMode};
 use super::weights::{self, ModelInfo};
 use crate::error::{Error, Result};
@@ -31,6 +32,8 @@ pub struct LoadOptions {
     pub truncation: f32,
     /// Fail when the directory has no gene pool (scenarios and `child` need one).
     pub require_pool: bool,
+    /// Side of the portraits `render` returns; None: the generator's own size.
+    pub image_size: Option<u32>,
 }
 
 impl LoadOptions {
@@ -40,6 +43,7 @@ impl LoadOptions {
             batch: spec.batch,
             truncation: spec.truncation,
             require_pool: true,
+            image_size: None,
         }
     }
 }
@@ -106,6 +110,7 @@ pub struct StyleGeneModel<B: Backend> {
     pool: GenePool,
     batch: usize,
     truncation: f32,
+    image_size: Option<u32>,
 }
 
 impl<B: Backend> StyleGeneModel<B> {
@@ -113,7 +118,7 @@ impl<B: Backend> StyleGeneModel<B> {
     pub fn load(dir: &Path, device: B::Device, opts: LoadOptions) -> Result<Self> {
         let info = ModelInfo::read(dir)?;
         let generator = load_generator::<B>(&dir.join(weights::GENERATOR_FILE), &device)?;
-        let mappings = StyleGeneMappings::<B>::load(dir.join(weights::MAPPINGS_FILE), &device)?;
+        let mappings = load_mappings::<B>(&dir.join(weights::MAPPINGS_FILE), &device)?;
         check_agreement(&generator, &mappings, &dir.display().to_string())?;
         let shape = GeneShape {
             layers: mappings.encoder.n_layers(),
@@ -142,6 +147,7 @@ impl<B: Backend> StyleGeneModel<B> {
             pool,
             batch: opts.batch.max(1),
             truncation: opts.truncation,
+            image_size: opts.image_size,
         })
     }
 
@@ -221,6 +227,15 @@ fn load_generator<B: Backend>(path: &Path, device: &B::Device) -> Result<Generat
     Generator::from_checkpoint(&checkpoint, device)
 }
 
+/// Reads the native mappings file into the mappings' loaders.
+fn load_mappings<B: Backend>(path: &Path, device: &B::Device) -> Result<StyleGeneMappings<B>> {
+    let mut file = TorchFile::open_safetensors(path)?;
+    Ok(StyleGeneMappings {
+        encoder: GeneEncoder::from_torch(&mut file, device)?,
+        decoder: GeneDecoder::from_torch(&mut file, device)?,
+    })
+}
+
 /// The generator and the mappings must agree on N and W.
 pub fn check_agreement<B: Backend>(
     generator: &Generator<B>,
@@ -267,7 +282,8 @@ where
     }
 
     fn image_size(&self) -> u32 {
-        self.generator.resolution() as u32
+        self.image_size
+            .unwrap_or(self.generator.resolution() as u32)
     }
 
     fn preferred_batch(&self) -> usize {
@@ -342,7 +358,12 @@ where
         if latents.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.render_raw(latents)?.0)
+        let images = self.render_raw(latents)?.0;
+        let size = self.image_size();
+        Ok(images
+            .into_iter()
+            .map(|img| if img.width == size { img } else { resample(&img, size) })
+            .collect())
     }
 
     fn load_latent(&self, path: &Path) -> Result<Latent> {
@@ -378,5 +399,84 @@ where
         let w = self.generator.truncate(self.generator.mapping(z)?, psi);
         let w_plus = self.generator.broadcast_w(w);
         self.unstack_latents(w_plus)
+    }
+}
+
+/// Resamples a square portrait to `size`×`size` with a tent filter widened by
+/// the scale factor when shrinking (so every source pixel counts, no aliasing),
+/// one axis at a time.
+fn resample(img: &Image, size: u32) -> Image {
+    let (w, h, n) = (img.width as usize, img.height as usize, size as usize);
+    let src: Vec<f32> = img.rgb.iter().map(|&v| v as f32).collect();
+    // Horizontal pass: [h, w, 3] → [h, n, 3]; then vertical: → [n, n, 3].
+    let horizontal = resample_axis(&src, h, w, n, |row, x, c| (row * w + x) * 3 + c, |row, x, c| (row * n + x) * 3 + c);
+    let vertical = resample_axis(&horizontal, n, h, n, |col, y, c| (y * n + col) * 3 + c, |col, y, c| (y * n + col) * 3 + c);
+    Image {
+        width: size,
+        height: size,
+        rgb: vertical
+            .into_iter()
+            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            .collect(),
+    }
+}
+
+/// Resamples `lines` lines of `from` pixels to `to` pixels; `at_src` and
+/// `at_dst` give the flat index of (line, position, channel).
+fn resample_axis(
+    src: &[f32],
+    lines: usize,
+    from: usize,
+    to: usize,
+    at_src: impl Fn(usize, usize, usize) -> usize,
+    at_dst: impl Fn(usize, usize, usize) -> usize,
+) -> Vec<f32> {
+    let scale = from as f32 / to as f32;
+    let support = scale.max(1.0);
+    let mut out = vec![0.0; lines * to * 3];
+    for x in 0..to {
+        let centre = (x as f32 + 0.5) * scale - 0.5;
+        let lo = (centre - support).floor().max(0.0) as usize;
+        let hi = ((centre + support).ceil() as usize).min(from - 1);
+        let taps: Vec<(usize, f32)> = (lo..=hi)
+            .map(|i| (i, (1.0 - (i as f32 - centre).abs() / support).max(0.0)))
+            .filter(|&(_, wgt)| wgt > 0.0)
+            .collect();
+        let total: f32 = taps.iter().map(|t| t.1).sum();
+        for line in 0..lines {
+            for c in 0..3 {
+                let v: f32 = taps.iter().map(|&(i, wgt)| wgt * src[at_src(line, i, c)]).sum();
+                out[at_dst(line, x, c)] = v / total;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resampling_keeps_flat_colours_and_averages_when_shrinking() {
+        let flat = Image {
+            width: 8,
+            height: 8,
+            rgb: [10u8, 200, 77].repeat(64),
+        };
+        for size in [3, 4, 13, 16] {
+            let r = resample(&flat, size);
+            assert_eq!((r.width, r.height), (size, size));
+            assert!(r.rgb.chunks(3).all(|p| p == [10, 200, 77]), "size {size}");
+        }
+        // A 2×2 checkerboard halves to its mean grey.
+        let mut rgb = Vec::new();
+        for y in 0..2 {
+            for x in 0..2 {
+                rgb.extend([if (x + y) % 2 == 0 { 0u8 } else { 255 }; 3]);
+            }
+        }
+        let r = resample(&Image { width: 2, height: 2, rgb }, 1);
+        assert!(r.rgb.iter().all(|&v| (127..=128).contains(&v)), "{:?}", r.rgb);
     }
 }

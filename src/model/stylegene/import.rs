@@ -147,6 +147,7 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
             batch: 1,
             truncation: 1.0,
             require_pool: false,
+            image_size: None,
         },
     )
     .map_err(|e| Error::internal(format!("the imported directory does not load back: {e}")))?;
@@ -207,7 +208,7 @@ fn write_generator(ckpt: &Checkpoint, out: &Path) -> Result<()> {
 
 /// Copies `w2sub34.*` and `sub2w.*` into the native mappings file.
 fn write_mappings(source: &Path, out: &Path) -> Result<()> {
-    let mut file = TorchFile::open(source)?;
+    let file = TorchFile::open(source)?;
     let root = file.root().clone();
     let state = match root.get("state_dict") {
         Some(sd @ Value::Dict(_)) => sd,
