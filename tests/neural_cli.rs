@@ -146,7 +146,15 @@ fn import_info_render_encode_decode_match_pytorch() {
     ok(
         dir,
         &[
-            "render", "--weights", s(&weights), "--latent", s(&father), "--out", s(&png), "--raw", s(&raw),
+            "render",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&father),
+            "--out",
+            s(&png),
+            "--raw",
+            s(&raw),
         ],
     );
     let (shape, got) = npy(&raw);
@@ -157,14 +165,34 @@ fn import_info_render_encode_decode_match_pytorch() {
     assert_eq!((image.width, image.height), (32, 32));
     // Stored noise: rendering again gives the same picture.
     let png2 = dir.join("again.png");
-    ok(dir, &["render", "--weights", s(&weights), "--latent", s(&father), "--out", s(&png2)]);
+    ok(
+        dir,
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&father),
+            "--out",
+            s(&png2),
+        ],
+    );
     assert_same_picture("render twice", &png, &png2);
 
     // Encode.
     let genes_dir = dir.join("genes");
     ok(
         dir,
-        &["genes", "encode", "--weights", s(&weights), "--latent", s(&father), "--out", s(&genes_dir)],
+        &[
+            "genes",
+            "encode",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&father),
+            "--out",
+            s(&genes_dir),
+        ],
     );
     for part in ["mean", "logvar"] {
         let (shape, got) = npy(&genes_dir.join(format!("{part}.npy")));
@@ -178,7 +206,13 @@ fn import_info_render_encode_decode_match_pytorch() {
     ok(
         dir,
         &[
-            "genes", "decode", "--weights", s(&weights), "--genome", s(&fixture("neural/genes.npy")), "--out",
+            "genes",
+            "decode",
+            "--weights",
+            s(&weights),
+            "--genome",
+            s(&fixture("neural/genes.npy")),
+            "--out",
             s(&w_out),
         ],
     );
@@ -198,7 +232,16 @@ fn sample_child_and_pool_build() {
     ok(
         dir,
         &[
-            "sample", "--weights", s(&weights), "--seed", "5", "--count", "2", "--truncation", "0.7", "--out",
+            "sample",
+            "--weights",
+            s(&weights),
+            "--seed",
+            "5",
+            "--count",
+            "2",
+            "--truncation",
+            "0.7",
+            "--out",
             s(&samples),
         ],
     );
@@ -237,7 +280,11 @@ fn sample_child_and_pool_build() {
     std::fs::copy(child_dir.join("child.png"), &first).unwrap();
     let (_, first_latent) = npy(&child_dir.join("child.npy"));
     ok(dir, &args);
-    assert_same_picture("same seed, same child", &first, &child_dir.join("child.png"));
+    assert_same_picture(
+        "same seed, same child",
+        &first,
+        &child_dir.join("child.png"),
+    );
     let (_, latent) = npy(&child_dir.join("child.npy"));
     assert_close("same seed, same child latent", &latent, &first_latent, 1e-4);
     // Another seed makes another child.
@@ -245,7 +292,10 @@ fn sample_child_and_pool_build() {
     ok(dir, &other);
     let (_, latent) = npy(&child_dir.join("child.npy"));
     assert!(
-        latent.iter().zip(&first_latent).any(|(a, b)| (a - b).abs() > 1e-2),
+        latent
+            .iter()
+            .zip(&first_latent)
+            .any(|(a, b)| (a - b).abs() > 1e-2),
         "seed 4 gave the child of seed 3"
     );
 
@@ -263,7 +313,10 @@ fn sample_child_and_pool_build() {
             s(&fixture("neural/faces.csv")),
         ],
     );
-    assert!(said.contains("gene pool of 4 entries under 4 keys"), "{said}");
+    assert!(
+        said.contains("gene pool of 4 entries under 4 keys"),
+        "{said}"
+    );
     let info = ok(dir, &["weights", "info", s(&weights)]);
     assert!(info.contains("70+-male-White: 1"), "{info}");
     assert!(info.contains("3-9-female-East Asian: 1"), "{info}");
@@ -281,7 +334,10 @@ fn a_stylegene_scenario_paints_every_person() {
     ok(dir, &["run", "family.ron", "--out", s(&run), "--quiet"]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
-    assert!(manifest["model"].as_str().unwrap().starts_with("stylegene:"));
+    assert!(manifest["model"]
+        .as_str()
+        .unwrap()
+        .starts_with("stylegene:"));
     let people = manifest["people"].as_array().unwrap();
     assert_eq!(people.len(), 6);
     let mut images = Vec::new();
@@ -331,7 +387,10 @@ fn broken_and_mismatched_files_are_named_in_the_error() {
     let corrupt = dir.join("corrupt.pt");
     std::fs::write(&corrupt, b"this is not a checkpoint, just text").unwrap();
     let err = import_with(&corrupt, &good_m);
-    assert!(err.contains("corrupt.pt") && err.contains("not a readable PyTorch checkpoint"), "{err}");
+    assert!(
+        err.contains("corrupt.pt") && err.contains("not a readable PyTorch checkpoint"),
+        "{err}"
+    );
 
     // Truncated: half of a real download.
     let truncated = dir.join("truncated.ckpt");
@@ -348,8 +407,14 @@ fn broken_and_mismatched_files_are_named_in_the_error() {
     assert!(err.contains("sub2w.layer.1.0.fn.3.weight"), "{err}");
     // Two files that do not belong together (N = 8 generator, N = 2 mappings).
     let err = import_with(&good_g, &fixture("stylegene/mappings.ckpt"));
-    assert!(err.contains("do not belong together") && err.contains("[8, 32]"), "{err}");
-    assert!(!out.join("model.ron").exists(), "nothing is written on failure");
+    assert!(
+        err.contains("do not belong together") && err.contains("[8, 32]"),
+        "{err}"
+    );
+    assert!(
+        !out.join("model.ron").exists(),
+        "nothing is written on failure"
+    );
 
     // A weights directory that is not one.
     let err = input_error(dir, &["weights", "info", s(&dir.join("nowhere"))]);
@@ -361,16 +426,41 @@ fn broken_and_mismatched_files_are_named_in_the_error() {
     famsim::io::npy::write(&bad, &[1, 3, 32], &[0.0; 96]).unwrap();
     let err = input_error(
         dir,
-        &["render", "--weights", s(&weights), "--latent", s(&bad), "--out", s(&dir.join("x.png"))],
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&bad),
+            "--out",
+            s(&dir.join("x.png")),
+        ],
     );
-    assert!(err.contains("bad.npy") && err.contains("needs 8 W+ layers"), "{err}");
+    assert!(
+        err.contains("bad.npy") && err.contains("needs 8 W+ layers"),
+        "{err}"
+    );
 
     // A truncated native file.
     let gen = weights.join("generator.safetensors");
     let bytes = std::fs::read(&gen).unwrap();
     std::fs::write(&gen, &bytes[..bytes.len() - 100]).unwrap();
-    let err = input_error(dir, &["render", "--weights", s(&weights), "--latent", s(&fixture("neural/father.npy")), "--out", s(&dir.join("x.png"))]);
-    assert!(err.contains("generator.safetensors") && err.contains("truncated"), "{err}");
+    let err = input_error(
+        dir,
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&fixture("neural/father.npy")),
+            "--out",
+            s(&dir.join("x.png")),
+        ],
+    );
+    assert!(
+        err.contains("generator.safetensors") && err.contains("truncated"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -78,7 +78,10 @@ pub struct LabelRow {
 /// its oldest group as "more than 70"; famsim's pool keys say "70+".
 pub fn read_labels(path: &Path) -> Result<Vec<LabelRow>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines
         .next()
         .ok_or_else(|| Error::input(format!("{}: empty CSV", path.display())))?;
@@ -109,9 +112,7 @@ pub fn read_labels(path: &Path) -> Result<Vec<LabelRow>> {
     for (i, line) in lines {
         let cells = split_csv(line);
         let at = |col: usize| cells.get(col).map(String::as_str).unwrap_or("");
-        let bad = |what: String| {
-            Error::input(format!("{}:{}: {what}", path.display(), i + 1))
-        };
+        let bad = |what: String| Error::input(format!("{}:{}: {what}", path.display(), i + 1));
         let age_text = match at(age_col) {
             "more than 70" => "70+",
             other => other,
@@ -128,7 +129,10 @@ pub fn read_labels(path: &Path) -> Result<Vec<LabelRow>> {
         rows.push(LabelRow { file_id, key });
     }
     if rows.is_empty() {
-        return Err(Error::input(format!("{}: no labelled rows", path.display())));
+        return Err(Error::input(format!(
+            "{}: no labelled rows",
+            path.display()
+        )));
     }
     Ok(rows)
 }
@@ -154,7 +158,12 @@ fn split_csv(line: &str) -> Vec<String> {
 }
 
 /// The latents for `rows`: from `<dir>/<stem of file_id>.npy`, or row i ↔ latent i of one file.
-fn read_latents(path: &Path, rows: &[LabelRow], layers: usize, width: usize) -> Result<Vec<Latent>> {
+fn read_latents(
+    path: &Path,
+    rows: &[LabelRow],
+    layers: usize,
+    width: usize,
+) -> Result<Vec<Latent>> {
     if path.is_dir() {
         return rows
             .iter()
@@ -180,7 +189,11 @@ fn read_latents(path: &Path, rows: &[LabelRow], layers: usize, width: usize) -> 
 }
 
 /// Encodes every latent (in the model's batches) into the pool bucket of its labels.
-pub fn build_pool(model: &dyn FaceModel, rows: &[LabelRow], latents: Vec<Latent>) -> Result<GenePool> {
+pub fn build_pool(
+    model: &dyn FaceModel,
+    rows: &[LabelRow],
+    latents: Vec<Latent>,
+) -> Result<GenePool> {
     let mut pool = GenePool::new();
     let batch = model.preferred_batch().max(1);
     for (chunk_rows, chunk) in rows.chunks(batch).zip(latents.chunks(batch)) {
@@ -213,7 +226,10 @@ mod tests {
 
         std::fs::write(&p, "file,age,gender,race\nx.jpg,20-29,robot,White\n").unwrap();
         let err = read_labels(&p).unwrap_err().to_string();
-        assert!(err.contains("labels.csv:2") && err.contains("robot"), "{err}");
+        assert!(
+            err.contains("labels.csv:2") && err.contains("robot"),
+            "{err}"
+        );
         std::fs::write(&p, "file,age,gender\n").unwrap();
         let err = read_labels(&p).unwrap_err().to_string();
         assert!(err.contains("no `race` column"), "{err}");

@@ -51,7 +51,10 @@ pub fn read(path: &Path) -> Result<NpyArray> {
     }
     let shape: Vec<usize> = file.shape().iter().map(|&d| d as usize).collect();
     let dtype = file.dtype().descr();
-    let data: Vec<f32> = match dtype.trim_matches('\'').trim_start_matches(['<', '>', '=', '|']) {
+    let data: Vec<f32> = match dtype
+        .trim_matches('\'')
+        .trim_start_matches(['<', '>', '=', '|'])
+    {
         "f4" => file.into_vec::<f32>(),
         "f8" => file
             .into_vec::<f64>()
@@ -186,7 +189,10 @@ mod tests {
         assert_eq!(read_latent(&p, None, 4).unwrap().data, data);
         write(&p, &[2, 3, 2], &data).unwrap();
         let err = read_latent(&p, None, 4).unwrap_err().to_string();
-        assert!(err.contains("[N, 4] or [B, N, 4]") && err.contains("[2, 3, 2]"), "{err}");
+        assert!(
+            err.contains("[N, 4] or [B, N, 4]") && err.contains("[2, 3, 2]"),
+            "{err}"
+        );
         write(&p, &[4, 3], &data).unwrap();
         let err = read_latent(&p, Some(3), 3).unwrap_err().to_string();
         assert!(err.contains("needs 3 W+ layers"), "{err}");

@@ -73,8 +73,7 @@ impl TensorFile {
                 }
                 continue;
             }
-            let entry = parse_entry(&info)
-                .map_err(|why| bad(format!("tensor `{name}`: {why}")))?;
+            let entry = parse_entry(&info).map_err(|why| bad(format!("tensor `{name}`: {why}")))?;
             if entry.end > data_len {
                 return Err(bad(format!(
                     "tensor `{name}` ends at byte {} of a data section of {data_len} (truncated file?)",
@@ -115,9 +114,10 @@ impl TensorFile {
 
     /// Reads one tensor's values, row-major.
     pub fn read(&mut self, name: &str) -> Result<Vec<f32>> {
-        let entry = self.tensors.get(name).ok_or_else(|| {
-            Error::input(format!("{}: no tensor `{name}`", self.path.display()))
-        })?;
+        let entry = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| Error::input(format!("{}: no tensor `{name}`", self.path.display())))?;
         let (begin, count) = (entry.begin, ((entry.end - entry.begin) / 4) as usize);
         let path = &self.path;
         self.file
@@ -205,13 +205,19 @@ pub fn write(
 ) -> Result<()> {
     let mut header = serde_json::Map::new();
     if !metadata.is_empty() {
-        header.insert("__metadata__".into(), serde_json::to_value(metadata).unwrap());
+        header.insert(
+            "__metadata__".into(),
+            serde_json::to_value(metadata).unwrap(),
+        );
     }
     let mut offset = 0u64;
     for t in &tensors {
         let bytes = t.shape.iter().product::<usize>() as u64 * 4;
         if header.contains_key(&t.name) {
-            return Err(Error::internal(format!("tensor `{}` written twice", t.name)));
+            return Err(Error::internal(format!(
+                "tensor `{}` written twice",
+                t.name
+            )));
         }
         header.insert(
             t.name.clone(),
@@ -229,7 +235,8 @@ pub fn write(
     {
         let mut w = BufWriter::new(tmp.as_file());
         let io = |e| Error::io(path, e);
-        w.write_all(&(header.len() as u64).to_le_bytes()).map_err(io)?;
+        w.write_all(&(header.len() as u64).to_le_bytes())
+            .map_err(io)?;
         w.write_all(&header).map_err(io)?;
         for t in tensors {
             let want = t.shape.iter().product::<usize>();
@@ -305,7 +312,10 @@ mod tests {
         std::fs::write(&p, &bytes[..bytes.len() - 4]).unwrap();
         let err = TensorFile::open(&p).err().unwrap();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("tensor `a` ends at byte 256"), "{err}");
+        assert!(
+            err.to_string().contains("tensor `a` ends at byte 256"),
+            "{err}"
+        );
         std::fs::write(&p, b"garbage!garbage!").unwrap();
         let err = TensorFile::open(&p).err().unwrap().to_string();
         assert!(err.contains("corrupt or truncated safetensors"), "{err}");

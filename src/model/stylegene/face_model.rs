@@ -7,8 +7,8 @@
 
 use super::device::{check_cuda, device_name, CpuBackend};
 use super::mixer::{GeneDecoder, GeneEncoder, StyleGeneMappings};
-use super::torch_pickle::TorchFile;
 use super::stylegan2::{to_images, Generator, NoiseMode};
+use super::torch_pickle::TorchFile;
 use super::weights::{self, ModelInfo};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
@@ -90,7 +90,9 @@ pub fn load(dir: &Path, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
 fn load_cuda(dir: &Path, index: usize, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
     use super::device::CudaBackend;
     let device = burn_cuda::CudaDevice::new(index);
-    Ok(Box::new(StyleGeneModel::<CudaBackend>::load(dir, device, opts)?))
+    Ok(Box::new(StyleGeneModel::<CudaBackend>::load(
+        dir, device, opts,
+    )?))
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -222,8 +224,7 @@ fn load_generator<B: Backend>(path: &Path, device: &B::Device) -> Result<Generat
         let values = file.read(&name)?;
         tensors.push((name, TensorData::new(values, shape)));
     }
-    let checkpoint =
-        super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
+    let checkpoint = super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
     Generator::from_checkpoint(&checkpoint, device)
 }
 
@@ -310,7 +311,9 @@ where
         let (mean, logvar) = (read(mean)?, read(logvar)?);
         mean.chunks_exact(shape.len())
             .zip(logvar.chunks_exact(shape.len()))
-            .map(|(m, v)| Genome::from_parts(shape, m.to_vec(), v.to_vec()).map_err(Error::internal))
+            .map(|(m, v)| {
+                Genome::from_parts(shape, m.to_vec(), v.to_vec()).map_err(Error::internal)
+            })
             .collect()
     }
 
@@ -362,7 +365,13 @@ where
         let size = self.image_size();
         Ok(images
             .into_iter()
-            .map(|img| if img.width == size { img } else { resample(&img, size) })
+            .map(|img| {
+                if img.width == size {
+                    img
+                } else {
+                    resample(&img, size)
+                }
+            })
             .collect())
     }
 
@@ -409,8 +418,22 @@ fn resample(img: &Image, size: u32) -> Image {
     let (w, h, n) = (img.width as usize, img.height as usize, size as usize);
     let src: Vec<f32> = img.rgb.iter().map(|&v| v as f32).collect();
     // Horizontal pass: [h, w, 3] → [h, n, 3]; then vertical: → [n, n, 3].
-    let horizontal = resample_axis(&src, h, w, n, |row, x, c| (row * w + x) * 3 + c, |row, x, c| (row * n + x) * 3 + c);
-    let vertical = resample_axis(&horizontal, n, h, n, |col, y, c| (y * n + col) * 3 + c, |col, y, c| (y * n + col) * 3 + c);
+    let horizontal = resample_axis(
+        &src,
+        h,
+        w,
+        n,
+        |row, x, c| (row * w + x) * 3 + c,
+        |row, x, c| (row * n + x) * 3 + c,
+    );
+    let vertical = resample_axis(
+        &horizontal,
+        n,
+        h,
+        n,
+        |col, y, c| (y * n + col) * 3 + c,
+        |col, y, c| (y * n + col) * 3 + c,
+    );
     Image {
         width: size,
         height: size,
@@ -445,7 +468,10 @@ fn resample_axis(
         let total: f32 = taps.iter().map(|t| t.1).sum();
         for line in 0..lines {
             for c in 0..3 {
-                let v: f32 = taps.iter().map(|&(i, wgt)| wgt * src[at_src(line, i, c)]).sum();
+                let v: f32 = taps
+                    .iter()
+                    .map(|&(i, wgt)| wgt * src[at_src(line, i, c)])
+                    .sum();
                 out[at_dst(line, x, c)] = v / total;
             }
         }
@@ -476,7 +502,18 @@ mod tests {
                 rgb.extend([if (x + y) % 2 == 0 { 0u8 } else { 255 }; 3]);
             }
         }
-        let r = resample(&Image { width: 2, height: 2, rgb }, 1);
-        assert!(r.rgb.iter().all(|&v| (127..=128).contains(&v)), "{:?}", r.rgb);
+        let r = resample(
+            &Image {
+                width: 2,
+                height: 2,
+                rgb,
+            },
+            1,
+        );
+        assert!(
+            r.rgb.iter().all(|&v| (127..=128).contains(&v)),
+            "{:?}",
+            r.rgb
+        );
     }
 }

@@ -54,7 +54,11 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     check_agreement(
         &generator,
         &mappings,
-        &format!("{} and {}", req.stylegan2.display(), req.stylegene.display()),
+        &format!(
+            "{} and {}",
+            req.stylegan2.display(),
+            req.stylegene.display()
+        ),
     )?;
     let shape = GeneShape {
         layers: generator.n_latent(),
@@ -166,8 +170,12 @@ fn mappings_arch_of(m: &StyleGeneMappings<CpuBackend>) -> MappingsArch {
 /// Generator sizes from tensor shapes (the loader has already checked them).
 fn generator_arch(ckpt: &Checkpoint, m: &MappingsArch) -> Result<GeneratorArch> {
     let g = |name: &str| ckpt.shape(&format!("{GENERATOR_PREFIX}{name}"));
-    let n_mlp = (1..).take_while(|i| g(&format!("style.{i}.weight")).is_some()).count();
-    let mut channels = vec![g("input.input").and_then(|s| s.get(1).copied()).unwrap_or(0)];
+    let n_mlp = (1..)
+        .take_while(|i| g(&format!("style.{i}.weight")).is_some())
+        .count();
+    let mut channels = vec![g("input.input")
+        .and_then(|s| s.get(1).copied())
+        .unwrap_or(0)];
     // `convs.{2b}` is the upsampling conv of block b; its weight is [1, out, in, 3, 3].
     channels.extend(
         (0..)
@@ -242,12 +250,15 @@ fn check_e4e(path: &Path, shape: GeneShape) -> Result<()> {
     // is read with the pickle reader that tolerates non-tensor extras.
     let file = TorchFile::open(path)?;
     let tensors = file.root().tensors_by_name();
-    let found = tensors.get(LATENT_AVG).map(|t| t.shape.clone()).ok_or_else(|| {
-        Error::input(format!(
-            "{}: missing tensor `latent_avg`; is this e4e_ffhq_encode.pt?",
-            path.display()
-        ))
-    })?;
+    let found = tensors
+        .get(LATENT_AVG)
+        .map(|t| t.shape.clone())
+        .ok_or_else(|| {
+            Error::input(format!(
+                "{}: missing tensor `latent_avg`; is this e4e_ffhq_encode.pt?",
+                path.display()
+            ))
+        })?;
     if found != [shape.layers, shape.width] && found != [shape.width] {
         return Err(Error::input(format!(
             "{}: tensor `latent_avg` has shape {found:?}, expected [{}, {}] for this model",

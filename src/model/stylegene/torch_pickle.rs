@@ -1088,7 +1088,10 @@ impl TorchFile {
                 dtype: DType::F32,
                 numel,
             });
-            offsets.insert(name.clone(), (data_start + entry.begin, entry.end - entry.begin));
+            offsets.insert(
+                name.clone(),
+                (data_start + entry.begin, entry.end - entry.begin),
+            );
             items.push((
                 Value::Str(Rc::from(name.as_str())),
                 Value::Tensor(Rc::new(TensorRef {

@@ -147,8 +147,8 @@ impl ModelInfo {
                 dir.display()
             ))
         })?;
-        let info: ModelInfo = ron::from_str(&text)
-            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        let info: ModelInfo =
+            ron::from_str(&text).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
         if info.format_version != FORMAT_VERSION {
             return Err(Error::input(format!(
                 "{}: weights format {} is not the format {FORMAT_VERSION} this famsim reads; import the files again",
@@ -183,7 +183,12 @@ impl ModelInfo {
         let g = &self.generator;
         let m = &self.mappings;
         let mut s = String::new();
-        let _ = writeln!(s, "{}: StyleGene weights (format {})", dir.display(), self.format_version);
+        let _ = writeln!(
+            s,
+            "{}: StyleGene weights (format {})",
+            dir.display(),
+            self.format_version
+        );
         let _ = writeln!(
             s,
             "  generator: StyleGAN2 {0}×{0} px, style width {1}, {2} W+ layers, {3} mapping layers, channels {4:?}",
@@ -221,7 +226,11 @@ impl ModelInfo {
         }
         let _ = writeln!(s, "  sources:");
         for f in &self.sources {
-            let _ = writeln!(s, "    {:<10} {} ({} bytes, sha256 {})", f.role, f.name, f.bytes, f.sha256);
+            let _ = writeln!(
+                s,
+                "    {:<10} {} ({} bytes, sha256 {})",
+                f.role, f.name, f.bytes, f.sha256
+            );
         }
         let _ = writeln!(s, "  files:");
         for f in &self.files {
@@ -290,7 +299,12 @@ pub fn read_pool(path: &Path, want: GeneShape) -> Result<GenePool> {
             .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
         let logvar_name = format!("{key_text}/logvar");
         let shape = file.shape(name).unwrap_or_default().to_vec();
-        let expected = [shape.first().copied().unwrap_or(0), want.layers, REGION_COUNT, want.width];
+        let expected = [
+            shape.first().copied().unwrap_or(0),
+            want.layers,
+            REGION_COUNT,
+            want.width,
+        ];
         if shape != expected {
             return Err(bad(format!(
                 "tensor `{name}` has shape {shape:?}, expected [entries, {}, 34, {}] for this model",
@@ -304,7 +318,10 @@ pub fn read_pool(path: &Path, want: GeneShape) -> Result<GenePool> {
         }
         let mean = file.read(name)?;
         let logvar = file.read(&logvar_name)?;
-        for (m, v) in mean.chunks_exact(want.len()).zip(logvar.chunks_exact(want.len())) {
+        for (m, v) in mean
+            .chunks_exact(want.len())
+            .zip(logvar.chunks_exact(want.len()))
+        {
             pool.insert(
                 key,
                 Genome::from_parts(want, m.to_vec(), v.to_vec()).map_err(bad)?,
@@ -375,7 +392,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut i = info();
         std::fs::write(dir.path().join("x.bin"), b"hello").unwrap();
-        i.sources.push(FileRecord::of("stylegan2", &dir.path().join("x.bin")).unwrap());
+        i.sources
+            .push(FileRecord::of("stylegan2", &dir.path().join("x.bin")).unwrap());
         assert_eq!(
             i.sources[0].sha256,
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -396,7 +414,10 @@ mod tests {
     fn pool_round_trip_and_shape_check() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(POOL_FILE);
-        let shape = GeneShape { layers: 2, width: 3 };
+        let shape = GeneShape {
+            layers: 2,
+            width: 3,
+        };
         let mut pool = GenePool::new();
         let key = PoolKey {
             age: AgeGroup::Age20To29,
@@ -413,8 +434,18 @@ mod tests {
         assert_eq!(back.bucket(&key), pool.bucket(&key));
         assert_eq!(pool_info(&back, "test").keys["20-29-female-East Asian"], 3);
 
-        let err = read_pool(&p, GeneShape { layers: 3, width: 3 }).unwrap_err();
-        assert!(err.to_string().contains("expected [entries, 3, 34, 3]"), "{err}");
+        let err = read_pool(
+            &p,
+            GeneShape {
+                layers: 3,
+                width: 3,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("expected [entries, 3, 34, 3]"),
+            "{err}"
+        );
     }
 
     #[test]
