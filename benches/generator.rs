@@ -20,67 +20,80 @@ use std::time::Duration;
 
 type B = NdArray<f32>;
 
+/// Named tensors for an in-memory checkpoint.
+struct Builder {
+    rng: ChaCha8Rng,
+    tensors: Vec<(String, TensorData)>,
+}
+
+impl Builder {
+    fn random(&mut self, name: String, shape: Vec<usize>) {
+        let n = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|_| self.rng.sample(StandardNormal)).collect();
+        self.tensors.push((name, TensorData::new(values, shape)));
+    }
+
+    fn constant(&mut self, name: String, shape: Vec<usize>, value: f32) {
+        let n = shape.iter().product();
+        self.tensors
+            .push((name, TensorData::new(vec![value; n], shape)));
+    }
+
+    fn modulated(&mut self, prefix: &str, style_dim: usize, i: usize, o: usize, k: usize) {
+        self.random(format!("{prefix}.weight"), vec![1, o, i, k, k]);
+        self.random(format!("{prefix}.modulation.weight"), vec![i, style_dim]);
+        self.constant(format!("{prefix}.modulation.bias"), vec![i], 1.0);
+    }
+
+    fn styled(&mut self, prefix: &str, style_dim: usize, i: usize, o: usize) {
+        self.modulated(&format!("{prefix}.conv"), style_dim, i, o, 3);
+        self.constant(format!("{prefix}.noise.weight"), vec![1], 0.1);
+        self.constant(format!("{prefix}.activate.bias"), vec![o], 0.0);
+    }
+}
+
 /// A random-weight checkpoint in the official layout: `widths[0]` at 4×4,
 /// then one width per upsampling block.
 fn random_checkpoint(style_dim: usize, mapping_layers: usize, widths: &[usize]) -> Checkpoint {
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut tensors: Vec<(String, TensorData)> = Vec::new();
-    let mut add = |name: String, shape: Vec<usize>, rng: &mut ChaCha8Rng| {
-        let n = shape.iter().product();
-        let values: Vec<f32> = (0..n).map(|_| rng.sample(StandardNormal)).collect();
-        tensors.push((name, TensorData::new(values, shape)));
+    let mut b = Builder {
+        rng: ChaCha8Rng::seed_from_u64(1),
+        tensors: Vec::new(),
     };
     for i in 1..=mapping_layers {
-        add(format!("g_ema.style.{i}.weight"), vec![style_dim, style_dim], &mut rng);
-        add(format!("g_ema.style.{i}.bias"), vec![style_dim], &mut rng);
+        b.random(
+            format!("g_ema.style.{i}.weight"),
+            vec![style_dim, style_dim],
+        );
+        b.constant(format!("g_ema.style.{i}.bias"), vec![style_dim], 0.0);
     }
-    add("latent_avg".into(), vec![style_dim], &mut rng);
-    add("g_ema.input.input".into(), vec![1, widths[0], 4, 4], &mut rng);
-    let mut modulated = |prefix: String, i: usize, o: usize, k: usize, rng: &mut ChaCha8Rng| {
-        add(format!("{prefix}.weight"), vec![1, o, i, k, k], rng);
-        add(format!("{prefix}.modulation.weight"), vec![i, style_dim], rng);
-        add(format!("{prefix}.modulation.bias"), vec![i], rng);
-    };
-    modulated("g_ema.conv1.conv".into(), widths[0], widths[0], 3, &mut rng);
-    modulated("g_ema.to_rgb1.conv".into(), widths[0], 3, 1, &mut rng);
-    for (b, pair) in widths.windows(2).enumerate() {
-        let (i, o) = (pair[0], pair[1]);
-        modulated(format!("g_ema.convs.{}.conv", 2 * b), i, o, 3, &mut rng);
-        modulated(format!("g_ema.convs.{}.conv", 2 * b + 1), o, o, 3, &mut rng);
-        modulated(format!("g_ema.to_rgbs.{b}.conv"), o, 3, 1, &mut rng);
-    }
-    let mut add = |name: String, shape: Vec<usize>, value: f32| {
-        let n: usize = shape.iter().product();
-        tensors.push((name, TensorData::new(vec![value; n], shape)));
-    };
-    let styled = std::iter::once(("g_ema.conv1".to_string(), widths[0])).chain(
-        widths[1..]
-            .iter()
-            .enumerate()
-            .flat_map(|(b, &w)| [(format!("g_ema.convs.{}", 2 * b), w), (format!("g_ema.convs.{}", 2 * b + 1), w)]),
-    );
-    for (prefix, w) in styled {
-        add(format!("{prefix}.noise.weight"), vec![1], 0.1);
-        add(format!("{prefix}.activate.bias"), vec![w], 0.0);
-    }
-    add("g_ema.to_rgb1.bias".into(), vec![1, 3, 1, 1], 0.0);
+    b.random("latent_avg".into(), vec![style_dim]);
+    b.random("g_ema.input.input".into(), vec![1, widths[0], 4, 4]);
+    b.styled("g_ema.conv1", style_dim, widths[0], widths[0]);
+    b.modulated("g_ema.to_rgb1.conv", style_dim, widths[0], 3, 1);
+    b.constant("g_ema.to_rgb1.bias".into(), vec![1, 3, 1, 1], 0.0);
+    // The [1, 3, 3, 1] FIR kernel, normalised and ×4 for 2× upsampling.
     let fir: Vec<f32> = [1.0f32, 3.0, 3.0, 1.0]
         .iter()
-        .flat_map(|a| [1.0f32, 3.0, 3.0, 1.0].map(|b| a * b * 4.0 / 64.0))
+        .flat_map(|a| [1.0f32, 3.0, 3.0, 1.0].map(|c| a * c * 4.0 / 64.0))
         .collect();
-    for b in 0..widths.len() - 1 {
-        add(format!("g_ema.to_rgbs.{b}.bias"), vec![1, 3, 1, 1], 0.0);
-        for name in [format!("g_ema.convs.{}.conv.blur.kernel", 2 * b), format!("g_ema.to_rgbs.{b}.upsample.kernel")] {
-            tensors.push((name, TensorData::new(fir.clone(), [4, 4])));
+    for (k, pair) in widths.windows(2).enumerate() {
+        let (i, o) = (pair[0], pair[1]);
+        b.styled(&format!("g_ema.convs.{}", 2 * k), style_dim, i, o);
+        b.styled(&format!("g_ema.convs.{}", 2 * k + 1), style_dim, o, o);
+        b.modulated(&format!("g_ema.to_rgbs.{k}.conv"), style_dim, o, 3, 1);
+        b.constant(format!("g_ema.to_rgbs.{k}.bias"), vec![1, 3, 1, 1], 0.0);
+        for name in [
+            format!("g_ema.convs.{}.conv.blur.kernel", 2 * k),
+            format!("g_ema.to_rgbs.{k}.upsample.kernel"),
+        ] {
+            b.tensors.push((name, TensorData::new(fir.clone(), [4, 4])));
         }
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(2);
     for j in 0..2 * (widths.len() - 1) + 1 {
         let side = 1usize << ((j + 5) / 2);
-        let values: Vec<f32> = (0..side * side).map(|_| rng.sample(StandardNormal)).collect();
-        tensors.push((format!("g_ema.noises.noise_{j}"), TensorData::new(values, [1, 1, side, side])));
+        b.random(format!("g_ema.noises.noise_{j}"), vec![1, 1, side, side]);
     }
-    Checkpoint::from_data("random config-f 256px", tensors)
+    Checkpoint::from_data("random config-f 256px", b.tensors)
 }
 
 fn wplus(g: &Generator<B>, batch: usize) -> Tensor<B, 3> {

@@ -33,9 +33,7 @@ impl Checkpoint {
         let meta = std::fs::metadata(path)
             .map_err(|e| Error::input(format!("cannot read checkpoint {source}: {e}")))?;
         if !meta.is_file() {
-            return Err(Error::input(format!(
-                "checkpoint {source} is not a file"
-            )));
+            return Err(Error::input(format!("checkpoint {source} is not a file")));
         }
         // The pickle reader is third-party code fed with user bytes; a panic in
         // it must still come out as a message about the file.
@@ -43,7 +41,12 @@ impl Checkpoint {
         let reader = match read {
             Ok(Ok(reader)) => reader,
             Ok(Err(e)) => return Err(not_a_checkpoint(&source, &e.to_string())),
-            Err(_) => return Err(not_a_checkpoint(&source, "the reader crashed on its contents")),
+            Err(_) => {
+                return Err(not_a_checkpoint(
+                    &source,
+                    "the reader crashed on its contents",
+                ))
+            }
         };
         let tensors = reader.into_tensors();
         if tensors.is_empty() {
@@ -62,7 +65,8 @@ impl Checkpoint {
             .into_iter()
             .map(|(name, data)| {
                 let path = name.split('.').map(str::to_string).collect();
-                let snapshot = TensorSnapshot::from_data(data, path, Vec::new(), Default::default());
+                let snapshot =
+                    TensorSnapshot::from_data(data, path, Vec::new(), Default::default());
                 (name, snapshot)
             })
             .collect();

@@ -20,6 +20,12 @@
 //! of `batch` small ones, which is what both burn-ndarray and GPU backends run
 //! fastest. The demodulation factors need only Σ_k W² per (in, out) pair, which
 //! is precomputed at load: d = rsqrt(s² · ΣW² + 1e-8) is a small matmul.
+//! The upsampling conv + blur becomes four phase convolutions at the input
+//! resolution (see `ModulatedConv`), so every heavy op is a plain `conv2d`.
+//!
+//! Precision: float32 throughout; matches a float64 PyTorch reference within
+//! 1e-4 (tests/stylegan2_parity.rs). On burn-ndarray, repeated calls on the
+//! same input differ in the last bits (~1e-5 on the tiny fixture).
 
 use super::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
@@ -134,7 +140,15 @@ impl<B: Backend> Generator<B> {
         }
         let width4 = input_shape[1];
         let input = ckpt.tensor(&key("input.input"), [1, width4, 4, 4], device)?;
-        let conv1 = StyledConv::load(ckpt, &key("conv1"), width4, width4, style_dim, false, device)?;
+        let conv1 = StyledConv::load(
+            ckpt,
+            &key("conv1"),
+            width4,
+            width4,
+            style_dim,
+            false,
+            device,
+        )?;
         let to_rgb1 = ToRgb::load(ckpt, &key("to_rgb1"), width4, style_dim, false, device)?;
 
         let conv_count = (0..)
@@ -164,16 +178,43 @@ impl<B: Backend> Generator<B> {
             }
             let width = up_shape[1];
             let prefix = |i: usize| key(&format!("convs.{i}"));
-            convs.push(StyledConv::load(ckpt, &prefix(2 * b), width_in, width, style_dim, true, device)?);
-            convs.push(StyledConv::load(ckpt, &prefix(2 * b + 1), width, width, style_dim, false, device)?);
-            to_rgbs.push(ToRgb::load(ckpt, &key(&format!("to_rgbs.{b}")), width, style_dim, true, device)?);
+            convs.push(StyledConv::load(
+                ckpt,
+                &prefix(2 * b),
+                width_in,
+                width,
+                style_dim,
+                true,
+                device,
+            )?);
+            convs.push(StyledConv::load(
+                ckpt,
+                &prefix(2 * b + 1),
+                width,
+                width,
+                style_dim,
+                false,
+                device,
+            )?);
+            to_rgbs.push(ToRgb::load(
+                ckpt,
+                &key(&format!("to_rgbs.{b}")),
+                width,
+                style_dim,
+                true,
+                device,
+            )?);
             width_in = width;
         }
 
         let noises = (0..2 * blocks + 1)
             .map(|j| {
                 let side = noise_side(j);
-                ckpt.tensor(&key(&format!("noises.noise_{j}")), [1, 1, side, side], device)
+                ckpt.tensor(
+                    &key(&format!("noises.noise_{j}")),
+                    [1, 1, side, side],
+                    device,
+                )
             })
             .collect::<Result<Vec<_>>>()?;
 
@@ -287,7 +328,11 @@ impl<B: Backend> Generator<B> {
 
     /// Per-sample noise, [batch, 1, side, side] per layer. Each sample's
     /// stream is consumed layer after layer, independently of the others.
-    fn seeded_noise(&self, mut streams: Vec<ChaCha8Rng>, batch: usize) -> Result<Vec<Tensor<B, 4>>> {
+    fn seeded_noise(
+        &self,
+        mut streams: Vec<ChaCha8Rng>,
+        batch: usize,
+    ) -> Result<Vec<Tensor<B, 4>>> {
         if streams.len() != batch {
             return Err(Error::internal(format!(
                 "synthesis: {} noise streams for a batch of {batch}",
@@ -295,7 +340,10 @@ impl<B: Backend> Generator<B> {
             )));
         }
         let sides: Vec<usize> = (0..self.noises.len()).map(noise_side).collect();
-        let mut layers: Vec<Vec<f32>> = sides.iter().map(|s| Vec::with_capacity(batch * s * s)).collect();
+        let mut layers: Vec<Vec<f32>> = sides
+            .iter()
+            .map(|s| Vec::with_capacity(batch * s * s))
+            .collect();
         for rng in &mut streams {
             for (layer, side) in layers.iter_mut().zip(&sides) {
                 layer.extend((0..side * side).map(|_| rng.sample::<f32, _>(StandardNormal)));
@@ -305,7 +353,9 @@ impl<B: Backend> Generator<B> {
         Ok(layers
             .into_iter()
             .zip(sides)
-            .map(|(values, side)| Tensor::from_data(TensorData::new(values, [batch, 1, side, side]), &device))
+            .map(|(values, side)| {
+                Tensor::from_data(TensorData::new(values, [batch, 1, side, side]), &device)
+            })
             .collect())
     }
 }
@@ -380,10 +430,13 @@ impl<B: Backend> EqualLinear<B> {
         activate: bool,
         device: &B::Device,
     ) -> Result<Self> {
-        let weight: Tensor<B, 2> = ckpt.tensor(&format!("{prefix}.weight"), [out_dim, in_dim], device)?;
+        let weight: Tensor<B, 2> =
+            ckpt.tensor(&format!("{prefix}.weight"), [out_dim, in_dim], device)?;
         let bias: Tensor<B, 1> = ckpt.tensor(&format!("{prefix}.bias"), [out_dim], device)?;
         Ok(EqualLinear {
-            weight: weight.mul_scalar(lr_mul / (in_dim as f32).sqrt()).transpose(),
+            weight: weight
+                .mul_scalar(lr_mul / (in_dim as f32).sqrt())
+                .transpose(),
             bias: bias.mul_scalar(lr_mul).unsqueeze_dim(0),
             activate,
         })
@@ -401,12 +454,21 @@ impl<B: Backend> EqualLinear<B> {
 
 /// Modulated convolution (`*.conv`): weight [1, out, in, k, k] scaled by
 /// 1/√(in·k²), input channels scaled by the style `modulation(w)`, output
-/// channels optionally demodulated; the upsampling variant is a stride-2
-/// transposed conv followed by the [1,3,3,1] blur padded (1, 1).
+/// channels optionally demodulated.
+///
+/// The upsampling variant is, in the port, a stride-2 transposed conv followed
+/// by the [1,3,3,1] blur padded (1, 1). The transposed conv is computed as
+/// four ordinary 2×2 convolutions at the *input* resolution, one per output
+/// phase (row parity, column parity), whose results interleave into the 2×
+/// image; the phase kernels are built once at load
+/// (`transposed_phase_kernels`), so the forward pass is one `conv2d` with
+/// 4·out channels, a depth-to-space reshape and the per-channel blur.
+/// burn-ndarray's transposed convolution is a plain scalar loop while its
+/// `conv2d` is a SIMD kernel, which is why this matters.
 #[derive(Clone, Debug)]
 struct ModulatedConv<B: Backend> {
-    /// Scaled weight: [out, in, k, k] for conv2d, or [in, out, k, k] (the
-    /// transposed-conv layout) when upsampling.
+    /// conv2d weight: [out, in, k, k], or [4·out, in, 2, 2] phase kernels
+    /// (channel = (row parity · 2 + column parity) · out + o) when upsampling.
     weight: Tensor<B, 4>,
     /// Σ over the kernel taps of the squared scaled weight, [in, out]; `None`
     /// without demodulation (to-RGB).
@@ -430,9 +492,14 @@ impl<B: Backend> ModulatedConv<B> {
         upsample: bool,
         device: &B::Device,
     ) -> Result<Self> {
-        let raw: Tensor<B, 5> = ckpt.tensor(&format!("{prefix}.weight"), [1, out_ch, in_ch, kernel, kernel], device)?;
+        let shape = [1, out_ch, in_ch, kernel, kernel];
         let scale = 1.0 / ((in_ch * kernel * kernel) as f32).sqrt();
-        let weight = raw.reshape([out_ch, in_ch, kernel, kernel]).mul_scalar(scale);
+        let mut values = ckpt.values(&format!("{prefix}.weight"), &shape)?;
+        values.iter_mut().for_each(|v| *v *= scale);
+        let weight: Tensor<B, 4> = Tensor::from_data(
+            TensorData::new(values.clone(), [out_ch, in_ch, kernel, kernel]),
+            device,
+        );
         let weight_sq = demodulate.then(|| {
             (weight.clone() * weight.clone())
                 .sum_dim(3)
@@ -440,12 +507,27 @@ impl<B: Backend> ModulatedConv<B> {
                 .reshape([out_ch, in_ch])
                 .transpose()
         });
-        let modulation = EqualLinear::load(ckpt, &format!("{prefix}.modulation"), style_dim, in_ch, 1.0, false, device)?;
+        let modulation = EqualLinear::load(
+            ckpt,
+            &format!("{prefix}.modulation"),
+            style_dim,
+            in_ch,
+            1.0,
+            false,
+            device,
+        )?;
         let (weight, blur) = if upsample {
-            let blur: Tensor<B, 2> = ckpt.tensor(&format!("{prefix}.blur.kernel"), [FIR_KERNEL, FIR_KERNEL], device)?;
+            let blur: Tensor<B, 2> = ckpt.tensor(
+                &format!("{prefix}.blur.kernel"),
+                [FIR_KERNEL, FIR_KERNEL],
+                device,
+            )?;
             // upfirdn2d convolves (flips the kernel); conv2d correlates.
             let blur = blur.flip([0, 1]).reshape([1, 1, FIR_KERNEL, FIR_KERNEL]);
-            (weight.swap_dims(0, 1), Some(blur))
+            let phases = transposed_phase_kernels(&values, out_ch, in_ch);
+            let phases =
+                Tensor::from_data(TensorData::new(phases, [4 * out_ch, in_ch, 2, 2]), device);
+            (phases, Some(blur))
         } else {
             (weight, None)
         };
@@ -459,44 +541,87 @@ impl<B: Backend> ModulatedConv<B> {
     }
 
     fn forward(&self, x: Tensor<B, 4>, w: Tensor<B, 2>) -> Tensor<B, 4> {
-        let [batch, in_ch, _, _] = x.dims();
+        let [batch, in_ch, height, width] = x.dims();
         let s = self.modulation.forward(w);
         let x = x * s.clone().reshape([batch, in_ch, 1, 1]);
-        let mut out = match &self.blur {
+        let out = conv2d(
+            x,
+            self.weight.clone(),
+            None,
+            ConvOptions::new([1, 1], [self.padding; 2], [1, 1], 1),
+        );
+        let out = match &self.blur {
             Some(blur) => {
-                let up = conv_transpose2d(
-                    x,
-                    self.weight.clone(),
-                    None,
-                    ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1),
-                );
-                // [1,3,3,1] blur padded (1, 1): (2H + 1) + 2 − 3 = 2H.
-                depthwise_fir(up, blur.clone(), 1)
+                // [B, (rh, rw, o), H+1, W+1] → y: [B, o, (H+1, rh), (W+1, rw)],
+                // the transposed conv's 2H+1 lines plus one zero line.
+                let [_, phased, _, _] = out.dims();
+                let out_ch = phased / 4;
+                let y = out
+                    .reshape([batch, 2, 2, out_ch, height + 1, width + 1])
+                    .permute([0, 3, 4, 1, 5, 2])
+                    .reshape([batch, out_ch, 2 * height + 2, 2 * width + 2]);
+                // Blur padded (1, 1) over the 2H+1 real lines gives 2H; the
+                // zero line is the end padding, so pad (1, 1) here and drop
+                // the one extra output line.
+                depthwise_fir(y, blur.clone(), 1)
+                    .narrow(2, 0, 2 * height)
+                    .narrow(3, 0, 2 * width)
             }
-            None => conv2d(
-                x,
-                self.weight.clone(),
-                None,
-                ConvOptions::new([1, 1], [self.padding; 2], [1, 1], 1),
-            ),
+            None => out,
         };
-        if let Some(weight_sq) = &self.weight_sq {
-            let demod = (s.clone() * s)
-                .matmul(weight_sq.clone())
-                .add_scalar(EPS)
-                .sqrt()
-                .recip();
-            let [_, out_ch] = demod.dims();
-            out = out * demod.reshape([batch, out_ch, 1, 1]);
+        match &self.weight_sq {
+            Some(weight_sq) => {
+                let demod = (s.clone() * s)
+                    .matmul(weight_sq.clone())
+                    .add_scalar(EPS)
+                    .sqrt()
+                    .recip();
+                let [_, out_ch] = demod.dims();
+                out * demod.reshape([batch, out_ch, 1, 1])
+            }
+            None => out,
         }
-        out
     }
+}
+
+/// Phase kernels of a stride-2 transposed 3×3 conv without padding.
+///
+/// `weight` is the scaled [out, in, 3, 3] weight; the transposed conv adds
+/// x[i]·W[m] to y[2i + m], so y has 2H + 1 lines. Output line p = 2q + r
+/// (q = 0..=H) is a 2-tap correlation over x padded by 1, x[q + e − 1] for
+/// e = 0, 1, with coefficient P_r[e] = W[r + 2 − 2e] (zero outside 0..3) per
+/// axis: even lines take W[2], W[0]; odd lines 0, W[1] (their last one, 2H + 1,
+/// reads only padding and is zero). Returns [4·out, in, 2, 2], phase-major.
+fn transposed_phase_kernels(weight: &[f32], out_ch: usize, in_ch: usize) -> Vec<f32> {
+    const K: usize = CONV_KERNEL;
+    let tap = |r: usize, e: usize| (r + 2).checked_sub(2 * e).filter(|&m| m < K);
+    let mut phases = vec![0.0f32; 4 * out_ch * in_ch * 4];
+    for o in 0..out_ch {
+        for i in 0..in_ch {
+            let w = &weight[(o * in_ch + i) * K * K..][..K * K];
+            for (rh, rw) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                let dst = ((rh * 2 + rw) * out_ch + o) * in_ch + i;
+                for eh in 0..2 {
+                    for ew in 0..2 {
+                        if let (Some(mh), Some(mw)) = (tap(rh, eh), tap(rw, ew)) {
+                            phases[(dst * 2 + eh) * 2 + ew] = w[mh * K + mw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    phases
 }
 
 /// The same single-channel FIR kernel [1, 1, k, k] applied to every channel,
 /// with symmetric zero padding. Channels are folded into the batch so that one
 /// plain (ungrouped) convolution does it.
-fn depthwise_fir<B: Backend>(x: Tensor<B, 4>, kernel: Tensor<B, 4>, padding: usize) -> Tensor<B, 4> {
+fn depthwise_fir<B: Backend>(
+    x: Tensor<B, 4>,
+    kernel: Tensor<B, 4>,
+    padding: usize,
+) -> Tensor<B, 4> {
     let [batch, channels, height, width] = x.dims();
     let y = conv2d(
         x.reshape([batch * channels, 1, height, width]),
@@ -540,8 +665,10 @@ impl<B: Backend> StyledConv<B> {
             upsample,
             device,
         )?;
-        let noise_weight: Tensor<B, 1> = ckpt.tensor(&format!("{prefix}.noise.weight"), [1], device)?;
-        let activate_bias: Tensor<B, 1> = ckpt.tensor(&format!("{prefix}.activate.bias"), [out_ch], device)?;
+        let noise_weight: Tensor<B, 1> =
+            ckpt.tensor(&format!("{prefix}.noise.weight"), [1], device)?;
+        let activate_bias: Tensor<B, 1> =
+            ckpt.tensor(&format!("{prefix}.activate.bias"), [out_ch], device)?;
         Ok(StyledConv {
             conv,
             noise_weight: noise_weight.reshape([1, 1, 1, 1]),
@@ -590,15 +717,28 @@ impl<B: Backend> ToRgb<B> {
         )?;
         let bias = ckpt.tensor(&format!("{prefix}.bias"), [1, 3, 1, 1], device)?;
         let upsample = if upsample {
-            let k: Tensor<B, 2> = ckpt.tensor(&format!("{prefix}.upsample.kernel"), [FIR_KERNEL, FIR_KERNEL], device)?;
+            let k: Tensor<B, 2> = ckpt.tensor(
+                &format!("{prefix}.upsample.kernel"),
+                [FIR_KERNEL, FIR_KERNEL],
+                device,
+            )?;
             Some(k.reshape([1, 1, FIR_KERNEL, FIR_KERNEL]))
         } else {
             None
         };
-        Ok(ToRgb { conv, bias, upsample })
+        Ok(ToRgb {
+            conv,
+            bias,
+            upsample,
+        })
     }
 
-    fn forward(&self, x: Tensor<B, 4>, w: Tensor<B, 2>, skip: Option<Tensor<B, 4>>) -> Tensor<B, 4> {
+    fn forward(
+        &self,
+        x: Tensor<B, 4>,
+        w: Tensor<B, 2>,
+        skip: Option<Tensor<B, 4>>,
+    ) -> Tensor<B, 4> {
         let out = self.conv.forward(x, w) + self.bias.clone();
         match (skip, &self.upsample) {
             (Some(skip), Some(kernel)) => out + upsample_fir(skip, kernel.clone()),
