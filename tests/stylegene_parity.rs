@@ -6,8 +6,10 @@
 use burn::tensor::{Tensor, TensorData};
 use burn_ndarray::NdArray;
 use famsim::attributes::PoolKey;
+use famsim::genetics::genome::{GeneSample, GeneShape};
 use famsim::model::stylegene::gene_pool::load_gene_pool;
 use famsim::model::stylegene::mixer::{GeneDecoder, GeneEncoder, StyleGeneMappings};
+use famsim::model::Latent;
 use famsim::Error;
 use safetensors::SafeTensors;
 use std::path::PathBuf;
@@ -112,6 +114,69 @@ fn separate_encoder_load_matches_the_pair() {
     let (mean, _) = enc.forward(tensor(&shape, input));
     let (mean_shape, want) = expected.get("encoder.mean");
     assert_close("mean", mean, &mean_shape, &want);
+}
+
+#[test]
+fn batch_helpers_match_the_forward_pass() {
+    let expected = Expected::load();
+    let maps = StyleGeneMappings::<B>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
+    let (_, input) = expected.get("encoder.input");
+    let latents: Vec<Latent> = input
+        .chunks_exact(2 * 16)
+        .map(|c| Latent {
+            layers: 2,
+            width: 16,
+            data: c.to_vec(),
+        })
+        .collect();
+    let genomes = maps.encoder.encode(&latents).unwrap();
+    let (_, want_mean) = expected.get("encoder.mean");
+    let (_, want_logvar) = expected.get("encoder.logvar");
+    let got_mean: Vec<f32> = genomes.iter().flat_map(|g| g.mean.clone()).collect();
+    let got_logvar: Vec<f32> = genomes.iter().flat_map(|g| g.logvar.clone()).collect();
+    assert_close(
+        "encode mean",
+        tensor::<1>(&[got_mean.len()], got_mean),
+        &[want_mean.len()],
+        &want_mean,
+    );
+    assert_close(
+        "encode logvar",
+        tensor::<1>(&[got_logvar.len()], got_logvar),
+        &[want_logvar.len()],
+        &want_logvar,
+    );
+
+    let (_, genes) = expected.get("decoder.input");
+    let shape = GeneShape {
+        layers: 2,
+        width: 16,
+    };
+    let samples: Vec<GeneSample> = genes
+        .chunks_exact(shape.len())
+        .map(|c| GeneSample {
+            shape,
+            values: c.to_vec(),
+        })
+        .collect();
+    let decoded: Vec<f32> = maps
+        .decoder
+        .decode(&samples)
+        .unwrap()
+        .into_iter()
+        .flat_map(|l| l.data)
+        .collect();
+    let (_, want) = expected.get("decoder.output");
+    assert_close(
+        "decode",
+        tensor::<1>(&[decoded.len()], decoded),
+        &[want.len()],
+        &want,
+    );
+
+    let wrong = Latent::zeros(3, 16);
+    let msg = input_error(maps.encoder.encode(&[wrong]));
+    assert!(msg.contains("[3, 16]") && msg.contains("[2, 16]"), "{msg}");
 }
 
 fn check_pool(file: &str) {

@@ -22,7 +22,9 @@
 
 use super::torch_pickle::{TensorRef, TorchFile, Value};
 use crate::error::{Error, Result};
+use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::region::REGION_COUNT;
+use crate::model::Latent;
 use burn::module::{Module, Param};
 use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
@@ -216,6 +218,47 @@ impl<B: Backend> GeneEncoder<B> {
             self.logvar_head.forward(features).reshape(shape),
         )
     }
+
+    /// Shape of the genomes this encoder produces.
+    pub fn gene_shape(&self) -> GeneShape {
+        GeneShape {
+            layers: self.n_layers,
+            width: self.width,
+        }
+    }
+
+    /// Batched latents → genomes (one forward pass), for `FaceModel::encode`.
+    pub fn encode(&self, latents: &[Latent]) -> Result<Vec<Genome>> {
+        if latents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut data = Vec::with_capacity(latents.len() * self.n_layers * self.width);
+        for (i, latent) in latents.iter().enumerate() {
+            if (latent.layers, latent.width) != (self.n_layers, self.width)
+                || latent.data.len() != latent.layers * latent.width
+            {
+                return Err(Error::input(format!(
+                    "latent {i} is [{}, {}] but the gene encoder expects [{}, {}]",
+                    latent.layers, latent.width, self.n_layers, self.width
+                )));
+            }
+            data.extend_from_slice(&latent.data);
+        }
+        let device = self.norm.weight.val().device();
+        let input = Tensor::from_data(
+            TensorData::new(data, [latents.len(), self.n_layers, self.width]),
+            &device,
+        );
+        let (mean, logvar) = self.forward(input);
+        let shape = self.gene_shape();
+        let means = split_rows(mean.into_data(), shape.len())?;
+        let logvars = split_rows(logvar.into_data(), shape.len())?;
+        means
+            .into_iter()
+            .zip(logvars)
+            .map(|(m, v)| Genome::from_parts(shape, m, v).map_err(Error::internal))
+            .collect()
+    }
 }
 
 /// StyleGene's gene decoder (`sub2w`).
@@ -312,6 +355,54 @@ impl<B: Backend> GeneDecoder<B> {
         let x = gelu(self.token_norm.forward(self.token_dense.forward_last(x)));
         self.tokens_to_layers.forward_last(x).swap_dims(1, 2)
     }
+
+    /// Shape of the genes this decoder consumes.
+    pub fn gene_shape(&self) -> GeneShape {
+        GeneShape {
+            layers: self.n_layers,
+            width: self.width,
+        }
+    }
+
+    /// Batched concrete genes → W+ latents (one forward pass), for `FaceModel::decode`.
+    pub fn decode(&self, genes: &[GeneSample]) -> Result<Vec<Latent>> {
+        if genes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shape = self.gene_shape();
+        let mut data = Vec::with_capacity(genes.len() * shape.len());
+        for (i, gene) in genes.iter().enumerate() {
+            if gene.shape != shape || gene.values.len() != shape.len() {
+                return Err(Error::input(format!(
+                    "gene sample {i} is [{}, 34, {}] but the gene decoder expects [{}, 34, {}]",
+                    gene.shape.layers, gene.shape.width, self.n_layers, self.width
+                )));
+            }
+            data.extend_from_slice(&gene.values);
+        }
+        let device = self.norm.weight.val().device();
+        let input = Tensor::from_data(
+            TensorData::new(data, [genes.len(), self.n_layers, REGION_COUNT, self.width]),
+            &device,
+        );
+        let rows = split_rows(self.forward(input).into_data(), self.n_layers * self.width)?;
+        Ok(rows
+            .into_iter()
+            .map(|data| Latent {
+                layers: self.n_layers,
+                width: self.width,
+                data,
+            })
+            .collect())
+    }
+}
+
+/// Splits a batch's values into one `Vec` per person.
+fn split_rows(data: TensorData, row: usize) -> Result<Vec<Vec<f32>>> {
+    let values: Vec<f32> = data
+        .into_vec()
+        .map_err(|e| Error::internal(format!("reading a gene-mapping output: {e:?}")))?;
+    Ok(values.chunks_exact(row).map(<[f32]>::to_vec).collect())
 }
 
 /// Both mappings of one checkpoint.

@@ -221,20 +221,28 @@ impl Value {
     /// named by the keys joined with '.', like a PyTorch state dict.
     pub fn tensors_by_name(&self) -> BTreeMap<String, Rc<TensorRef>> {
         let mut out = BTreeMap::new();
-        collect_tensors(self, &mut String::new(), &mut out, 0);
+        let mut budget = MAX_VISITS;
+        collect_tensors(self, &mut String::new(), &mut out, 0, &mut budget);
         out
     }
 }
 
-/// Nesting bound for walking the object graph: pickles can build cycles.
+/// Bounds for walking the object graph: a pickle can build cycles, and a
+/// dict shared at every level of a deep chain would be visited 2^depth times.
 const MAX_DEPTH: usize = 32;
+const MAX_VISITS: usize = 1 << 22;
 
 fn collect_tensors(
     value: &Value,
     path: &mut String,
     out: &mut BTreeMap<String, Rc<TensorRef>>,
     depth: usize,
+    budget: &mut usize,
 ) {
+    if *budget == 0 {
+        return;
+    }
+    *budget -= 1;
     match value {
         Value::Tensor(t) => {
             out.insert(path.clone(), t.clone());
@@ -247,7 +255,7 @@ fn collect_tensors(
                     path.push('.');
                 }
                 path.push_str(k);
-                collect_tensors(v, path, out, depth + 1);
+                collect_tensors(v, path, out, depth + 1, budget);
                 path.truncate(len);
             }
         }
@@ -687,7 +695,7 @@ fn new_dict(pairs: Vec<(Value, Value)>) -> Value {
 }
 
 fn pairs(items: Vec<Value>) -> PResult<Vec<(Value, Value)>> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err("odd number of items for a dict".into());
     }
     let mut it = items.into_iter();
@@ -1188,6 +1196,14 @@ mod tests {
         // os.system('x') as REDUCE: must come back as an opaque object.
         let v = parse(b"\x80\x02cos\nsystem\nX\x01\x00\x00\x00x\x85R.").unwrap();
         assert!(matches!(v, Value::Object(g) if g.module == "os" && g.name == "system"));
+    }
+
+    #[test]
+    fn self_containing_dicts_are_walked_to_a_bound() {
+        // d = {}; d['a'] = d
+        let v = parse(b"\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.").unwrap();
+        assert!(v.get("a").is_some());
+        assert!(v.tensors_by_name().is_empty());
     }
 
     #[test]
