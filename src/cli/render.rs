@@ -21,15 +21,16 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// Loads the model; `require_pool` for commands that draw from the gene pool.
-    pub fn load(&self, require_pool: bool) -> Result<Box<dyn NeuralFaceModel>> {
-        self.load_with(require_pool, 1.0)
+    /// Loads the model; `with_pool` for commands that draw from the gene pool
+    /// (the others skip reading it, which for the official pool takes a while).
+    pub fn load(&self, with_pool: bool) -> Result<Box<dyn NeuralFaceModel>> {
+        self.load_with(with_pool, 1.0)
     }
 
     /// Loads the model with truncation ψ for latents drawn from seeds.
     pub fn load_with(
         &self,
-        require_pool: bool,
+        with_pool: bool,
         truncation: f32,
     ) -> Result<Box<dyn NeuralFaceModel>> {
         load(
@@ -38,7 +39,7 @@ impl ModelArgs {
                 device: self.device,
                 batch: 8,
                 truncation,
-                require_pool,
+                with_pool,
                 image_size: None,
             },
         )

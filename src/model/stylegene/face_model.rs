@@ -30,8 +30,9 @@ pub struct LoadOptions {
     pub batch: usize,
     /// Truncation ψ for latents drawn from a seed.
     pub truncation: f32,
-    /// Fail when the directory has no gene pool (scenarios and `child` need one).
-    pub require_pool: bool,
+    /// Load the gene pool and fail without one (scenarios and `child` draw
+    /// from it); when false the pool is not read at all and stays empty.
+    pub with_pool: bool,
     /// Side of the portraits `render` returns; None: the generator's own size.
     pub image_size: Option<u32>,
 }
@@ -42,7 +43,7 @@ impl LoadOptions {
             device: spec.device,
             batch: spec.batch,
             truncation: spec.truncation,
-            require_pool: true,
+            with_pool: true,
             image_size: None,
         }
     }
@@ -127,17 +128,17 @@ impl<B: Backend> StyleGeneModel<B> {
             width: mappings.encoder.width(),
         };
         let pool_path = dir.join(weights::POOL_FILE);
-        let pool = if pool_path.is_file() {
+        let pool = if !opts.with_pool {
+            GenePool::new()
+        } else if pool_path.is_file() {
             weights::read_pool(&pool_path, shape)?
-        } else if opts.require_pool {
+        } else {
             return Err(Error::input(format!(
                 "{} has no gene pool ({}); import one with `famsim weights import --gene-pool` \
                  or build one with `famsim pool build`",
                 dir.display(),
                 weights::POOL_FILE
             )));
-        } else {
-            GenePool::new()
         };
         Ok(StyleGeneModel {
             dir: dir.to_path_buf(),

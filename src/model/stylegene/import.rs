@@ -150,7 +150,7 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
             device: DeviceSpec::Cpu,
             batch: 1,
             truncation: 1.0,
-            require_pool: false,
+            with_pool: info.pool.is_some(),
             image_size: None,
         },
     )
