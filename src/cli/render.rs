@@ -28,11 +28,7 @@ impl ModelArgs {
     }
 
     /// Loads the model with truncation ψ for latents drawn from seeds.
-    pub fn load_with(
-        &self,
-        with_pool: bool,
-        truncation: f32,
-    ) -> Result<Box<dyn NeuralFaceModel>> {
+    pub fn load_with(&self, with_pool: bool, truncation: f32) -> Result<Box<dyn NeuralFaceModel>> {
         load(
             &self.weights,
             LoadOptions {
