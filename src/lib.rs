@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod exports;
 pub mod genetics;
+pub mod io;
 pub mod model;
 pub mod pedigree;
 pub mod scenario;

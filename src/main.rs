@@ -10,6 +10,12 @@ fn main() -> ExitCode {
         Command::Dataset(args) => famsim::cli::dataset::dataset(args),
         Command::Export(args) => famsim::cli::export::export(args),
         Command::Merge(args) => famsim::cli::merge::merge(args),
+        Command::Weights { command } => famsim::cli::weights::run(command),
+        Command::Render(args) => famsim::cli::render::run(args),
+        Command::Genes { command } => famsim::cli::genes::run(command),
+        Command::Sample(args) => famsim::cli::sample::run(args),
+        Command::Child(args) => famsim::cli::child::run(args),
+        Command::Pool { command } => famsim::cli::pool::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,6 +24,27 @@ pub enum Command {
     Dataset(dataset::DatasetArgs),
     /// Write GEDCOM, Graphviz and HTML views of a run directory.
     Export(export::ExportArgs),
+    /// Import the official StyleGene checkpoints, or show a weights directory.
+    Weights {
+        #[command(subcommand)]
+        command: weights::WeightsCommand,
+    },
+    /// Render a W+ latent with the neural model (stored noise: deterministic).
+    Render(render::RenderArgs),
+    /// StyleGene's gene encoder and decoder on .npy files.
+    Genes {
+        #[command(subcommand)]
+        command: genes::GenesCommand,
+    },
+    /// Random faces from seeds through the mapping network.
+    Sample(sample::SampleArgs),
+    /// One child of two W+ latents (the StyleGene demo's operation).
+    Child(child::ChildArgs),
+    /// Build a gene pool from labelled W+ latents.
+    Pool {
+        #[command(subcommand)]
+        command: pool::PoolCommand,
+    },
     /// Join the run directories that the processes of a cluster run wrote.
     Merge(MergeArgs),
 }
@@ -71,7 +92,13 @@ pub mod cluster;
 pub mod dataset;
 pub mod export;
 pub mod merge;
+pub mod child;
+pub mod genes;
+pub mod pool;
+pub mod render;
 pub mod run;
+pub mod sample;
+pub mod weights;
 
 /// Formats an error for stderr. Scenario reports are already complete
 /// diagnostics; everything else gets an `error:` prefix.

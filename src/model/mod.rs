@@ -42,12 +42,15 @@ pub fn build(
     image_size: u32,
     scenario_path: &Path,
 ) -> Result<Box<dyn FaceModel>> {
-    let _ = scenario_path;
     match spec {
         ModelSpec::Procedural => Ok(Box::new(procedural::ProceduralModel::new(image_size)?)),
-        ModelSpec::StyleGene(_) => Err(Error::input(
-            "the StyleGene model is not available in this build yet; use `model: Procedural`",
-        )),
+        ModelSpec::StyleGene(spec) => {
+            let dir = stylegene::weights::resolve_weights_dir(&spec.weights, scenario_path);
+            let mut opts = stylegene::face_model::LoadOptions::from_spec(spec);
+            // A generator paints at its own size; portraits are resampled to the scenario's.
+            opts.image_size = Some(image_size);
+            Ok(stylegene::face_model::load(&dir, opts)?)
+        }
     }
 }
 

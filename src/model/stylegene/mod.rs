@@ -1,8 +1,12 @@
-//! StyleGene, the neural face model: the StyleGAN2 generator and the two gene
-//! mappings, loaded from the official PyTorch files.
+//! StyleGene, the neural face model: the StyleGAN2 generator and the gene
+//! mappings, loaded from the official PyTorch checkpoints.
 
 pub mod checkpoint;
+pub mod device;
+pub mod face_model;
 pub mod gene_pool;
+pub mod import;
 pub mod mixer;
 pub mod stylegan2;
 pub mod torch_pickle;
+pub mod weights;

@@ -1074,6 +1074,54 @@ impl TorchFile {
     }
 }
 
+/// famsim's native weight files (safetensors, written by `famsim weights
+/// import`) open as a [`TorchFile`] whose root is a flat dict of tensors, so
+/// the loaders that read the official checkpoints read them unchanged. Each
+/// tensor is its own storage, located like a legacy file's storages.
+impl TorchFile {
+    pub fn open_safetensors(path: impl AsRef<Path>) -> Result<TorchFile> {
+        let path = path.as_ref().to_path_buf();
+        let header = crate::io::safetensors::TensorFile::open(&path)?;
+        let data_start = header.data_start();
+        let mut items = Vec::new();
+        let mut offsets = HashMap::new();
+        for (name, entry) in header.tensors() {
+            let numel = entry.shape.iter().product::<usize>();
+            let mut stride = vec![1; entry.shape.len()];
+            for d in (0..entry.shape.len().saturating_sub(1)).rev() {
+                stride[d] = stride[d + 1] * entry.shape[d + 1];
+            }
+            let storage = Rc::new(Storage {
+                key: name.clone(),
+                dtype: DType::F32,
+                numel,
+            });
+            offsets.insert(
+                name.clone(),
+                (data_start + entry.begin, entry.end - entry.begin),
+            );
+            items.push((
+                Value::Str(Rc::from(name.as_str())),
+                Value::Tensor(Rc::new(TensorRef {
+                    storage,
+                    offset: 0,
+                    shape: entry.shape.clone(),
+                    stride,
+                })),
+            ));
+        }
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(TorchFile {
+            path,
+            root: Value::Dict(Rc::new(RefCell::new(items))),
+            records: Records::Legacy {
+                file: BufReader::new(file),
+                offsets,
+            },
+        })
+    }
+}
+
 /// Reads `count` elements, converting to f32 through a small fixed buffer.
 fn read_elements(r: &mut dyn Read, dtype: DType, count: usize) -> PResult<Vec<f32>> {
     let elem = dtype.size();

@@ -1,0 +1,60 @@
+//! `famsim weights import|info`: official checkpoints → a weights directory, and what one holds.
+
+use crate::error::Result;
+use crate::model::stylegene::import::{import, ImportRequest};
+use crate::model::stylegene::weights::ModelInfo;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum WeightsCommand {
+    /// Read the official PyTorch files and write a famsim weights directory.
+    Import {
+        /// StyleGAN2 generator (rosinality layout), e.g. stylegan2-ffhq-config-f.pt.
+        #[arg(long, value_name = "FILE.pt")]
+        stylegan2: PathBuf,
+        /// StyleGene gene mappings, e.g. stylegene_N18.ckpt.
+        #[arg(long, value_name = "FILE.ckpt")]
+        stylegene: PathBuf,
+        /// StyleGene gene pool, e.g. geneFactorPool.pkl.
+        #[arg(long, value_name = "FILE.pkl")]
+        gene_pool: Option<PathBuf>,
+        /// e4e encoder (checked and recorded; photo founders are not supported yet).
+        #[arg(long, value_name = "FILE.pt")]
+        e4e: Option<PathBuf>,
+        /// The weights directory to write, e.g. weights/ffhq.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Print the architecture, gene pool and files of a weights directory.
+    Info {
+        /// A directory written by `famsim weights import`.
+        dir: PathBuf,
+    },
+}
+
+pub fn run(command: WeightsCommand) -> Result<()> {
+    match command {
+        WeightsCommand::Import {
+            stylegan2,
+            stylegene,
+            gene_pool,
+            e4e,
+            out,
+        } => {
+            let info = import(&ImportRequest {
+                stylegan2,
+                stylegene,
+                gene_pool,
+                e4e,
+                out: out.clone(),
+            })?;
+            print!("{}", info.describe(&out));
+            Ok(())
+        }
+        WeightsCommand::Info { dir } => {
+            print!("{}", ModelInfo::read(&dir)?.describe(&dir));
+            Ok(())
+        }
+    }
+}

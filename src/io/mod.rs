@@ -1,0 +1,4 @@
+//! File formats famsim reads and writes besides scenarios and exports.
+
+pub mod npy;
+pub mod safetensors;

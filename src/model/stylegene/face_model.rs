@@ -1,0 +1,520 @@
+//! The neural face model: StyleGAN2 generator + StyleGene gene mappings,
+//! loaded from a weights directory, behind the [`FaceModel`] trait.
+//!
+//! Every method takes a batch and runs one forward pass for it. Inputs are
+//! checked here, before they reach the networks (whose forward passes assert
+//! on shapes), so a wrong latent is an input error, never a panic.
+
+use super::device::{check_cuda, device_name, CpuBackend};
+use super::mixer::{GeneDecoder, GeneEncoder, StyleGeneMappings};
+use super::stylegan2::{to_images, Generator, NoiseMode};
+use super::torch_pickle::TorchFile;
+use super::weights::{self, ModelInfo};
+use crate::error::{Error, Result};
+use crate::genetics::genome::{GeneSample, GeneShape, Genome};
+use crate::genetics::pool::GenePool;
+use crate::model::{FaceModel, Image, Latent, Subject};
+use crate::scenario::format::{DeviceSpec, StyleGeneSpec};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use std::path::{Path, PathBuf};
+
+/// How to load a model besides its directory.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions {
+    pub device: DeviceSpec,
+    /// People per forward pass.
+    pub batch: usize,
+    /// Truncation ψ for latents drawn from a seed.
+    pub truncation: f32,
+    /// Load the gene pool and fail without one (scenarios and `child` draw
+    /// from it); when false the pool is not read at all and stays empty.
+    pub with_pool: bool,
+    /// Side of the portraits `render` returns; None: the generator's own size.
+    pub image_size: Option<u32>,
+}
+
+impl LoadOptions {
+    pub fn from_spec(spec: &StyleGeneSpec) -> LoadOptions {
+        LoadOptions {
+            device: spec.device,
+            batch: spec.batch,
+            truncation: spec.truncation,
+            with_pool: true,
+            image_size: None,
+        }
+    }
+}
+
+/// What the research commands need beyond [`FaceModel`], whatever the backend.
+pub trait NeuralFaceModel: FaceModel {
+    /// The directory's `model.ron`.
+    fn info(&self) -> &ModelInfo;
+
+    /// Renders with the checkpoint's stored noise (deterministic); also
+    /// returns the raw [-1, 1] output, `[batch, 3, size, size]` row-major.
+    fn render_raw(&self, latents: &[&Latent]) -> Result<(Vec<Image>, Vec<f32>)>;
+
+    /// W+ latents from z vectors (`[count, W]` row-major) through the mapping
+    /// network and truncation ψ.
+    fn latents_from_z(&self, z: Vec<f32>, psi: f32) -> Result<Vec<Latent>>;
+}
+
+/// Loads a weights directory on the requested device.
+pub fn load(dir: &Path, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
+    if opts.batch == 0 {
+        return Err(Error::input("StyleGene batch must be at least 1"));
+    }
+    if !(opts.truncation.is_finite() && (0.0..=1.0).contains(&opts.truncation)) {
+        return Err(Error::input(format!(
+            "StyleGene truncation {} must lie in 0..=1",
+            opts.truncation
+        )));
+    }
+    match opts.device {
+        DeviceSpec::Cpu => Ok(Box::new(StyleGeneModel::<CpuBackend>::load(
+            dir,
+            Default::default(),
+            opts,
+        )?)),
+        DeviceSpec::Cuda(index) => {
+            check_cuda(index)?;
+            load_cuda(dir, index, opts)
+        }
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn load_cuda(dir: &Path, index: usize, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
+    use super::device::CudaBackend;
+    let device = burn_cuda::CudaDevice::new(index);
+    Ok(Box::new(StyleGeneModel::<CudaBackend>::load(
+        dir, device, opts,
+    )?))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn load_cuda(_dir: &Path, index: usize, _opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
+    // check_cuda already refused; kept so both builds share one code path.
+    check_cuda(index).map(|_| unreachable!("a build without `cuda` never accepts a GPU"))
+}
+
+/// The StyleGene model on backend `B`.
+pub struct StyleGeneModel<B: Backend> {
+    dir: PathBuf,
+    info: ModelInfo,
+    device: B::Device,
+    device_spec: DeviceSpec,
+    generator: Generator<B>,
+    mappings: StyleGeneMappings<B>,
+    pool: GenePool,
+    batch: usize,
+    truncation: f32,
+    image_size: Option<u32>,
+}
+
+impl<B: Backend> StyleGeneModel<B> {
+    /// Loads `dir` (written by `famsim weights import`) onto `device`.
+    pub fn load(dir: &Path, device: B::Device, opts: LoadOptions) -> Result<Self> {
+        let info = ModelInfo::read(dir)?;
+        let generator = load_generator::<B>(&dir.join(weights::GENERATOR_FILE), &device)?;
+        let mappings = load_mappings::<B>(&dir.join(weights::MAPPINGS_FILE), &device)?;
+        check_agreement(&generator, &mappings, &dir.display().to_string())?;
+        let shape = GeneShape {
+            layers: mappings.encoder.n_layers(),
+            width: mappings.encoder.width(),
+        };
+        let pool_path = dir.join(weights::POOL_FILE);
+        let pool = if !opts.with_pool {
+            GenePool::new()
+        } else if pool_path.is_file() {
+            weights::read_pool(&pool_path, shape)?
+        } else {
+            return Err(Error::input(format!(
+                "{} has no gene pool ({}); import one with `famsim weights import --gene-pool` \
+                 or build one with `famsim pool build`",
+                dir.display(),
+                weights::POOL_FILE
+            )));
+        };
+        Ok(StyleGeneModel {
+            dir: dir.to_path_buf(),
+            info,
+            device,
+            device_spec: opts.device,
+            generator,
+            mappings,
+            pool,
+            batch: opts.batch.max(1),
+            truncation: opts.truncation,
+            image_size: opts.image_size,
+        })
+    }
+
+    pub fn generator(&self) -> &Generator<B> {
+        &self.generator
+    }
+
+    fn n_latent(&self) -> usize {
+        self.generator.n_latent()
+    }
+
+    fn width(&self) -> usize {
+        self.generator.style_dim()
+    }
+
+    fn check_latent(&self, latent: &Latent) -> Result<()> {
+        if (latent.layers, latent.width) != (self.n_latent(), self.width())
+            || latent.data.len() != latent.layers * latent.width
+        {
+            return Err(Error::input(format!(
+                "a W+ latent of [{}, {}] does not fit this model, which takes [{}, {}]",
+                latent.layers,
+                latent.width,
+                self.n_latent(),
+                self.width()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Latents → W+ tensor [batch, N, W].
+    fn stack_latents(&self, latents: &[&Latent]) -> Result<Tensor<B, 3>> {
+        let mut values = Vec::with_capacity(latents.len() * self.n_latent() * self.width());
+        for l in latents {
+            self.check_latent(l)?;
+            values.extend_from_slice(&l.data);
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(values, [latents.len(), self.n_latent(), self.width()]),
+            &self.device,
+        ))
+    }
+
+    fn unstack_latents(&self, w_plus: Tensor<B, 3>) -> Result<Vec<Latent>> {
+        let [_, n, width] = w_plus.dims();
+        let values = w_plus
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| Error::internal(format!("reading latents: {e:?}")))?;
+        Ok(values
+            .chunks_exact(n * width)
+            .map(|c| Latent {
+                layers: n,
+                width,
+                data: c.to_vec(),
+            })
+            .collect())
+    }
+}
+
+/// Reads the native generator file into the generator's loader.
+fn load_generator<B: Backend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
+    let mut file = crate::io::safetensors::TensorFile::open(path)?;
+    let names: Vec<(String, Vec<usize>)> = file
+        .tensors()
+        .iter()
+        .map(|(n, t)| (n.clone(), t.shape.clone()))
+        .collect();
+    let mut tensors = Vec::with_capacity(names.len());
+    for (name, shape) in names {
+        let values = file.read(&name)?;
+        tensors.push((name, TensorData::new(values, shape)));
+    }
+    let checkpoint = super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
+    Generator::from_checkpoint(&checkpoint, device)
+}
+
+/// Reads the native mappings file into the mappings' loaders.
+fn load_mappings<B: Backend>(path: &Path, device: &B::Device) -> Result<StyleGeneMappings<B>> {
+    let mut file = TorchFile::open_safetensors(path)?;
+    Ok(StyleGeneMappings {
+        encoder: GeneEncoder::from_torch(&mut file, device)?,
+        decoder: GeneDecoder::from_torch(&mut file, device)?,
+    })
+}
+
+/// The generator and the mappings must agree on N and W.
+pub fn check_agreement<B: Backend>(
+    generator: &Generator<B>,
+    mappings: &StyleGeneMappings<B>,
+    what: &str,
+) -> Result<()> {
+    let g = (generator.n_latent(), generator.style_dim());
+    let m = (mappings.encoder.n_layers(), mappings.encoder.width());
+    if g != m {
+        return Err(Error::input(format!(
+            "{what}: the StyleGAN2 generator ({} px) uses W+ latents [{}, {}] but the StyleGene mappings \
+             take [{}, {}]; the two checkpoints do not belong together",
+            generator.resolution(),
+            g.0,
+            g.1,
+            m.0,
+            m.1
+        )));
+    }
+    Ok(())
+}
+
+impl<B: Backend> FaceModel for StyleGeneModel<B>
+where
+    StyleGeneModel<B>: Send + Sync,
+{
+    fn describe(&self) -> String {
+        format!(
+            "stylegene:{} ({})",
+            self.dir.display(),
+            device_name(self.device_spec)
+        )
+    }
+
+    fn gene_shape(&self) -> GeneShape {
+        GeneShape {
+            layers: self.n_latent(),
+            width: self.width(),
+        }
+    }
+
+    fn fine_layer_start(&self) -> usize {
+        weights::fine_layer_start(self.n_latent())
+    }
+
+    fn image_size(&self) -> u32 {
+        self.image_size
+            .unwrap_or(self.generator.resolution() as u32)
+    }
+
+    fn preferred_batch(&self) -> usize {
+        self.batch
+    }
+
+    fn gene_pool(&self) -> &GenePool {
+        &self.pool
+    }
+
+    fn encode(&self, latents: &[Latent]) -> Result<Vec<Genome>> {
+        if latents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let refs: Vec<&Latent> = latents.iter().collect();
+        let (mean, logvar) = self.mappings.encoder.forward(self.stack_latents(&refs)?);
+        let shape = self.gene_shape();
+        let read = |t: Tensor<B, 4>| {
+            t.into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .map_err(|e| Error::internal(format!("encode: {e:?}")))
+        };
+        let (mean, logvar) = (read(mean)?, read(logvar)?);
+        mean.chunks_exact(shape.len())
+            .zip(logvar.chunks_exact(shape.len()))
+            .map(|(m, v)| {
+                Genome::from_parts(shape, m.to_vec(), v.to_vec()).map_err(Error::internal)
+            })
+            .collect()
+    }
+
+    fn decode(&self, genes: &[GeneSample]) -> Result<Vec<Latent>> {
+        if genes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shape = self.gene_shape();
+        let mut values = Vec::with_capacity(genes.len() * shape.len());
+        for g in genes {
+            if g.shape != shape || g.values.len() != shape.len() {
+                return Err(Error::input(format!(
+                    "a gene of shape [{}, 34, {}] does not fit this model, which takes [{}, 34, {}]",
+                    g.shape.layers, g.shape.width, shape.layers, shape.width
+                )));
+            }
+            values.extend_from_slice(&g.values);
+        }
+        let genes = Tensor::<B, 4>::from_data(
+            TensorData::new(
+                values,
+                [
+                    genes.len(),
+                    shape.layers,
+                    crate::genetics::region::REGION_COUNT,
+                    shape.width,
+                ],
+            ),
+            &self.device,
+        );
+        self.unstack_latents(self.mappings.decoder.forward(genes))
+    }
+
+    fn latent_from_rng(&self, rng: &mut ChaCha8Rng, _subject: Subject) -> Result<Latent> {
+        let z: Vec<f32> = (0..self.width())
+            .map(|_| rng.sample::<f32, _>(StandardNormal))
+            .collect();
+        let mut latents = self.latents_from_z(z, self.truncation)?;
+        latents
+            .pop()
+            .ok_or_else(|| Error::internal("the mapping network returned no latent"))
+    }
+
+    fn render(&self, latents: &[&Latent], _subjects: &[Subject]) -> Result<Vec<Image>> {
+        if latents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let images = self.render_raw(latents)?.0;
+        let size = self.image_size();
+        Ok(images
+            .into_iter()
+            .map(|img| {
+                if img.width == size {
+                    img
+                } else {
+                    resample(&img, size)
+                }
+            })
+            .collect())
+    }
+
+    fn load_latent(&self, path: &Path) -> Result<Latent> {
+        crate::io::npy::read_latent(path, Some(self.n_latent()), self.width())
+    }
+}
+
+impl<B: Backend> NeuralFaceModel for StyleGeneModel<B>
+where
+    StyleGeneModel<B>: Send + Sync,
+{
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn render_raw(&self, latents: &[&Latent]) -> Result<(Vec<Image>, Vec<f32>)> {
+        let images = self
+            .generator
+            .synthesis(self.stack_latents(latents)?, NoiseMode::Stored)?;
+        let raw = images
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| Error::internal(format!("render: {e:?}")))?;
+        Ok((to_images(images)?, raw))
+    }
+
+    fn latents_from_z(&self, z: Vec<f32>, psi: f32) -> Result<Vec<Latent>> {
+        let width = self.width();
+        let count = z.len() / width;
+        let z = Tensor::<B, 2>::from_data(TensorData::new(z, [count, width]), &self.device);
+        let w = self.generator.truncate(self.generator.mapping(z)?, psi);
+        let w_plus = self.generator.broadcast_w(w);
+        self.unstack_latents(w_plus)
+    }
+}
+
+/// Resamples a square portrait to `size`×`size` with a tent filter widened by
+/// the scale factor when shrinking (so every source pixel counts, no aliasing),
+/// one axis at a time.
+fn resample(img: &Image, size: u32) -> Image {
+    let (w, h, n) = (img.width as usize, img.height as usize, size as usize);
+    let src: Vec<f32> = img.rgb.iter().map(|&v| v as f32).collect();
+    // Horizontal pass: [h, w, 3] → [h, n, 3]; then vertical: → [n, n, 3].
+    let horizontal = resample_axis(
+        &src,
+        h,
+        w,
+        n,
+        |row, x, c| (row * w + x) * 3 + c,
+        |row, x, c| (row * n + x) * 3 + c,
+    );
+    let vertical = resample_axis(
+        &horizontal,
+        n,
+        h,
+        n,
+        |col, y, c| (y * n + col) * 3 + c,
+        |col, y, c| (y * n + col) * 3 + c,
+    );
+    Image {
+        width: size,
+        height: size,
+        rgb: vertical
+            .into_iter()
+            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            .collect(),
+    }
+}
+
+/// Resamples `lines` lines of `from` pixels to `to` pixels; `at_src` and
+/// `at_dst` give the flat index of (line, position, channel).
+fn resample_axis(
+    src: &[f32],
+    lines: usize,
+    from: usize,
+    to: usize,
+    at_src: impl Fn(usize, usize, usize) -> usize,
+    at_dst: impl Fn(usize, usize, usize) -> usize,
+) -> Vec<f32> {
+    let scale = from as f32 / to as f32;
+    let support = scale.max(1.0);
+    let mut out = vec![0.0; lines * to * 3];
+    for x in 0..to {
+        let centre = (x as f32 + 0.5) * scale - 0.5;
+        let lo = (centre - support).floor().max(0.0) as usize;
+        let hi = ((centre + support).ceil() as usize).min(from - 1);
+        let taps: Vec<(usize, f32)> = (lo..=hi)
+            .map(|i| (i, (1.0 - (i as f32 - centre).abs() / support).max(0.0)))
+            .filter(|&(_, wgt)| wgt > 0.0)
+            .collect();
+        let total: f32 = taps.iter().map(|t| t.1).sum();
+        for line in 0..lines {
+            for c in 0..3 {
+                let v: f32 = taps
+                    .iter()
+                    .map(|&(i, wgt)| wgt * src[at_src(line, i, c)])
+                    .sum();
+                out[at_dst(line, x, c)] = v / total;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resampling_keeps_flat_colours_and_averages_when_shrinking() {
+        let flat = Image {
+            width: 8,
+            height: 8,
+            rgb: [10u8, 200, 77].repeat(64),
+        };
+        for size in [3, 4, 13, 16] {
+            let r = resample(&flat, size);
+            assert_eq!((r.width, r.height), (size, size));
+            assert!(r.rgb.chunks(3).all(|p| p == [10, 200, 77]), "size {size}");
+        }
+        // A 2×2 checkerboard halves to its mean grey.
+        let mut rgb = Vec::new();
+        for y in 0..2 {
+            for x in 0..2 {
+                rgb.extend([if (x + y) % 2 == 0 { 0u8 } else { 255 }; 3]);
+            }
+        }
+        let r = resample(
+            &Image {
+                width: 2,
+                height: 2,
+                rgb,
+            },
+            1,
+        );
+        assert!(
+            r.rgb.iter().all(|&v| (127..=128).contains(&v)),
+            "{:?}",
+            r.rgb
+        );
+    }
+}

@@ -1,0 +1,487 @@
+//! The neural model end to end, through the real binary, on the tiny
+//! official-layout fixtures: import → info → render → genes encode/decode →
+//! sample → child → pool build → a scenario with `model: StyleGene(...)`.
+//! Outputs are compared with PyTorch's (tools/fixtures/neural_fixture.py).
+//! Broken inputs each get a test asserting the message and exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+fn famsim_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_famsim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("famsim starts")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = famsim_in(dir, args);
+    assert!(
+        out.status.success(),
+        "famsim {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command that must fail with exit code 2 and returns its stderr.
+fn input_error(dir: &Path, args: &[&str]) -> String {
+    let out = famsim_in(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "famsim {args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Imports the tiny fixtures into `dir/weights`.
+fn import(dir: &Path) -> PathBuf {
+    let weights = dir.join("weights");
+    ok(
+        dir,
+        &[
+            "weights",
+            "import",
+            "--stylegan2",
+            s(&fixture("stylegan2/tiny.pt")),
+            "--stylegene",
+            s(&fixture("neural/mappings.ckpt")),
+            "--gene-pool",
+            s(&fixture("neural/gene_pool.pkl")),
+            "--out",
+            s(&weights),
+        ],
+    );
+    weights
+}
+
+/// A tensor of the fixture's expected values.
+fn expected(name: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(fixture("neural/expected.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let t = st.tensor(name).unwrap();
+    let values = t
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (t.shape().to_vec(), values)
+}
+
+fn npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let a = famsim::io::npy::read(path).unwrap();
+    (a.shape, a.data)
+}
+
+/// Two PNGs show the same picture up to one 8-bit level per value.
+///
+/// burn-ndarray's SIMD kernels round the last float bit differently depending
+/// on memory alignment and batch shape, so a value that lands on a rounding
+/// boundary can come out one level apart between runs; anything more is a bug.
+fn assert_same_picture(what: &str, a: &Path, b: &Path) {
+    let read = |p: &Path| famsim::exports::png::decode_png(&std::fs::read(p).unwrap()).unwrap();
+    let (a, b) = (read(a), read(b));
+    assert_eq!((a.width, a.height), (b.width, b.height), "{what}");
+    let worst = a
+        .rgb
+        .iter()
+        .zip(&b.rgb)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0);
+    assert!(worst <= 1, "{what}: pixels differ by {worst} levels");
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let worst = got
+        .iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= tol, "{what}: max abs error {worst} > {tol}");
+}
+
+#[test]
+fn import_info_render_encode_decode_match_pytorch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let weights = import(dir);
+    for f in [
+        "model.ron",
+        "generator.safetensors",
+        "mappings.safetensors",
+        "gene_pool.safetensors",
+    ] {
+        assert!(weights.join(f).is_file(), "{f} missing");
+    }
+
+    let info = ok(dir, &["weights", "info", s(&weights)]);
+    assert!(info.contains("StyleGAN2 32×32 px"), "{info}");
+    assert!(info.contains("genes [8, 34, 32]"), "{info}");
+    assert!(info.contains("gene pool: 8 entries under 4 keys"), "{info}");
+    assert!(info.contains("30-39-female-White: 2"), "{info}");
+    // The checksum of the source file is recorded.
+    let tiny = std::fs::read(fixture("stylegan2/tiny.pt")).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&tiny))
+    };
+    assert!(info.contains(&sha), "{info}");
+
+    // Render: the raw output matches PyTorch; the PNG is the 8-bit version.
+    let father = fixture("neural/father.npy");
+    let png = dir.join("father.png");
+    let raw = dir.join("father_raw.npy");
+    ok(
+        dir,
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&father),
+            "--out",
+            s(&png),
+            "--raw",
+            s(&raw),
+        ],
+    );
+    let (shape, got) = npy(&raw);
+    let (want_shape, want) = expected("father.image");
+    assert_eq!(shape, want_shape);
+    assert_close("render", &got, &want, 1e-4);
+    let image = famsim::exports::png::decode_png(&std::fs::read(&png).unwrap()).unwrap();
+    assert_eq!((image.width, image.height), (32, 32));
+    // Stored noise: rendering again gives the same picture.
+    let png2 = dir.join("again.png");
+    ok(
+        dir,
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&father),
+            "--out",
+            s(&png2),
+        ],
+    );
+    assert_same_picture("render twice", &png, &png2);
+
+    // Encode.
+    let genes_dir = dir.join("genes");
+    ok(
+        dir,
+        &[
+            "genes",
+            "encode",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&father),
+            "--out",
+            s(&genes_dir),
+        ],
+    );
+    for part in ["mean", "logvar"] {
+        let (shape, got) = npy(&genes_dir.join(format!("{part}.npy")));
+        let (want_shape, want) = expected(&format!("father.{part}"));
+        assert_eq!(shape, want_shape, "{part}");
+        assert_close(part, &got, &want, 1e-4);
+    }
+
+    // Decode.
+    let w_out = dir.join("decoded.npy");
+    ok(
+        dir,
+        &[
+            "genes",
+            "decode",
+            "--weights",
+            s(&weights),
+            "--genome",
+            s(&fixture("neural/genes.npy")),
+            "--out",
+            s(&w_out),
+        ],
+    );
+    let (shape, got) = npy(&w_out);
+    let (want_shape, want) = expected("genes.decoded");
+    assert_eq!(shape, want_shape);
+    assert_close("decode", &got, &want, 1e-4);
+}
+
+#[test]
+fn sample_child_and_pool_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let weights = import(dir);
+
+    let samples = dir.join("samples");
+    ok(
+        dir,
+        &[
+            "sample",
+            "--weights",
+            s(&weights),
+            "--seed",
+            "5",
+            "--count",
+            "2",
+            "--truncation",
+            "0.7",
+            "--out",
+            s(&samples),
+        ],
+    );
+    for f in ["seed5.npy", "seed5.png", "seed6.npy", "seed6.png"] {
+        assert!(samples.join(f).is_file(), "{f}");
+    }
+    let (shape, a) = npy(&samples.join("seed5.npy"));
+    assert_eq!(shape, vec![1, 8, 32]);
+    let (_, b) = npy(&samples.join("seed6.npy"));
+    assert_ne!(a, b, "different seeds give different faces");
+    // A mapped latent repeats one w on every layer.
+    assert_eq!(&a[..32], &a[32..64]);
+
+    let child_dir = dir.join("child");
+    let (father, mother) = (fixture("neural/father.npy"), fixture("neural/mother.npy"));
+    let args = [
+        "child",
+        "--weights",
+        s(&weights),
+        "--father",
+        s(&father),
+        "--mother",
+        s(&mother),
+        "--age",
+        "3-9",
+        "--gender",
+        "female",
+        "--seed",
+        "3",
+        "--out",
+        s(&child_dir),
+    ];
+    let said = ok(dir, &args);
+    assert!(said.contains("3-9-female-White"), "{said}");
+    let first = dir.join("first_child.png");
+    std::fs::copy(child_dir.join("child.png"), &first).unwrap();
+    let (_, first_latent) = npy(&child_dir.join("child.npy"));
+    ok(dir, &args);
+    assert_same_picture(
+        "same seed, same child",
+        &first,
+        &child_dir.join("child.png"),
+    );
+    let (_, latent) = npy(&child_dir.join("child.npy"));
+    assert_close("same seed, same child latent", &latent, &first_latent, 1e-4);
+    // Another seed makes another child.
+    let other = args.map(|a| if a == "3" { "4" } else { a });
+    ok(dir, &other);
+    let (_, latent) = npy(&child_dir.join("child.npy"));
+    assert!(
+        latent
+            .iter()
+            .zip(&first_latent)
+            .any(|(a, b)| (a - b).abs() > 1e-2),
+        "seed 4 gave the child of seed 3"
+    );
+
+    // Pool build from a [B, N, W] file: replaces the imported pool.
+    let said = ok(
+        dir,
+        &[
+            "pool",
+            "build",
+            "--weights",
+            s(&weights),
+            "--latents",
+            s(&fixture("neural/faces.npy")),
+            "--attributes",
+            s(&fixture("neural/faces.csv")),
+        ],
+    );
+    assert!(
+        said.contains("gene pool of 4 entries under 4 keys"),
+        "{said}"
+    );
+    let info = ok(dir, &["weights", "info", s(&weights)]);
+    assert!(info.contains("70+-male-White: 1"), "{info}");
+    assert!(info.contains("3-9-female-East Asian: 1"), "{info}");
+    assert!(info.contains("built from 4 labelled latents"), "{info}");
+}
+
+#[test]
+fn a_stylegene_scenario_paints_every_person() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    import(dir);
+    std::fs::copy(fixture("neural/family.ron"), dir.join("family.ron")).unwrap();
+    std::fs::copy(fixture("neural/mother.npy"), dir.join("mother.npy")).unwrap();
+    let run = dir.join("run");
+    ok(dir, &["run", "family.ron", "--out", s(&run), "--quiet"]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["model"]
+        .as_str()
+        .unwrap()
+        .starts_with("stylegene:"));
+    let people = manifest["people"].as_array().unwrap();
+    assert_eq!(people.len(), 6);
+    let mut images = Vec::new();
+    for p in people {
+        let path = run.join(p["image"].as_str().unwrap());
+        let img = famsim::exports::png::decode_png(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(img.width, manifest["image_size"].as_u64().unwrap() as u32);
+        images.push(img.rgb);
+    }
+    images.sort();
+    images.dedup();
+    assert_eq!(images.len(), 6, "every person has their own face");
+
+    // Same seed, same faces.
+    let again = dir.join("again");
+    ok(dir, &["run", "family.ron", "--out", s(&again), "--quiet"]);
+    for p in people {
+        let rel = p["image"].as_str().unwrap();
+        assert_same_picture(rel, &run.join(rel), &again.join(rel));
+    }
+}
+
+#[test]
+fn broken_and_mismatched_files_are_named_in_the_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let out = dir.join("w");
+    let import_with = |stylegan2: &Path, stylegene: &Path| {
+        input_error(
+            dir,
+            &[
+                "weights",
+                "import",
+                "--stylegan2",
+                s(stylegan2),
+                "--stylegene",
+                s(stylegene),
+                "--out",
+                s(&out),
+            ],
+        )
+    };
+    let good_g = fixture("stylegan2/tiny.pt");
+    let good_m = fixture("neural/mappings.ckpt");
+
+    // Corrupt: not a PyTorch file at all.
+    let corrupt = dir.join("corrupt.pt");
+    std::fs::write(&corrupt, b"this is not a checkpoint, just text").unwrap();
+    let err = import_with(&corrupt, &good_m);
+    assert!(
+        err.contains("corrupt.pt") && err.contains("not a readable PyTorch checkpoint"),
+        "{err}"
+    );
+
+    // Truncated: half of a real download.
+    let truncated = dir.join("truncated.ckpt");
+    let bytes = std::fs::read(&good_m).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let err = import_with(&good_g, &truncated);
+    assert!(err.contains("truncated.ckpt"), "{err}");
+
+    // Mismatched shapes inside one file.
+    let err = import_with(&fixture("stylegan2/mismatched.pt"), &good_m);
+    assert!(err.contains("latent_avg"), "{err}");
+    // A missing tensor is named.
+    let err = import_with(&good_g, &fixture("stylegene/mappings_missing.ckpt"));
+    assert!(err.contains("sub2w.layer.1.0.fn.3.weight"), "{err}");
+    // Two files that do not belong together (N = 8 generator, N = 2 mappings).
+    let err = import_with(&good_g, &fixture("stylegene/mappings.ckpt"));
+    assert!(
+        err.contains("do not belong together") && err.contains("[8, 32]"),
+        "{err}"
+    );
+    assert!(
+        !out.join("model.ron").exists(),
+        "nothing is written on failure"
+    );
+
+    // A weights directory that is not one.
+    let err = input_error(dir, &["weights", "info", s(&dir.join("nowhere"))]);
+    assert!(err.contains("famsim weights import"), "{err}");
+
+    // A latent of the wrong size.
+    let weights = import(dir);
+    let bad = dir.join("bad.npy");
+    famsim::io::npy::write(&bad, &[1, 3, 32], &[0.0; 96]).unwrap();
+    let err = input_error(
+        dir,
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&bad),
+            "--out",
+            s(&dir.join("x.png")),
+        ],
+    );
+    assert!(
+        err.contains("bad.npy") && err.contains("needs 8 W+ layers"),
+        "{err}"
+    );
+
+    // A truncated native file.
+    let gen = weights.join("generator.safetensors");
+    let bytes = std::fs::read(&gen).unwrap();
+    std::fs::write(&gen, &bytes[..bytes.len() - 100]).unwrap();
+    let err = input_error(
+        dir,
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--latent",
+            s(&fixture("neural/father.npy")),
+            "--out",
+            s(&dir.join("x.png")),
+        ],
+    );
+    assert!(
+        err.contains("generator.safetensors") && err.contains("truncated"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cuda_without_the_feature_or_a_gpu_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let weights = import(dir);
+    let err = input_error(
+        dir,
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--device",
+            "cuda:4096",
+            "--latent",
+            s(&fixture("neural/father.npy")),
+            "--out",
+            s(&dir.join("x.png")),
+        ],
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("Cuda(4096)"), "{err}");
+}
