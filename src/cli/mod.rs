@@ -88,12 +88,12 @@ pub struct RunArgs {
 }
 
 pub mod check;
+pub mod child;
 pub mod cluster;
 pub mod dataset;
 pub mod export;
-pub mod merge;
-pub mod child;
 pub mod genes;
+pub mod merge;
 pub mod pool;
 pub mod render;
 pub mod run;
