@@ -34,7 +34,7 @@ pub fn validate(source: &Source, tree: Option<&Node>, file: &ScenarioFile) -> Va
     let people = file
         .people
         .iter()
-        .map(|p| to_person(p, file))
+        .map(|p| to_person(p, file, source.path))
         .collect::<Vec<_>>();
     let pedigree = match Pedigree::new(people) {
         Ok((pedigree, issues)) => {
@@ -441,7 +441,7 @@ fn check_id_case_collisions(at: &Locator, file: &ScenarioFile, out: &mut Vec<Dia
 /// The engine's view of a person. Region overrides are applied groups first,
 /// then single regions, so `{"eyes": Mother, "iris": Father}` means "the eyes
 /// from the mother, except the iris".
-fn to_person(p: &PersonSpec, file: &ScenarioFile) -> Person {
+fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
     let mut overrides = BTreeMap::new();
     let selectors: Vec<(RegionSelector, _)> = p
         .regions
@@ -475,7 +475,13 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile) -> Person {
             eta: p.eta.unwrap_or(file.defaults.eta),
         },
         overrides,
-        founder_genes: p.genes.clone().unwrap_or_default(),
+        // A latent file is named relative to the scenario, as `check` reads it.
+        founder_genes: match p.genes.clone().unwrap_or_default() {
+            FounderGenes::Latent(written) => {
+                FounderGenes::Latent(resolve(scenario, &written).to_string_lossy().into_owned())
+            }
+            other => other,
+        },
     }
 }
 
