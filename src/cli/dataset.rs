@@ -77,7 +77,11 @@ pub fn dataset(args: DatasetArgs) -> Result<()> {
             }
         }
     }
-    write_atomic(&stamp_path, stamp.as_bytes())?;
+    // Process 0 alone writes the stamp: two processes writing the same file
+    // in a shared folder would race with each other's temporary files.
+    if leader {
+        write_atomic(&stamp_path, stamp.as_bytes())?;
+    }
     let report = generate(
         &spec,
         model.as_ref(),

@@ -561,7 +561,8 @@ impl<'a> Simulation<'a> {
         self.opts.out_dir.join(self.image_name(node))
     }
 
-    /// Creates every image folder once and clears temporaries a killed run left there.
+    /// Creates every image folder once and clears temporaries a killed run
+    /// left there (single-process runs only).
     pub(crate) fn prepare_folders(&self) -> Result<()> {
         let mut folders: Vec<PathBuf> = self
             .pedigree
@@ -570,9 +571,14 @@ impl<'a> Simulation<'a> {
             .collect();
         folders.sort();
         folders.dedup();
+        // With several processes sharing a folder, another process's file in
+        // flight looks just like a stale one, so only a lone process cleans up.
+        let alone = self.opts.cluster.as_ref().is_none_or(|c| c.processes <= 1);
         for dir in folders {
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            remove_stale_temporaries(&dir)?;
+            if alone {
+                remove_stale_temporaries(&dir)?;
+            }
         }
         Ok(())
     }
