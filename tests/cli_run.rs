@@ -1,8 +1,10 @@
 //! `famsim run` end to end, through the real binary, on the shipped scenarios.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod common;
+use common::tree;
 
 fn famsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_famsim"))
@@ -19,26 +21,6 @@ fn run_ok(args: &[&str]) {
         "famsim {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Every file under `dir` (relative path → bytes).
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(
-                    path.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                );
-            }
-        }
-    }
-    files
 }
 
 /// The shipped family scenarios (dataset specs are a different format).

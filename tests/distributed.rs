@@ -28,6 +28,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::tree;
+
 const SHAPE: GeneShape = GeneShape {
     layers: 4,
     width: 6,
@@ -259,24 +262,6 @@ fn run(
         write_run_outputs(&report.manifest, out)?;
     }
     Ok((report.leader, report.rendered, report.skipped))
-}
-
-/// Every file under `dir` with its bytes.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
-                files.insert(rel, std::fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    files
 }
 
 fn assert_same_tree(expected: &Path, actual: &Path) {

@@ -2,9 +2,11 @@
 //! writes: 2 processes × 2 threads into one folder, and into one folder per
 //! process joined by `famsim merge`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+mod common;
+use common::tree;
 
 fn famsim(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_famsim"));
@@ -22,25 +24,6 @@ fn ok(child: Child) {
         "famsim failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(
-                    path.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                );
-            }
-        }
-    }
-    files
 }
 
 fn assert_same_tree(a: &Path, b: &Path) {
