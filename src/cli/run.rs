@@ -91,11 +91,12 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
-            "{} people ({} rendered, {} kept from a previous run) in {:.1}s → {}",
+            "{} people ({} rendered, {} kept from a previous run) in {:.2}s ({:.0} people/s) → {}",
             report.manifest.people.len(),
             report.rendered,
             report.skipped,
             secs,
+            report.manifest.people.len() as f64 / secs.max(1e-9),
             out_dir.join("index.html").display()
         );
     }
