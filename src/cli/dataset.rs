@@ -1,11 +1,11 @@
 //! `famsim dataset --spec SPEC.ron --out DIR [--families N] [--seed S] [--resume]`:
 //! a synthetic kinship dataset in the Families In the Wild layout.
 
+use super::stamp::{check_resume, stamp};
 use crate::dataset::{generate, DatasetOptions, DatasetSpec};
 use crate::error::{Error, Result};
 use crate::exports::atomic::write_atomic;
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// File in the dataset folder that records what it is made from, so
@@ -64,19 +64,24 @@ pub fn dataset(args: DatasetArgs) -> Result<()> {
     );
     let cluster = args.cluster.config(models)?;
     let leader = cluster.as_ref().is_none_or(|c| c.process == 0);
-    let stamp = stamp(&args.spec, &spec, &model.describe())?;
+    let stamp = stamp(
+        &args.spec,
+        "spec_sha256",
+        serde_json::json!({
+            "families": spec.families,
+            "seed": spec.seed,
+            "image_size": spec.image_size,
+            "model": model.describe(),
+        }),
+    )?;
     let stamp_path = args.out.join(DATASET_STAMP);
-    if args.resume {
-        if let Ok(previous) = std::fs::read_to_string(&stamp_path) {
-            if previous != stamp {
-                return Err(Error::input(format!(
-                    "--resume: {} was made from a different spec, family count, seed, model or famsim version; \
-                     run without --resume to start over, or choose another --out",
-                    args.out.display()
-                )));
-            }
-        }
-    }
+    check_resume(
+        &args.out,
+        DATASET_STAMP,
+        &stamp,
+        args.resume,
+        "spec, family count, seed, model",
+    )?;
     // Process 0 alone writes the stamp: two processes writing the same file
     // in a shared folder would race with each other's temporary files.
     if leader {
@@ -118,18 +123,4 @@ pub fn dataset(args: DatasetArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// What makes two dataset runs the same: spec bytes, families, seed, model, version.
-fn stamp(spec_path: &Path, spec: &DatasetSpec, model: &str) -> Result<String> {
-    let bytes = std::fs::read(spec_path).map_err(|e| Error::io(spec_path, e))?;
-    let stamp = serde_json::json!({
-        "spec_sha256": hex::encode(Sha256::digest(&bytes)),
-        "families": spec.families,
-        "seed": spec.seed,
-        "image_size": spec.image_size,
-        "model": model,
-        "famsim_version": env!("CARGO_PKG_VERSION"),
-    });
-    Ok(format!("{stamp:#}\n"))
 }

@@ -98,6 +98,7 @@ pub mod pool;
 pub mod render;
 pub mod run;
 pub mod sample;
+pub mod stamp;
 pub mod weights;
 
 /// Formats an error for stderr. Scenario reports are already complete

@@ -1,6 +1,7 @@
 //! `famsim run`: simulate a scenario end to end and write the run directory.
 
 use super::cluster::model_factory;
+use super::stamp::{check_resume, stamp};
 use super::RunArgs;
 use crate::engine::{simulate, RunOptions};
 use crate::error::{Error, Result};
@@ -8,7 +9,6 @@ use crate::exports::atomic::write_atomic;
 use crate::exports::write_run_outputs;
 use crate::model::FaceModel;
 use crate::scenario;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,13 +45,22 @@ pub fn run(args: RunArgs) -> Result<()> {
         Arc::clone(&model),
     );
     let cluster = args.cluster.config(models)?;
-    let stamp = run_stamp(
+    let stamp = stamp(
         &args.scenario,
-        seed,
-        loaded.file.image_size,
-        &model.describe(),
+        "scenario_sha256",
+        serde_json::json!({
+            "seed": seed,
+            "image_size": loaded.file.image_size,
+            "model": model.describe(),
+        }),
     )?;
-    check_resume(&out_dir, &stamp, args.resume)?;
+    check_resume(
+        &out_dir,
+        RUN_STAMP,
+        &stamp,
+        args.resume,
+        "scenario, seed, size, model",
+    )?;
     write_atomic(&out_dir.join(RUN_STAMP), stamp.as_bytes())?;
 
     let opts = RunOptions {
@@ -110,34 +119,4 @@ fn default_out_dir(scenario: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into());
     PathBuf::from("runs").join(stem)
-}
-
-/// What makes two runs the same run: scenario bytes, seed, size and model.
-fn run_stamp(scenario: &Path, seed: u64, size: u32, model: &str) -> Result<String> {
-    let bytes = std::fs::read(scenario).map_err(|e| Error::io(scenario, e))?;
-    let digest = hex::encode(Sha256::digest(&bytes));
-    let stamp = serde_json::json!({
-        "scenario_sha256": digest,
-        "seed": seed,
-        "image_size": size,
-        "model": model,
-        "famsim_version": env!("CARGO_PKG_VERSION"),
-    });
-    Ok(format!("{stamp:#}\n"))
-}
-
-/// `--resume` continues only the same run; a fresh run may overwrite.
-fn check_resume(out_dir: &Path, stamp: &str, resume: bool) -> Result<()> {
-    let path = out_dir.join(RUN_STAMP);
-    if !resume {
-        return Ok(());
-    }
-    match std::fs::read_to_string(&path) {
-        Ok(previous) if previous != stamp => Err(Error::input(format!(
-            "--resume: {} was made from a different scenario, seed, size, model or famsim version; \
-             run without --resume to start over, or choose another --out",
-            out_dir.display()
-        ))),
-        _ => Ok(()),
-    }
 }
