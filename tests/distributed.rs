@@ -22,14 +22,13 @@ use famsim::Result;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::tree;
+use common::{assert_same_tree, famsim, free_ports, port_taken, run_cluster};
 
 const SHAPE: GeneShape = GeneShape {
     layers: 4,
@@ -264,15 +263,6 @@ fn run(
     Ok((report.leader, report.rendered, report.skipped))
 }
 
-fn assert_same_tree(expected: &Path, actual: &Path) {
-    let (a, b) = (tree(expected), tree(actual));
-    let names = |t: &BTreeMap<PathBuf, Vec<u8>>| t.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(&a), names(&b), "different files");
-    for (name, bytes) in &a {
-        assert!(bytes == &b[name], "{} differs", name.display());
-    }
-}
-
 /// The reference: one worker, no cluster.
 fn single_worker_run(dir: &Path, scenario: &Path) -> PathBuf {
     let out = dir.join("single");
@@ -300,17 +290,6 @@ fn four_threads_write_the_same_files_as_one_worker() {
     assert!(leader);
     assert_eq!((rendered, skipped), (30, 0));
     assert_same_tree(&single, &out);
-}
-
-/// Two free local ports (bound, read, released).
-fn free_ports() -> Vec<String> {
-    let listeners: Vec<_> = (0..2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| format!("127.0.0.1:{}", l.local_addr().unwrap().port()))
-        .collect()
 }
 
 /// Starts process `index` of a two-process cluster.
@@ -387,12 +366,6 @@ fn run_two_processes(scenario: &Path, outs: [&Path; 2], resume: bool) -> Vec<Str
         }
     }
     panic!("no free ports in three attempts");
-}
-
-/// Whether a failed start was only a port that something else took between
-/// `free_ports` and the bind (other tests run beside these): worth a retry.
-fn port_taken<'a>(outputs: impl IntoIterator<Item = &'a str>) -> bool {
-    outputs.into_iter().any(|t| t.contains("cannot listen on"))
 }
 
 #[test]
@@ -517,16 +490,6 @@ fn cluster_process() {
     }
 }
 
-/// `famsim run` through the real binary with the procedural model.
-fn famsim(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_famsim"));
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
 fn famsim_ok(args: &[&str]) {
     let out = famsim(args).output().unwrap();
     assert!(
@@ -576,50 +539,24 @@ fn famsim_run_writes_the_same_files_on_1_worker_4_threads_and_2_processes() {
 
     let hostfile = dir.path().join("hosts");
     let procs = path("procs");
-    let hosts = hostfile.to_string_lossy().into_owned();
-    for attempt in 0..3 {
-        std::fs::write(&hostfile, free_ports().join("\n") + "\n").unwrap();
-        let children: Vec<Child> = (0..2)
-            .map(|i| {
-                let index = i.to_string();
-                let args = with(
-                    &procs,
-                    &[
-                        "--workers",
-                        "2",
-                        "--processes",
-                        "2",
-                        "--process",
-                        &index,
-                        "--hostfile",
-                        &hosts,
-                        "--connect-timeout",
-                        "20",
-                    ],
-                );
-                famsim(&args.iter().map(String::as_str).collect::<Vec<_>>())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        let outputs: Vec<_> = children
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect();
-        if outputs.iter().all(|o| o.status.success()) {
-            break;
-        }
-        let texts: Vec<String> = outputs
-            .iter()
-            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-            .collect();
-        assert!(
-            attempt < 2 && port_taken(texts.iter().map(String::as_str)),
-            "a famsim process failed: {}\n{}",
-            texts[0],
-            texts[1]
-        );
-    }
+    run_cluster(&hostfile, |i, hosts| {
+        let index = i.to_string();
+        with(
+            &procs,
+            &[
+                "--workers",
+                "2",
+                "--processes",
+                "2",
+                "--process",
+                &index,
+                "--hostfile",
+                hosts,
+                "--connect-timeout",
+                "20",
+            ],
+        )
+    });
     let one = without_stamp(Path::new(&one));
     assert_same_tree(&one, &without_stamp(Path::new(&threads)));
     assert_same_tree(&one, &without_stamp(Path::new(&procs)));

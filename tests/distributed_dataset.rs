@@ -3,19 +3,10 @@
 //! process joined by `famsim merge`.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 mod common;
-use common::tree;
-
-fn famsim(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_famsim"));
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
+use common::{assert_same_tree, famsim, run_cluster};
 
 fn ok(child: Child) {
     let out = child.wait_with_output().unwrap();
@@ -24,24 +15,6 @@ fn ok(child: Child) {
         "famsim failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn assert_same_tree(a: &Path, b: &Path) {
-    let (a, b) = (tree(a), tree(b));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (name, bytes) in &a {
-        assert!(bytes == &b[name], "{} differs", name.display());
-    }
-}
-
-fn free_ports() -> String {
-    let listeners: Vec<_> = (0..2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| format!("127.0.0.1:{}\n", l.local_addr().unwrap().port()))
-        .collect()
 }
 
 #[test]
@@ -61,39 +34,29 @@ fn a_dataset_on_two_processes_is_the_dataset_of_one() {
     args.extend(["--out", &one]);
     ok(famsim(&args).spawn().unwrap());
 
-    let hostfile = p("hosts");
-    // Retries when another program took a port between `free_ports` and the bind.
+    let hostfile = dir.path().join("hosts");
     let cluster = |outs: [&str; 2]| {
-        for attempt in 0..3 {
-            std::fs::write(&hostfile, free_ports()).unwrap();
-            let children: Vec<Child> = (0..2)
-                .map(|i| {
-                    let index = i.to_string();
-                    let mut args = base.to_vec();
-                    args.extend(["--out", outs[i], "--workers", "2", "--processes", "2"]);
-                    args.extend(["--process", &index, "--hostfile", &hostfile]);
-                    args.extend(["--connect-timeout", "20"]);
-                    famsim(&args).spawn().unwrap()
-                })
-                .collect();
-            let outputs: Vec<_> = children
-                .into_iter()
-                .map(|c| c.wait_with_output().unwrap())
-                .collect();
-            if outputs.iter().all(|o| o.status.success()) {
-                return;
+        run_cluster(&hostfile, |i, hosts| {
+            let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+            let index = i.to_string();
+            for a in [
+                "--out",
+                outs[i],
+                "--workers",
+                "2",
+                "--processes",
+                "2",
+                "--process",
+                &index,
+                "--hostfile",
+                hosts,
+                "--connect-timeout",
+                "20",
+            ] {
+                args.push(a.to_string());
             }
-            let texts: Vec<String> = outputs
-                .iter()
-                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-                .collect();
-            assert!(
-                attempt < 2 && texts.iter().any(|t| t.contains("cannot listen on")),
-                "famsim failed: {}\n{}",
-                texts[0],
-                texts[1]
-            );
-        }
+            args
+        })
     };
 
     let shared = p("shared");
