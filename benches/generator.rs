@@ -13,6 +13,7 @@ use burn::tensor::{Tensor, TensorData};
 use burn_ndarray::{NdArray, NdArrayDevice};
 use criterion::{criterion_group, criterion_main, Criterion};
 use famsim::model::stylegene::checkpoint::Checkpoint;
+use famsim::model::stylegene::conv::ConvBackend;
 use famsim::model::stylegene::stylegan2::{Generator, NoiseMode};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -95,16 +96,19 @@ fn random_checkpoint(style_dim: usize, mapping_layers: usize, widths: &[usize]) 
         let side = 1usize << ((j + 5) / 2);
         b.random(format!("g_ema.noises.noise_{j}"), vec![1, 1, side, side]);
     }
-    Checkpoint::from_data("random config-f 256px", b.tensors)
+    Checkpoint::from_data("random config-f weights", b.tensors)
 }
 
-fn wplus(g: &Generator<B>, batch: usize) -> Tensor<B, 3> {
+/// Config-f's widths from 4 px up to 1024 px (a prefix gives smaller sizes).
+const CONFIG_F: [usize; 9] = [512, 512, 512, 512, 512, 256, 128, 64, 32];
+
+fn wplus<G: ConvBackend>(g: &Generator<G>, batch: usize, device: &G::Device) -> Tensor<G, 3> {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let n = batch * g.n_latent() * g.style_dim();
     let values: Vec<f32> = (0..n).map(|_| rng.sample(StandardNormal)).collect();
     Tensor::from_data(
         TensorData::new(values, [batch, g.n_latent(), g.style_dim()]),
-        &NdArrayDevice::Cpu,
+        device,
     )
 }
 
@@ -115,15 +119,15 @@ fn bench(c: &mut Criterion) {
 
     let tiny_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stylegan2/tiny.pt");
     let tiny = Generator::<B>::load(&tiny_path, &device).expect("tiny fixture loads");
-    let w = wplus(&tiny, 2);
+    let w = wplus(&tiny, 2, &device);
     group.bench_function("tiny_32px_batch2", |b| {
         b.iter(|| tiny.synthesis(w.clone(), NoiseMode::Stored).unwrap())
     });
 
-    let ckpt = random_checkpoint(512, 8, &[512, 512, 512, 512, 512, 256, 128]);
+    let ckpt = random_checkpoint(512, 8, &CONFIG_F[..7]);
     let big = Generator::<B>::from_checkpoint(&ckpt, &device).expect("random config-f loads");
     assert_eq!(big.resolution(), 256);
-    let w = wplus(&big, 1);
+    let w = wplus(&big, 1, &device);
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("config_f_256px_batch1", |b| {
         b.iter(|| big.synthesis(w.clone(), NoiseMode::Stored).unwrap())
@@ -131,5 +135,37 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// Throughput at full size on the GPU: `cargo bench --features cuda --bench
+/// generator -- cuda` (tools/bench_vs_torch.py --throughput runs it next to
+/// PyTorch eager on the same machine).
+#[cfg(feature = "cuda")]
+fn bench_cuda(c: &mut Criterion) {
+    use burn::tensor::backend::Backend;
+    use famsim::model::stylegene::device::CudaBackend as C;
+    let device = Default::default();
+    let ckpt = random_checkpoint(512, 8, &CONFIG_F);
+    let g = Generator::<C>::from_checkpoint(&ckpt, &device).expect("random config-f loads");
+    assert_eq!(g.resolution(), 1024);
+    const BATCH: usize = 8;
+    let w = wplus(&g, BATCH, &device);
+    let mut group = c.benchmark_group("synthesis_cuda");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(3))
+        .measurement_time(Duration::from_secs(10))
+        .throughput(criterion::Throughput::Elements(BATCH as u64));
+    group.bench_function("config_f_1024px_batch8", |b| {
+        b.iter(|| {
+            let images = g.synthesis(w.clone(), NoiseMode::Stored).unwrap();
+            C::sync(&device).expect("the GPU finishes");
+            images
+        })
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "cuda"))]
 criterion_group!(benches, bench);
+#[cfg(feature = "cuda")]
+criterion_group!(benches, bench, bench_cuda);
 criterion_main!(benches);

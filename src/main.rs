@@ -2,6 +2,10 @@ use clap::Parser;
 use famsim::cli::{Cli, Command};
 use std::process::ExitCode;
 
+/// See Cargo.toml: large activations are reused instead of mapped afresh.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

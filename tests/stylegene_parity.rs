@@ -3,8 +3,8 @@
 //! (official key layout, random weights; expected outputs computed there in
 //! float64), plus the errors users see for broken files.
 
+use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use burn_ndarray::NdArray;
 use famsim::attributes::PoolKey;
 use famsim::genetics::genome::{GeneSample, GeneShape};
 use famsim::model::stylegene::gene_pool::load_gene_pool;
@@ -14,7 +14,7 @@ use famsim::Error;
 use safetensors::SafeTensors;
 use std::path::PathBuf;
 
-type B = NdArray<f32>;
+type B = famsim::model::stylegene::device::CpuBackend;
 
 /// PyTorch float64 reference vs our float32 forward pass.
 const TOLERANCE: f32 = 1e-4;
@@ -58,11 +58,16 @@ impl Expected {
     }
 }
 
-fn tensor<const D: usize>(shape: &[usize], values: Vec<f32>) -> Tensor<B, D> {
+fn tensor<G: Backend, const D: usize>(shape: &[usize], values: Vec<f32>) -> Tensor<G, D> {
     Tensor::from_data(TensorData::new(values, shape.to_vec()), &Default::default())
 }
 
-fn assert_close<const D: usize>(name: &str, got: Tensor<B, D>, shape: &[usize], want: &[f32]) {
+fn assert_close<G: Backend, const D: usize>(
+    name: &str,
+    got: Tensor<G, D>,
+    shape: &[usize],
+    want: &[f32],
+) {
     assert_eq!(got.dims().as_slice(), shape, "{name}: shape");
     let got: Vec<f32> = got.into_data().to_vec().unwrap();
     let worst = got
@@ -79,32 +84,64 @@ fn assert_close<const D: usize>(name: &str, got: Tensor<B, D>, shape: &[usize], 
     );
 }
 
-#[test]
-fn encoder_matches_pytorch() {
-    let expected = Expected::load();
-    let maps = StyleGeneMappings::<B>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
-    let enc = &maps.encoder;
-    assert_eq!((enc.n_layers(), enc.width(), enc.depth()), (2, 16, 3));
-    let (shape, input) = expected.get("encoder.input");
-    let (mean, logvar) = enc.forward(tensor(&shape, input));
-    let (mean_shape, want_mean) = expected.get("encoder.mean");
-    let (logvar_shape, want_logvar) = expected.get("encoder.logvar");
-    assert_eq!(mean_shape, vec![3, 2, 34, 16]);
-    assert_close("mean", mean, &mean_shape, &want_mean);
-    assert_close("logvar", logvar, &logvar_shape, &want_logvar);
+/// The checks against PyTorch's numbers, run on every backend below.
+mod parity {
+    use super::*;
+
+    pub fn encoder<G: Backend>() {
+        let expected = Expected::load();
+        let maps =
+            StyleGeneMappings::<G>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
+        let enc = &maps.encoder;
+        assert_eq!((enc.n_layers(), enc.width(), enc.depth()), (2, 16, 3));
+        let (shape, input) = expected.get("encoder.input");
+        let (mean, logvar) = enc.forward(tensor(&shape, input));
+        let (mean_shape, want_mean) = expected.get("encoder.mean");
+        let (logvar_shape, want_logvar) = expected.get("encoder.logvar");
+        assert_eq!(mean_shape, vec![3, 2, 34, 16]);
+        assert_close("mean", mean, &mean_shape, &want_mean);
+        assert_close("logvar", logvar, &logvar_shape, &want_logvar);
+    }
+
+    pub fn decoder<G: Backend>() {
+        let expected = Expected::load();
+        let dec = GeneDecoder::<G>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
+        assert_eq!((dec.n_layers(), dec.width(), dec.depth()), (2, 16, 2));
+        let (shape, input) = expected.get("decoder.input");
+        let out = dec.forward(tensor(&shape, input));
+        let (out_shape, want) = expected.get("decoder.output");
+        assert_eq!(out_shape, vec![3, 2, 16]);
+        assert_close("decoded W+", out, &out_shape, &want);
+    }
 }
 
-#[test]
-fn decoder_matches_pytorch() {
-    let expected = Expected::load();
-    let dec = GeneDecoder::<B>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
-    assert_eq!((dec.n_layers(), dec.width(), dec.depth()), (2, 16, 2));
-    let (shape, input) = expected.get("decoder.input");
-    let out = dec.forward(tensor(&shape, input));
-    let (out_shape, want) = expected.get("decoder.output");
-    assert_eq!(out_shape, vec![3, 2, 16]);
-    assert_close("decoded W+", out, &out_shape, &want);
+/// The parity tests for `$backend`, in module `$name`.
+macro_rules! parity_tests {
+    ($name:ident, $backend:ty) => {
+        mod $name {
+            #[test]
+            fn encoder_matches_pytorch() {
+                super::parity::encoder::<$backend>();
+            }
+
+            #[test]
+            fn decoder_matches_pytorch() {
+                super::parity::decoder::<$backend>();
+            }
+        }
+    };
 }
+
+// The CPU backend: dense layers through gemm (cpu_dense.rs).
+parity_tests!(cpu, famsim::model::stylegene::device::CpuBackend);
+// burn's own matmul (what CUDA runs), checked here on the CPU.
+parity_tests!(
+    burn_matmul,
+    famsim::model::stylegene::conv::ReferenceCpuBackend
+);
+// On a GPU machine: cargo test --features cuda --test stylegene_parity cuda::
+#[cfg(feature = "cuda")]
+parity_tests!(cuda, famsim::model::stylegene::device::CudaBackend);
 
 #[test]
 fn separate_encoder_load_matches_the_pair() {
@@ -136,13 +173,13 @@ fn batch_helpers_match_the_forward_pass() {
     let got_logvar: Vec<f32> = genomes.iter().flat_map(|g| g.logvar.clone()).collect();
     assert_close(
         "encode mean",
-        tensor::<1>(&[got_mean.len()], got_mean),
+        tensor::<B, 1>(&[got_mean.len()], got_mean),
         &[want_mean.len()],
         &want_mean,
     );
     assert_close(
         "encode logvar",
-        tensor::<1>(&[got_logvar.len()], got_logvar),
+        tensor::<B, 1>(&[got_logvar.len()], got_logvar),
         &[want_logvar.len()],
         &want_logvar,
     );
@@ -169,7 +206,7 @@ fn batch_helpers_match_the_forward_pass() {
     let (_, want) = expected.get("decoder.output");
     assert_close(
         "decode",
-        tensor::<1>(&[decoded.len()], decoded),
+        tensor::<B, 1>(&[decoded.len()], decoded),
         &[want.len()],
         &want,
     );

@@ -16,12 +16,23 @@ computed the same numbers.
 PyTorch runs on the CPU with its default thread count, like famsim's default
 `--device cpu`. Needs torch and numpy (developer tools, never a famsim
 runtime dependency).
+
+Throughput on a GPU (no checkpoint files needed: random config-f weights):
+
+    cargo bench --features cuda --bench generator --no-run   # prints the binary
+    python3 tools/bench_vs_torch.py --throughput --device cuda --size 1024 \
+        --batch 8 --famsim-bench target/release/deps/generator-HASH
+
+times PyTorch eager (float32, the reference port's grouped modulated convs)
+and famsim's `synthesis_cuda` criterion bench on the same machine, and prints
+images per second for each and their ratio.
 """
 
 import argparse
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -84,14 +95,66 @@ def famsim_time(binary, args, repeat):
     return best_of(repeat, run)[0]
 
 
+CONFIG_F = {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64, 1024: 32}
+
+
+def torch_throughput(size, batch, device, iters=10):
+    """Images per second of PyTorch eager synthesis, random config-f weights."""
+    sg.SIZE, sg.STYLE_DIM, sg.N_MLP = size, 512, 8
+    sg.CHANNELS = {r: c for r, c in CONFIG_F.items() if r <= size}
+    torch.manual_seed(0)
+    g = sg.Generator().to(device).eval()
+    latent = torch.randn(batch, g.n_latent, 512, device=device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    with torch.no_grad():
+        for _ in range(3):
+            g.synthesis(latent)
+        sync()
+        t = time.perf_counter()
+        for _ in range(iters):
+            g.synthesis(latent)
+        sync()
+    return batch * iters / (time.perf_counter() - t)
+
+
+def famsim_throughput(bench_binary, batch):
+    """Images per second from famsim's synthesis_cuda criterion bench (median time)."""
+    out = subprocess.run(
+        [bench_binary, "--bench", "synthesis_cuda", "--noplot"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    print(out)
+    m = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", out)
+    scale = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6}[m.group(2)]
+    return batch / (float(m.group(1)) * scale)
+
+
+def throughput(args):
+    t = torch_throughput(args.size, args.batch, args.device)
+    print(f"pytorch eager {args.device}: {args.size} px batch {args.batch}: {t:.1f} images/s "
+          f"(torch {torch.__version__}, {torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor()})")
+    if args.famsim_bench:
+        f = famsim_throughput(args.famsim_bench, args.batch)
+        print(f"famsim: {f:.1f} images/s; famsim/pytorch throughput {f / t:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--weights", required=True, help="directory written by famsim weights import")
-    ap.add_argument("--stylegan2", required=True)
-    ap.add_argument("--stylegene", required=True)
+    ap.add_argument("--throughput", action="store_true", help="GPU/CPU images per second instead")
+    ap.add_argument("--device", default="cpu", help="torch device for --throughput")
+    ap.add_argument("--size", type=int, default=1024, help="resolution for --throughput")
+    ap.add_argument("--batch", type=int, default=8, help="batch for --throughput")
+    ap.add_argument("--famsim-bench", help="famsim's generator bench binary (cuda feature)")
+    ap.add_argument("--weights", help="directory written by famsim weights import")
+    ap.add_argument("--stylegan2")
+    ap.add_argument("--stylegene")
     ap.add_argument("--famsim", default="target/release/famsim")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    if args.throughput:
+        return throughput(args)
+    if not (args.weights and args.stylegan2 and args.stylegene):
+        ap.error("--weights, --stylegan2 and --stylegene are needed (or --throughput)")
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:

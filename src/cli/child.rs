@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::genetics::rng::{stream, Purpose};
 use crate::genetics::{crossover, CrossoverParams};
 use crate::io::npy;
+use crate::model::stylegene::face_model::Parts;
 use crate::model::Subject;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -54,7 +55,7 @@ pub fn run(args: ChildArgs) -> Result<()> {
             return Err(Error::input(format!("{name} {v} must lie in 0..=1")));
         }
     }
-    let model = args.model.load(true)?;
+    let model = args.model.load(Parts::All, true)?;
     let shape = model.gene_shape();
     let father = npy::read_latent(&args.father, Some(shape.layers), shape.width)?;
     let mother = npy::read_latent(&args.mother, Some(shape.layers), shape.width)?;

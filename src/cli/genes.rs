@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::genetics::genome::GeneSample;
 use crate::genetics::region::REGION_COUNT;
 use crate::io::npy;
+use crate::model::stylegene::face_model::Parts;
 use clap::Subcommand;
 use std::path::PathBuf;
 
@@ -37,7 +38,7 @@ pub enum GenesCommand {
 pub fn run(command: GenesCommand) -> Result<()> {
     match command {
         GenesCommand::Encode { model, latent, out } => {
-            let model = model.load(false)?;
+            let model = model.load(Parts::Encoder, false)?;
             let shape = model.gene_shape();
             let latent = npy::read_latent(&latent, Some(shape.layers), shape.width)?;
             let genome = model.encode(&[latent])?.remove(0);
@@ -47,7 +48,7 @@ pub fn run(command: GenesCommand) -> Result<()> {
             npy::write(&out.join("logvar.npy"), &dims, &genome.logvar)
         }
         GenesCommand::Decode { model, genome, out } => {
-            let model = model.load(false)?;
+            let model = model.load(Parts::Decoder, false)?;
             let shape = model.gene_shape();
             let array = npy::read(&genome)?;
             let want = [shape.layers, REGION_COUNT, shape.width];

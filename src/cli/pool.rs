@@ -7,6 +7,7 @@ use crate::attributes::{AgeGroup, Ancestry, PoolKey, Sex};
 use crate::error::{Error, Result};
 use crate::genetics::pool::GenePool;
 use crate::io::npy;
+use crate::model::stylegene::face_model::Parts;
 use crate::model::stylegene::weights::{self, pool_info, FileRecord, ModelInfo};
 use crate::model::{FaceModel, Latent};
 use clap::Subcommand;
@@ -33,7 +34,7 @@ pub struct PoolBuildArgs {
 
 pub fn run(command: PoolCommand) -> Result<()> {
     let PoolCommand::Build(args) = command;
-    let model = args.model.load(false)?;
+    let model = args.model.load(Parts::Encoder, false)?;
     let rows = read_labels(&args.attributes)?;
     let shape = model.gene_shape();
     let latents = read_latents(&args.latents, &rows, shape.layers, shape.width)?;

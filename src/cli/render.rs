@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::exports::atomic::write_atomic;
 use crate::exports::png::encode_png;
 use crate::io::npy;
-use crate::model::stylegene::face_model::{load, LoadOptions, NeuralFaceModel};
+use crate::model::stylegene::face_model::{load, LoadOptions, NeuralFaceModel, Parts};
 use crate::scenario::format::DeviceSpec;
 use std::path::{Path, PathBuf};
 
@@ -21,14 +21,20 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// Loads the model; `with_pool` for commands that draw from the gene pool
-    /// (the others skip reading it, which for the official pool takes a while).
-    pub fn load(&self, with_pool: bool) -> Result<Box<dyn NeuralFaceModel>> {
-        self.load_with(with_pool, 1.0)
+    /// Loads the networks a command needs; `with_pool` for commands that draw
+    /// from the gene pool (the others skip reading it, which for the official
+    /// pool takes a while).
+    pub fn load(&self, parts: Parts, with_pool: bool) -> Result<Box<dyn NeuralFaceModel>> {
+        self.load_with(parts, with_pool, 1.0)
     }
 
     /// Loads the model with truncation ψ for latents drawn from seeds.
-    pub fn load_with(&self, with_pool: bool, truncation: f32) -> Result<Box<dyn NeuralFaceModel>> {
+    pub fn load_with(
+        &self,
+        parts: Parts,
+        with_pool: bool,
+        truncation: f32,
+    ) -> Result<Box<dyn NeuralFaceModel>> {
         load(
             &self.weights,
             LoadOptions {
@@ -37,6 +43,7 @@ impl ModelArgs {
                 truncation,
                 with_pool,
                 image_size: None,
+                parts,
             },
         )
     }
@@ -58,7 +65,7 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: RenderArgs) -> Result<()> {
-    let model = args.model.load(false)?;
+    let model = args.model.load(Parts::Generator, false)?;
     let gene = model.gene_shape();
     let latent = npy::read_latent(&args.latent, Some(gene.layers), gene.width)?;
     let (mut images, raw) = model.render_raw(&[&latent])?;

@@ -8,6 +8,7 @@ use crate::attributes::{AgeGroup, Sex};
 use crate::error::{Error, Result};
 use crate::genetics::rng::{stream, Purpose};
 use crate::io::npy;
+use crate::model::stylegene::face_model::Parts;
 use crate::model::Subject;
 use std::path::PathBuf;
 
@@ -36,7 +37,9 @@ pub fn run(args: SampleArgs) -> Result<()> {
     if args.count == 0 {
         return Err(Error::input("--count must be at least 1"));
     }
-    let model = args.model.load_with(false, args.truncation)?;
+    let model = args
+        .model
+        .load_with(Parts::Generator, false, args.truncation)?;
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
     // The neural model ignores the subject; the signature needs one.
     let subject = Subject {

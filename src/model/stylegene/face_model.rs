@@ -5,6 +5,7 @@
 //! checked here, before they reach the networks (whose forward passes assert
 //! on shapes), so a wrong latent is an input error, never a panic.
 
+use super::conv::ConvBackend;
 use super::device::{check_cuda, device_name, CpuBackend};
 use super::mixer::{GeneDecoder, GeneEncoder, StyleGeneMappings};
 use super::stylegan2::{to_images, Generator, NoiseMode};
@@ -35,6 +36,21 @@ pub struct LoadOptions {
     pub with_pool: bool,
     /// Side of the portraits `render` returns; None: the generator's own size.
     pub image_size: Option<u32>,
+    /// The networks to read; a command that needs only one skips the other.
+    pub parts: Parts,
+}
+
+/// Which of the model's networks to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parts {
+    /// Generator and gene mappings (scenarios, `child`).
+    All,
+    /// The StyleGAN2 generator alone (`render`, `sample`).
+    Generator,
+    /// The gene encoder w2sub34 alone (`genes encode`, `pool build`).
+    Encoder,
+    /// The gene decoder sub2w alone (`genes decode`).
+    Decoder,
 }
 
 impl LoadOptions {
@@ -45,6 +61,7 @@ impl LoadOptions {
             truncation: spec.truncation,
             with_pool: true,
             image_size: None,
+            parts: Parts::All,
         }
     }
 }
@@ -103,30 +120,65 @@ fn load_cuda(_dir: &Path, index: usize, _opts: LoadOptions) -> Result<Box<dyn Ne
 }
 
 /// The StyleGene model on backend `B`.
-pub struct StyleGeneModel<B: Backend> {
+pub struct StyleGeneModel<B: ConvBackend> {
     dir: PathBuf,
     info: ModelInfo,
     device: B::Device,
     device_spec: DeviceSpec,
-    generator: Generator<B>,
-    mappings: StyleGeneMappings<B>,
+    /// Each network is loaded when the command's [`Parts`] include it.
+    generator: Option<Generator<B>>,
+    encoder: Option<GeneEncoder<B>>,
+    decoder: Option<GeneDecoder<B>>,
     pool: GenePool,
     batch: usize,
     truncation: f32,
     image_size: Option<u32>,
 }
 
-impl<B: Backend> StyleGeneModel<B> {
+impl<B: ConvBackend> StyleGeneModel<B> {
     /// Loads `dir` (written by `famsim weights import`) onto `device`.
     pub fn load(dir: &Path, device: B::Device, opts: LoadOptions) -> Result<Self> {
         let info = ModelInfo::read(dir)?;
-        let generator = load_generator::<B>(&dir.join(weights::GENERATOR_FILE), &device)?;
-        let mappings = load_mappings::<B>(&dir.join(weights::MAPPINGS_FILE), &device)?;
-        check_agreement(&generator, &mappings, &dir.display().to_string())?;
+        let what = dir.display().to_string();
         let shape = GeneShape {
-            layers: mappings.encoder.n_layers(),
-            width: mappings.encoder.width(),
+            layers: info.generator.n_latent,
+            width: info.generator.style_dim,
         };
+        let generator = match opts.parts {
+            Parts::All | Parts::Generator => {
+                let path = dir.join(weights::GENERATOR_FILE);
+                let generator = load_generator::<B>(&path, &device)?;
+                let found = (generator.n_latent(), generator.style_dim());
+                check_recorded_shape(&path, found, shape)?;
+                Some(generator)
+            }
+            Parts::Encoder | Parts::Decoder => None,
+        };
+        let path = dir.join(weights::MAPPINGS_FILE);
+        let (encoder, decoder) = match opts.parts {
+            Parts::All => {
+                let mappings = load_mappings::<B>(&path, &device)?;
+                if let Some(generator) = &generator {
+                    check_agreement(generator, &mappings, &what)?;
+                }
+                (Some(mappings.encoder), Some(mappings.decoder))
+            }
+            Parts::Generator => (None, None),
+            Parts::Encoder => {
+                let mut file = TorchFile::open_safetensors(&path)?;
+                (Some(GeneEncoder::from_torch(&mut file, &device)?), None)
+            }
+            Parts::Decoder => {
+                let mut file = TorchFile::open_safetensors(&path)?;
+                (None, Some(GeneDecoder::from_torch(&mut file, &device)?))
+            }
+        };
+        if let Some(encoder) = &encoder {
+            check_recorded_shape(&path, (encoder.n_layers(), encoder.width()), shape)?;
+        }
+        if let Some(decoder) = &decoder {
+            check_recorded_shape(&path, (decoder.n_layers(), decoder.width()), shape)?;
+        }
         let pool_path = dir.join(weights::POOL_FILE);
         let pool = if !opts.with_pool {
             GenePool::new()
@@ -146,7 +198,8 @@ impl<B: Backend> StyleGeneModel<B> {
             device,
             device_spec: opts.device,
             generator,
-            mappings,
+            encoder,
+            decoder,
             pool,
             batch: opts.batch.max(1),
             truncation: opts.truncation,
@@ -154,16 +207,33 @@ impl<B: Backend> StyleGeneModel<B> {
         })
     }
 
-    pub fn generator(&self) -> &Generator<B> {
-        &self.generator
+    /// The generator, or an internal error if this command did not load it.
+    pub fn generator(&self) -> Result<&Generator<B>> {
+        self.generator
+            .as_ref()
+            .ok_or_else(|| Error::internal("the StyleGAN2 generator was not loaded (Parts)"))
+    }
+
+    /// The gene encoder, or an internal error if this command did not load it.
+    pub fn encoder(&self) -> Result<&GeneEncoder<B>> {
+        self.encoder
+            .as_ref()
+            .ok_or_else(|| Error::internal("the StyleGene encoder was not loaded (Parts)"))
+    }
+
+    /// The gene decoder, or an internal error if this command did not load it.
+    pub fn decoder(&self) -> Result<&GeneDecoder<B>> {
+        self.decoder
+            .as_ref()
+            .ok_or_else(|| Error::internal("the StyleGene decoder was not loaded (Parts)"))
     }
 
     fn n_latent(&self) -> usize {
-        self.generator.n_latent()
+        self.info.generator.n_latent
     }
 
     fn width(&self) -> usize {
-        self.generator.style_dim()
+        self.info.generator.style_dim
     }
 
     fn check_latent(&self, latent: &Latent) -> Result<()> {
@@ -213,7 +283,7 @@ impl<B: Backend> StyleGeneModel<B> {
 }
 
 /// Reads the native generator file into the generator's loader.
-fn load_generator<B: Backend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
+pub fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
     let mut file = crate::io::safetensors::TensorFile::open(path)?;
     let names: Vec<(String, Vec<usize>)> = file
         .tensors()
@@ -230,7 +300,7 @@ fn load_generator<B: Backend>(path: &Path, device: &B::Device) -> Result<Generat
 }
 
 /// Reads the native mappings file into the mappings' loaders.
-fn load_mappings<B: Backend>(path: &Path, device: &B::Device) -> Result<StyleGeneMappings<B>> {
+pub fn load_mappings<B: Backend>(path: &Path, device: &B::Device) -> Result<StyleGeneMappings<B>> {
     let mut file = TorchFile::open_safetensors(path)?;
     Ok(StyleGeneMappings {
         encoder: GeneEncoder::from_torch(&mut file, device)?,
@@ -238,8 +308,24 @@ fn load_mappings<B: Backend>(path: &Path, device: &B::Device) -> Result<StyleGen
     })
 }
 
+/// A network file must hold the W+ shape that model.ron records.
+fn check_recorded_shape(path: &Path, found: (usize, usize), recorded: GeneShape) -> Result<()> {
+    if found != (recorded.layers, recorded.width) {
+        return Err(Error::input(format!(
+            "{}: takes W+ latents [{}, {}] but model.ron beside it records [{}, {}]; \
+             re-run `famsim weights import` for this directory",
+            path.display(),
+            found.0,
+            found.1,
+            recorded.layers,
+            recorded.width
+        )));
+    }
+    Ok(())
+}
+
 /// The generator and the mappings must agree on N and W.
-pub fn check_agreement<B: Backend>(
+pub fn check_agreement<B: ConvBackend>(
     generator: &Generator<B>,
     mappings: &StyleGeneMappings<B>,
     what: &str,
@@ -260,7 +346,7 @@ pub fn check_agreement<B: Backend>(
     Ok(())
 }
 
-impl<B: Backend> FaceModel for StyleGeneModel<B>
+impl<B: ConvBackend> FaceModel for StyleGeneModel<B>
 where
     StyleGeneModel<B>: Send + Sync,
 {
@@ -284,8 +370,7 @@ where
     }
 
     fn image_size(&self) -> u32 {
-        self.image_size
-            .unwrap_or(self.generator.resolution() as u32)
+        self.image_size.unwrap_or(self.info.generator.image_size)
     }
 
     fn preferred_batch(&self) -> usize {
@@ -301,7 +386,7 @@ where
             return Ok(Vec::new());
         }
         let refs: Vec<&Latent> = latents.iter().collect();
-        let (mean, logvar) = self.mappings.encoder.forward(self.stack_latents(&refs)?);
+        let (mean, logvar) = self.encoder()?.forward(self.stack_latents(&refs)?);
         let shape = self.gene_shape();
         let read = |t: Tensor<B, 4>| {
             t.into_data()
@@ -345,7 +430,7 @@ where
             ),
             &self.device,
         );
-        self.unstack_latents(self.mappings.decoder.forward(genes))
+        self.unstack_latents(self.decoder()?.forward(genes))
     }
 
     fn latent_from_rng(&self, rng: &mut ChaCha8Rng, _subject: Subject) -> Result<Latent> {
@@ -381,7 +466,7 @@ where
     }
 }
 
-impl<B: Backend> NeuralFaceModel for StyleGeneModel<B>
+impl<B: ConvBackend> NeuralFaceModel for StyleGeneModel<B>
 where
     StyleGeneModel<B>: Send + Sync,
 {
@@ -391,7 +476,7 @@ where
 
     fn render_raw(&self, latents: &[&Latent]) -> Result<(Vec<Image>, Vec<f32>)> {
         let images = self
-            .generator
+            .generator()?
             .synthesis(self.stack_latents(latents)?, NoiseMode::Stored)?;
         let raw = images
             .clone()
@@ -406,8 +491,9 @@ where
         let width = self.width();
         let count = z.len() / width;
         let z = Tensor::<B, 2>::from_data(TensorData::new(z, [count, width]), &self.device);
-        let w = self.generator.truncate(self.generator.mapping(z)?, psi);
-        let w_plus = self.generator.broadcast_w(w);
+        let generator = self.generator()?;
+        let w = generator.truncate(generator.mapping(z)?, psi);
+        let w_plus = generator.broadcast_w(w);
         self.unstack_latents(w_plus)
     }
 }

@@ -8,7 +8,7 @@
 
 use super::checkpoint::Checkpoint;
 use super::device::CpuBackend;
-use super::face_model::{check_agreement, LoadOptions, StyleGeneModel};
+use super::face_model::{check_agreement, LoadOptions, Parts, StyleGeneModel};
 use super::mixer::StyleGeneMappings;
 use super::stylegan2::Generator;
 use super::torch_pickle::{TorchFile, Value};
@@ -152,6 +152,7 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
             truncation: 1.0,
             with_pool: info.pool.is_some(),
             image_size: None,
+            parts: Parts::All,
         },
     )
     .map_err(|e| Error::internal(format!("the imported directory does not load back: {e}")))?;

@@ -47,7 +47,11 @@ pub struct Dense<B: Backend> {
 impl<B: Backend> Dense<B> {
     /// `[rows, in]` → `[rows, out]`.
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        x.matmul(self.weight_t.val()) + self.bias.val().unsqueeze::<2>()
+        let (weight_t, bias) = (self.weight_t.val(), self.bias.val());
+        if let Some(y) = super::cpu_dense::linear(&x, &weight_t, &bias) {
+            return y;
+        }
+        x.matmul(weight_t) + bias.unsqueeze::<2>()
     }
 
     /// Applies the layer along the last axis of `[a, b, in]`.
@@ -515,6 +519,15 @@ impl<'a, B: Backend> Weights<'a, B> {
 
     /// Reads `name`, which must have exactly shape `expected`.
     fn tensor<const D: usize>(&mut self, name: &str, expected: [usize; D]) -> Result<Tensor<B, D>> {
+        let values = self.values(name, &expected)?;
+        Ok(Tensor::from_data(
+            TensorData::new(values, expected),
+            self.device,
+        ))
+    }
+
+    /// The values of tensor `name`, checked to have shape `expected`.
+    fn values(&mut self, name: &str, expected: &[usize]) -> Result<Vec<f32>> {
         let t = self
             .tensors
             .get(name)
@@ -526,10 +539,7 @@ impl<'a, B: Backend> Weights<'a, B> {
         let full = format!("{}.{name}", self.prefix);
         let values = self.file.read_f32(&t, &full)?;
         self.used.insert(name.to_owned());
-        Ok(Tensor::from_data(
-            TensorData::new(values, expected),
-            self.device,
-        ))
+        Ok(values)
     }
 
     /// A Linear(in → out) stored as `weight [out, in]`, `bias [out]`.
@@ -540,8 +550,10 @@ impl<'a, B: Backend> Weights<'a, B> {
 
     /// A Conv1d(in → out, kernel 1) stored as `weight [out, in, 1]`, `bias [out]`.
     fn conv1x1(&mut self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
-        let weight: Tensor<B, 3> = self.tensor(&format!("{name}.weight"), [outputs, inputs, 1])?;
-        self.dense_from(name, weight.reshape([outputs, inputs]), outputs)
+        // Built as [out, in] directly: reshaping a loaded tensor copies it.
+        let values = self.values(&format!("{name}.weight"), &[outputs, inputs, 1])?;
+        let weight = Tensor::from_data(TensorData::new(values, [outputs, inputs]), self.device);
+        self.dense_from(name, weight, outputs)
     }
 
     fn dense_from(&mut self, name: &str, weight: Tensor<B, 2>, outputs: usize) -> Result<Dense<B>> {

@@ -2,6 +2,9 @@
 //! mappings, loaded from the official PyTorch checkpoints.
 
 pub mod checkpoint;
+pub mod conv;
+pub mod cpu_conv;
+pub mod cpu_dense;
 pub mod device;
 pub mod face_model;
 pub mod gene_pool;

@@ -28,12 +28,13 @@
 //! same input differ in the last bits (~1e-5 on the tiny fixture).
 
 use super::checkpoint::Checkpoint;
+use super::conv::{ConvBackend, ConvSpec, ACTIVATION_GAIN, CONV_KERNEL, FIR_KERNEL, LEAKY_SLOPE};
 use crate::error::{Error, Result};
 use crate::model::Image;
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{conv2d, conv_transpose2d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::module::conv_transpose2d;
+use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -44,15 +45,8 @@ use std::path::Path;
 /// It is a training-time reparametrisation baked into the forward pass, so it
 /// is not in the checkpoint; 0.01 is what every official StyleGAN2 uses.
 const MAPPING_LR_MUL: f32 = 0.01;
-/// Negative slope of every leaky ReLU in StyleGAN2.
-const LEAKY_SLOPE: f64 = 0.2;
-/// Gain after every leaky ReLU, to keep activations at unit variance.
-const ACTIVATION_GAIN: f32 = std::f32::consts::SQRT_2;
-/// Kernel side of the synthesis convolutions and of the to-RGB convolutions.
-const CONV_KERNEL: usize = 3;
+/// Kernel side of the to-RGB convolutions (the synthesis ones: `CONV_KERNEL`).
 const RGB_KERNEL: usize = 1;
-/// Side of the FIR filter ([1, 3, 3, 1] outer product) used for upsampling.
-const FIR_KERNEL: usize = 4;
 /// Numerical floor of the demodulation and of the pixel norm.
 const EPS: f32 = 1e-8;
 
@@ -70,7 +64,7 @@ pub enum NoiseMode {
 
 /// The StyleGAN2 generator (mapping + synthesis) of one checkpoint.
 #[derive(Clone, Debug)]
-pub struct Generator<B: Backend> {
+pub struct Generator<B: ConvBackend> {
     /// `style.1` … `style.M`: the mapping network (after a pixel norm).
     style: Vec<EqualLinear<B>>,
     /// `latent_avg`: the mean W, centre of the truncation trick. [style_dim]
@@ -91,7 +85,7 @@ pub struct Generator<B: Backend> {
     resolution: usize,
 }
 
-impl<B: Backend> Generator<B> {
+impl<B: ConvBackend> Generator<B> {
     /// Loads `g_ema.*` and `latent_avg` from a PyTorch checkpoint file.
     pub fn load(path: &Path, device: &B::Device) -> Result<Generator<B>> {
         let checkpoint = Checkpoint::open(path)?;
@@ -140,16 +134,9 @@ impl<B: Backend> Generator<B> {
         }
         let width4 = input_shape[1];
         let input = ckpt.tensor(&key("input.input"), [1, width4, 4, 4], device)?;
-        let conv1 = StyledConv::load(
-            ckpt,
-            &key("conv1"),
-            width4,
-            width4,
-            style_dim,
-            false,
-            device,
-        )?;
-        let to_rgb1 = ToRgb::load(ckpt, &key("to_rgb1"), width4, style_dim, false, device)?;
+        let sizes = (width4, width4, style_dim);
+        let conv1 = StyledConv::load(ckpt, &key("conv1"), sizes, false, device)?;
+        let to_rgb1 = ToRgb::load(ckpt, &key("to_rgb1"), (width4, style_dim), false, device)?;
 
         let conv_count = (0..)
             .take_while(|i| ckpt.contains(&key(&format!("convs.{i}.conv.weight"))))
@@ -178,32 +165,18 @@ impl<B: Backend> Generator<B> {
             }
             let width = up_shape[1];
             let prefix = |i: usize| key(&format!("convs.{i}"));
-            convs.push(StyledConv::load(
-                ckpt,
-                &prefix(2 * b),
-                width_in,
-                width,
-                style_dim,
-                true,
-                device,
-            )?);
+            let up = (width_in, width, style_dim);
+            convs.push(StyledConv::load(ckpt, &prefix(2 * b), up, true, device)?);
+            let same = (width, width, style_dim);
             convs.push(StyledConv::load(
                 ckpt,
                 &prefix(2 * b + 1),
-                width,
-                width,
-                style_dim,
+                same,
                 false,
                 device,
             )?);
-            to_rgbs.push(ToRgb::load(
-                ckpt,
-                &key(&format!("to_rgbs.{b}")),
-                width,
-                style_dim,
-                true,
-                device,
-            )?);
+            let rgb = key(&format!("to_rgbs.{b}"));
+            to_rgbs.push(ToRgb::load(ckpt, &rgb, (width, style_dim), true, device)?);
             width_in = width;
         }
 
@@ -445,68 +418,49 @@ impl<B: Backend> EqualLinear<B> {
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let y = x.matmul(self.weight.clone()) + self.bias.clone();
         if self.activate {
-            leaky_relu(y, LEAKY_SLOPE).mul_scalar(ACTIVATION_GAIN)
+            leaky_relu(y, LEAKY_SLOPE as f64).mul_scalar(ACTIVATION_GAIN)
         } else {
             y
         }
     }
 }
 
-/// Modulated convolution (`*.conv`): weight [1, out, in, k, k] scaled by
-/// 1/√(in·k²), input channels scaled by the style `modulation(w)`, output
-/// channels optionally demodulated.
-///
-/// The upsampling variant is, in the port, a stride-2 transposed conv followed
-/// by the [1,3,3,1] blur padded (1, 1). The transposed conv is computed as
-/// four ordinary 2×2 convolutions at the *input* resolution, one per output
-/// phase (row parity, column parity), whose results interleave into the 2×
-/// image; the phase kernels are built once at load
-/// (`transposed_phase_kernels`), so the forward pass is one `conv2d` with
-/// 4·out channels, a depth-to-space reshape and the per-channel blur.
-/// burn-ndarray's transposed convolution is a plain scalar loop while its
-/// `conv2d` is a SIMD kernel, which is why this matters.
+/// Modulated convolution (`*.conv`) and what follows it: the weight
+/// [1, out, in, k, k] scaled by 1/√(in·k²), input channels scaled by the style
+/// `modulation(w)`, output channels optionally demodulated, then the layer's
+/// noise, bias and activation. The backend runs all but the style affine
+/// (see `conv.rs`).
 #[derive(Clone, Debug)]
-struct ModulatedConv<B: Backend> {
-    /// conv2d weight: [out, in, k, k], or [4·out, in, 2, 2] phase kernels
-    /// (channel = (row parity · 2 + column parity) · out + o) when upsampling.
-    weight: Tensor<B, 4>,
-    /// Σ over the kernel taps of the squared scaled weight, [in, out]; `None`
-    /// without demodulation (to-RGB).
-    weight_sq: Option<Tensor<B, 2>>,
+struct ModulatedConv<B: ConvBackend> {
+    conv: B::Conv,
     modulation: EqualLinear<B>,
-    /// `blur.kernel`, flipped for correlation, [1, 1, 4, 4]; set when upsampling.
-    blur: Option<Tensor<B, 4>>,
-    padding: usize,
 }
 
-impl<B: Backend> ModulatedConv<B> {
-    #[allow(clippy::too_many_arguments)]
+/// How a modulated conv is built, beyond its sizes.
+struct Layer {
+    kernel: usize,
+    demodulate: bool,
+    upsample: bool,
+    /// Checkpoint key of the per-channel bias.
+    bias: String,
+    /// Checkpoint key of the noise weight (styled convs).
+    noise_weight: Option<String>,
+    activate: bool,
+}
+
+impl<B: ConvBackend> ModulatedConv<B> {
     fn load(
         ckpt: &Checkpoint,
         prefix: &str,
-        in_ch: usize,
-        out_ch: usize,
-        kernel: usize,
-        style_dim: usize,
-        demodulate: bool,
-        upsample: bool,
+        (in_ch, out_ch, style_dim): (usize, usize, usize),
+        layer: Layer,
         device: &B::Device,
     ) -> Result<Self> {
+        let kernel = layer.kernel;
         let shape = [1, out_ch, in_ch, kernel, kernel];
         let scale = 1.0 / ((in_ch * kernel * kernel) as f32).sqrt();
-        let mut values = ckpt.values(&format!("{prefix}.weight"), &shape)?;
-        values.iter_mut().for_each(|v| *v *= scale);
-        let weight: Tensor<B, 4> = Tensor::from_data(
-            TensorData::new(values.clone(), [out_ch, in_ch, kernel, kernel]),
-            device,
-        );
-        let weight_sq = demodulate.then(|| {
-            (weight.clone() * weight.clone())
-                .sum_dim(3)
-                .sum_dim(2)
-                .reshape([out_ch, in_ch])
-                .transpose()
-        });
+        let mut weight = ckpt.values(&format!("{prefix}.weight"), &shape)?;
+        weight.iter_mut().for_each(|v| *v *= scale);
         let modulation = EqualLinear::load(
             ckpt,
             &format!("{prefix}.modulation"),
@@ -516,170 +470,81 @@ impl<B: Backend> ModulatedConv<B> {
             false,
             device,
         )?;
-        let (weight, blur) = if upsample {
-            let blur: Tensor<B, 2> = ckpt.tensor(
-                &format!("{prefix}.blur.kernel"),
-                [FIR_KERNEL, FIR_KERNEL],
-                device,
-            )?;
-            // upfirdn2d convolves (flips the kernel); conv2d correlates.
-            let blur = blur.flip([0, 1]).reshape([1, 1, FIR_KERNEL, FIR_KERNEL]);
-            let phases = transposed_phase_kernels(&values, out_ch, in_ch);
-            let phases =
-                Tensor::from_data(TensorData::new(phases, [4 * out_ch, in_ch, 2, 2]), device);
-            (phases, Some(blur))
+        let blur = if layer.upsample {
+            let key = format!("{prefix}.blur.kernel");
+            let values = ckpt.values(&key, &[FIR_KERNEL, FIR_KERNEL])?;
+            let mut blur = [0.0f32; FIR_KERNEL * FIR_KERNEL];
+            blur.copy_from_slice(&values);
+            Some(blur)
         } else {
-            (weight, None)
+            None
+        };
+        let noise_weight = match &layer.noise_weight {
+            Some(key) => Some(ckpt.values(key, &[1])?[0]),
+            None => None,
+        };
+        let bias_shape: &[usize] = if layer.noise_weight.is_some() {
+            &[out_ch]
+        } else {
+            &[1, out_ch, 1, 1]
+        };
+        let spec = ConvSpec {
+            out_ch,
+            in_ch,
+            kernel,
+            weight,
+            blur,
+            demodulate: layer.demodulate,
+            noise_weight,
+            bias: ckpt.values(&layer.bias, bias_shape)?,
+            activate: layer.activate,
         };
         Ok(ModulatedConv {
-            weight,
-            weight_sq,
+            conv: B::load_conv(spec, device),
             modulation,
-            blur,
-            padding: kernel / 2,
         })
     }
 
-    fn forward(&self, x: Tensor<B, 4>, w: Tensor<B, 2>) -> Tensor<B, 4> {
-        let [batch, in_ch, height, width] = x.dims();
-        let s = self.modulation.forward(w);
-        let x = x * s.clone().reshape([batch, in_ch, 1, 1]);
-        let out = conv2d(
-            x,
-            self.weight.clone(),
-            None,
-            ConvOptions::new([1, 1], [self.padding; 2], [1, 1], 1),
-        );
-        let out = match &self.blur {
-            Some(blur) => {
-                // [B, (rh, rw, o), H+1, W+1] → y: [B, o, (H+1, rh), (W+1, rw)],
-                // the transposed conv's 2H+1 lines plus one zero line.
-                let [_, phased, _, _] = out.dims();
-                let out_ch = phased / 4;
-                let y = out
-                    .reshape([batch, 2, 2, out_ch, height + 1, width + 1])
-                    .permute([0, 3, 4, 1, 5, 2])
-                    .reshape([batch, out_ch, 2 * height + 2, 2 * width + 2]);
-                // Blur padded (1, 1) over the 2H+1 real lines gives 2H; the
-                // zero line is the end padding, so pad (1, 1) here and drop
-                // the one extra output line.
-                depthwise_fir(y, blur.clone(), 1)
-                    .narrow(2, 0, 2 * height)
-                    .narrow(3, 0, 2 * width)
-            }
-            None => out,
-        };
-        match &self.weight_sq {
-            Some(weight_sq) => {
-                let demod = (s.clone() * s)
-                    .matmul(weight_sq.clone())
-                    .add_scalar(EPS)
-                    .sqrt()
-                    .recip();
-                let [_, out_ch] = demod.dims();
-                out * demod.reshape([batch, out_ch, 1, 1])
-            }
-            None => out,
-        }
+    fn forward(
+        &self,
+        x: Tensor<B, 4>,
+        w: Tensor<B, 2>,
+        noise: Option<&Tensor<B, 4>>,
+    ) -> Tensor<B, 4> {
+        B::modulated_conv(&self.conv, x, self.modulation.forward(w), noise)
     }
-}
-
-/// Phase kernels of a stride-2 transposed 3×3 conv without padding.
-///
-/// `weight` is the scaled [out, in, 3, 3] weight; the transposed conv adds
-/// x[i]·W[m] to y[2i + m], so y has 2H + 1 lines. Output line p = 2q + r
-/// (q = 0..=H) is a 2-tap correlation over x padded by 1, x[q + e − 1] for
-/// e = 0, 1, with coefficient P_r[e] = W[r + 2 − 2e] (zero outside 0..3) per
-/// axis: even lines take W[2], W[0]; odd lines 0, W[1] (their last one, 2H + 1,
-/// reads only padding and is zero). Returns [4·out, in, 2, 2], phase-major.
-fn transposed_phase_kernels(weight: &[f32], out_ch: usize, in_ch: usize) -> Vec<f32> {
-    const K: usize = CONV_KERNEL;
-    let tap = |r: usize, e: usize| (r + 2).checked_sub(2 * e).filter(|&m| m < K);
-    let mut phases = vec![0.0f32; 4 * out_ch * in_ch * 4];
-    for o in 0..out_ch {
-        for i in 0..in_ch {
-            let w = &weight[(o * in_ch + i) * K * K..][..K * K];
-            for (rh, rw) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                let dst = ((rh * 2 + rw) * out_ch + o) * in_ch + i;
-                for eh in 0..2 {
-                    for ew in 0..2 {
-                        if let (Some(mh), Some(mw)) = (tap(rh, eh), tap(rw, ew)) {
-                            phases[(dst * 2 + eh) * 2 + ew] = w[mh * K + mw];
-                        }
-                    }
-                }
-            }
-        }
-    }
-    phases
-}
-
-/// The same single-channel FIR kernel [1, 1, k, k] applied to every channel,
-/// with symmetric zero padding. Channels are folded into the batch so that one
-/// plain (ungrouped) convolution does it.
-fn depthwise_fir<B: Backend>(
-    x: Tensor<B, 4>,
-    kernel: Tensor<B, 4>,
-    padding: usize,
-) -> Tensor<B, 4> {
-    let [batch, channels, height, width] = x.dims();
-    let y = conv2d(
-        x.reshape([batch * channels, 1, height, width]),
-        kernel,
-        None,
-        ConvOptions::new([1, 1], [padding; 2], [1, 1], 1),
-    );
-    let [_, _, h, w] = y.dims();
-    y.reshape([batch, channels, h, w])
 }
 
 /// Styled convolution (`conv1`, `convs.N`): modulated conv, then noise ×
 /// `noise.weight`, then leaky ReLU(x + `activate.bias`) ×√2.
 #[derive(Clone, Debug)]
-struct StyledConv<B: Backend> {
+struct StyledConv<B: ConvBackend> {
     conv: ModulatedConv<B>,
-    /// `noise.weight`, [1, 1, 1, 1] for broadcasting.
-    noise_weight: Tensor<B, 4>,
-    /// `activate.bias`, [1, out, 1, 1].
-    activate_bias: Tensor<B, 4>,
 }
 
-impl<B: Backend> StyledConv<B> {
+impl<B: ConvBackend> StyledConv<B> {
     fn load(
         ckpt: &Checkpoint,
         prefix: &str,
-        in_ch: usize,
-        out_ch: usize,
-        style_dim: usize,
+        sizes: (usize, usize, usize),
         upsample: bool,
         device: &B::Device,
     ) -> Result<Self> {
-        let conv = ModulatedConv::load(
-            ckpt,
-            &format!("{prefix}.conv"),
-            in_ch,
-            out_ch,
-            CONV_KERNEL,
-            style_dim,
-            true,
+        let layer = Layer {
+            kernel: CONV_KERNEL,
+            demodulate: true,
             upsample,
-            device,
-        )?;
-        let noise_weight: Tensor<B, 1> =
-            ckpt.tensor(&format!("{prefix}.noise.weight"), [1], device)?;
-        let activate_bias: Tensor<B, 1> =
-            ckpt.tensor(&format!("{prefix}.activate.bias"), [out_ch], device)?;
-        Ok(StyledConv {
-            conv,
-            noise_weight: noise_weight.reshape([1, 1, 1, 1]),
-            activate_bias: activate_bias.reshape([1, out_ch, 1, 1]),
-        })
+            bias: format!("{prefix}.activate.bias"),
+            noise_weight: Some(format!("{prefix}.noise.weight")),
+            activate: true,
+        };
+        let conv = ModulatedConv::load(ckpt, &format!("{prefix}.conv"), sizes, layer, device)?;
+        Ok(StyledConv { conv })
     }
 
     /// `noise` is [1 or batch, 1, H, W] at the output resolution.
     fn forward(&self, x: Tensor<B, 4>, w: Tensor<B, 2>, noise: &Tensor<B, 4>) -> Tensor<B, 4> {
-        let out = self.conv.forward(x, w) + noise.clone() * self.noise_weight.clone();
-        leaky_relu(out + self.activate_bias.clone(), LEAKY_SLOPE).mul_scalar(ACTIVATION_GAIN)
+        self.conv.forward(x, w, Some(noise))
     }
 }
 
@@ -687,35 +552,30 @@ impl<B: Backend> StyledConv<B> {
 /// plus `bias`, plus the previous RGB image upsampled ×2 (zero insertion, the
 /// `upsample.kernel` FIR, padding (2, 1)).
 #[derive(Clone, Debug)]
-struct ToRgb<B: Backend> {
+struct ToRgb<B: ConvBackend> {
     conv: ModulatedConv<B>,
-    /// `bias`, [1, 3, 1, 1].
-    bias: Tensor<B, 4>,
     /// `upsample.kernel` as a [1, 1, 4, 4] transposed-conv weight; `None` for `to_rgb1`.
     upsample: Option<Tensor<B, 4>>,
 }
 
-impl<B: Backend> ToRgb<B> {
+impl<B: ConvBackend> ToRgb<B> {
     fn load(
         ckpt: &Checkpoint,
         prefix: &str,
-        in_ch: usize,
-        style_dim: usize,
+        (in_ch, style_dim): (usize, usize),
         upsample: bool,
         device: &B::Device,
     ) -> Result<Self> {
-        let conv = ModulatedConv::load(
-            ckpt,
-            &format!("{prefix}.conv"),
-            in_ch,
-            3,
-            RGB_KERNEL,
-            style_dim,
-            false,
-            false,
-            device,
-        )?;
-        let bias = ckpt.tensor(&format!("{prefix}.bias"), [1, 3, 1, 1], device)?;
+        let layer = Layer {
+            kernel: RGB_KERNEL,
+            demodulate: false,
+            upsample: false,
+            bias: format!("{prefix}.bias"),
+            noise_weight: None,
+            activate: false,
+        };
+        let sizes = (in_ch, 3, style_dim);
+        let conv = ModulatedConv::load(ckpt, &format!("{prefix}.conv"), sizes, layer, device)?;
         let upsample = if upsample {
             let k: Tensor<B, 2> = ckpt.tensor(
                 &format!("{prefix}.upsample.kernel"),
@@ -726,11 +586,7 @@ impl<B: Backend> ToRgb<B> {
         } else {
             None
         };
-        Ok(ToRgb {
-            conv,
-            bias,
-            upsample,
-        })
+        Ok(ToRgb { conv, upsample })
     }
 
     fn forward(
@@ -739,7 +595,7 @@ impl<B: Backend> ToRgb<B> {
         w: Tensor<B, 2>,
         skip: Option<Tensor<B, 4>>,
     ) -> Tensor<B, 4> {
-        let out = self.conv.forward(x, w) + self.bias.clone();
+        let out = self.conv.forward(x, w, None);
         match (skip, &self.upsample) {
             (Some(skip), Some(kernel)) => out + upsample_fir(skip, kernel.clone()),
             _ => out,
