@@ -173,7 +173,10 @@ pub(super) fn with_host_matrix<R>(
 /// Runs `f` on a CPU tensor's values in row-major order, without copying
 /// them when they already are. (`into_data` would walk a shared array
 /// element by element, which costs more than the convolution at 256 px.)
-fn with_host_values<const D: usize, R>(t: Tensor<CpuBackend, D>, f: impl FnOnce(&[f32]) -> R) -> R {
+pub(super) fn with_host_values<const D: usize, R>(
+    t: Tensor<CpuBackend, D>,
+    f: impl FnOnce(&[f32]) -> R,
+) -> R {
     match t.into_primitive().tensor() {
         NdArrayTensor::F32(storage) => {
             let view = storage.view();

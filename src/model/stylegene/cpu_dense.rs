@@ -1,17 +1,55 @@
-//! The gene mappings' dense layers on the CPU backend, through `gemm`.
+//! The gene mappings' dense layers and GELUs on the CPU backend.
 //!
-//! The MLP-Mixers are dense layers end to end; burn-ndarray's matmul
-//! (matrixmultiply) runs them at a fraction of the `gemm` crate's speed on
-//! the same cores. The mixers are written for any backend, so instead of a
+//! The MLP-Mixers are dense layers and GELUs end to end; burn-ndarray's
+//! matmul (matrixmultiply) runs them at a fraction of the `gemm` crate's
+//! speed on the same cores, and its GELU is five single-threaded passes. The mixers are written for any backend, so instead of a
 //! backend trait this module checks at run time whether the tensors are the
 //! CPU backend's (a type-checked downcast, no unsafe) and otherwise leaves
 //! the layer to burn.
 
 use super::conv::with_host_matrix;
+use super::conv::with_host_values;
 use super::device::CpuBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use rayon::prelude::*;
 use std::any::Any;
+
+/// Values per GELU task.
+const GELU_CHUNK: usize = 16 * 1024;
+
+/// Exact GELU, x·(1 + erf(x/√2))/2 (PyTorch's default), as one parallel
+/// pass on the CPU backend, burn's on any other.
+pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    let boxed: Box<dyn Any> = Box::new(x);
+    match boxed.downcast::<Tensor<CpuBackend, D>>() {
+        Ok(cpu) => {
+            let out: Box<dyn Any> = Box::new(cpu_gelu(*cpu));
+            *out.downcast::<Tensor<B, D>>()
+                .expect("B is the CPU backend")
+        }
+        Err(other) => {
+            let x = *other
+                .downcast::<Tensor<B, D>>()
+                .expect("boxed as Tensor<B, D>");
+            burn::tensor::activation::gelu(x)
+        }
+    }
+}
+
+fn cpu_gelu<const D: usize>(x: Tensor<CpuBackend, D>) -> Tensor<CpuBackend, D> {
+    let device = x.device();
+    let shape = x.shape();
+    let mut out = with_host_values(x, <[f32]>::to_vec);
+    out.par_chunks_mut(GELU_CHUNK).for_each(|chunk| {
+        for v in chunk {
+            // The same steps in the same precision as burn's GELU.
+            let e = libm::erf((*v / std::f32::consts::SQRT_2) as f64) as f32;
+            *v = *v * (e + 1.0) / 2.0;
+        }
+    });
+    Tensor::from_data(TensorData::new(out, shape), &device)
+}
 
 /// x [rows, in] · w [in, out] + b [out] on the CPU backend; `None` on any
 /// other backend.

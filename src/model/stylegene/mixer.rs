@@ -20,13 +20,13 @@
 //! Loading is strict, like PyTorch's `load_state_dict`: a missing, misshapen
 //! or unexpected tensor is an input error naming the tensor.
 
+use super::cpu_dense::gelu;
 use super::torch_pickle::{TensorRef, TorchFile, Value};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::region::REGION_COUNT;
 use crate::model::Latent;
 use burn::module::{Module, Param};
-use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use std::collections::{BTreeMap, BTreeSet};

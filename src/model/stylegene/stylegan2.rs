@@ -16,16 +16,16 @@
 //! *weights* per sample and folds the batch into conv groups. Here the style
 //! scales the *input* channels and the demodulation scales the *output*
 //! channels of one shared-weight convolution — the same linear map
-//! (conv(x·s, W)·d = conv(x, W·s·d)), but one large batched convolution instead
-//! of `batch` small ones, which is what both burn-ndarray and GPU backends run
-//! fastest. The demodulation factors need only Σ_k W² per (in, out) pair, which
-//! is precomputed at load: d = rsqrt(s² · ΣW² + 1e-8) is a small matmul.
-//! The upsampling conv + blur becomes four phase convolutions at the input
-//! resolution (see `ModulatedConv`), so every heavy op is a plain `conv2d`.
+//! (conv(x·s, W)·d = conv(x, W·s·d)), but one weight for the whole batch.
+//! The demodulation factors need only Σ_k W² per (in, out) pair, which is
+//! precomputed at load: d = rsqrt(s² · ΣW² + 1e-8) is a small matmul. Each
+//! backend runs the layer its own way (conv.rs): burn's `conv2d` on a GPU,
+//! matrix products with everything after the convolution fused on the CPU
+//! (cpu_conv.rs).
 //!
 //! Precision: float32 throughout; matches a float64 PyTorch reference within
-//! 1e-4 (tests/stylegan2_parity.rs). On burn-ndarray, repeated calls on the
-//! same input differ in the last bits (~1e-5 on the tiny fixture).
+//! 1e-4 (tests/stylegan2_parity.rs). On the CPU the same input gives the same
+//! bits on any thread count and in any batch.
 
 use super::checkpoint::Checkpoint;
 use super::conv::{ConvBackend, ConvSpec, ACTIVATION_GAIN, CONV_KERNEL, FIR_KERNEL, LEAKY_SLOPE};
