@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The CUDA checks, for a machine with an NVIDIA GPU, its driver, and PyTorch
+# with CUDA (developer tool; CI has no GPU and only compiles the feature):
+#
+#   1. the parity tests on CUDA: mapping, truncation, synthesis with stored
+#      noise, w2sub34, sub2w against the PyTorch fixtures (≤ 1e-4), and a
+#      scenario on Cuda(0) against the CPU run;
+#   2. synthesis throughput at 1024 px, batch 8: famsim's `synthesis_cuda`
+#      criterion bench next to PyTorch eager on the same GPU, and the ratio.
+#
+#   tools/cuda_check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --release --locked --features cuda \
+    --test stylegan2_parity --test stylegene_parity --test neural_cli cuda
+bench=$(cargo bench --locked --features cuda --bench generator --no-run 2>&1 |
+    sed -n 's/.*(\(.*generator-[0-9a-f]*\)).*/\1/p' | tail -1)
+python3 tools/bench_vs_torch.py --throughput --device cuda --size 1024 --batch 8 \
+    --famsim-bench "$bench"
