@@ -7,8 +7,7 @@
 //! CPU backend's (a type-checked downcast, no unsafe) and otherwise leaves
 //! the layer to burn.
 
-use super::conv::with_host_matrix;
-use super::conv::with_host_values;
+use super::cpu_host::{with_host_matrix, with_host_values};
 use super::device::CpuBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -109,4 +108,55 @@ fn cpu_linear(
         })
     });
     Tensor::from_data(TensorData::new(out, [rows, cols]), &device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::stylegene::conv::ReferenceCpuBackend;
+
+    fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+        t.into_data().into_vec::<f32>().unwrap()
+    }
+
+    fn ramp<B: Backend, const D: usize>(shape: [usize; D], scale: f32) -> Tensor<B, D> {
+        let n = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * scale)
+            .collect();
+        Tensor::from_data(TensorData::new(v, shape), &Default::default())
+    }
+
+    /// A strided input (a column slice) and a transposed weight, as the
+    /// mixers pass them, against burn's matmul on the reference backend.
+    #[test]
+    fn strided_and_transposed_operands_match_burn() {
+        fn operands<B: Backend>() -> (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>) {
+            let x = ramp::<B, 2>([7, 40], 0.01).narrow(1, 3, 30);
+            let w = ramp::<B, 2>([20, 30], 0.02).transpose();
+            (x, w, ramp::<B, 1>([20], 0.1))
+        }
+        let (x, w, b) = operands::<CpuBackend>();
+        let got = values(linear(&x, &w, &b).expect("the CPU backend takes the gemm path"));
+        let (x, w, b) = operands::<ReferenceCpuBackend>();
+        assert!(linear(&x, &w, &b).is_none(), "other backends stay on burn");
+        let want = values(x.matmul(w) + b.unsqueeze::<2>());
+        assert_eq!(got.len(), 7 * 20);
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "max abs difference {worst}");
+    }
+
+    #[test]
+    fn gelu_matches_burn() {
+        let x = ramp::<CpuBackend, 3>([3, 50, 70], 0.07);
+        let got = values(gelu(x));
+        let want = values(burn::tensor::activation::gelu(
+            ramp::<ReferenceCpuBackend, 3>([3, 50, 70], 0.07),
+        ));
+        assert_eq!(got, want, "the same steps in the same precision");
+    }
 }

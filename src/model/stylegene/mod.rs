@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod conv;
 pub mod cpu_conv;
 pub mod cpu_dense;
+pub mod cpu_host;
 pub mod device;
 pub mod face_model;
 pub mod gene_pool;
