@@ -15,7 +15,7 @@
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Largest JSON header accepted (the format's own reference limit).
@@ -114,35 +114,75 @@ impl TensorFile {
 
     /// Reads one tensor's values, row-major.
     pub fn read(&mut self, name: &str) -> Result<Vec<f32>> {
+        let (pos, count) = self.place(name)?;
+        read_f32_at(self.file.get_ref(), pos, count).map_err(|e| self.read_error(name, e))
+    }
+
+    /// Several tensors, read at once on the thread pool (loading a network
+    /// is otherwise one long chain of reads on one core). On failure, the
+    /// first failing tensor in `names` order is reported.
+    pub fn read_many(&self, names: &[String]) -> Result<Vec<Vec<f32>>> {
+        use rayon::prelude::*;
+        let places = names
+            .iter()
+            .map(|name| self.place(name))
+            .collect::<Result<Vec<_>>>()?;
+        let file = self.file.get_ref();
+        let read: Vec<std::io::Result<Vec<f32>>> = places
+            .into_par_iter()
+            .map(|(pos, count)| read_f32_at(file, pos, count))
+            .collect();
+        read.into_iter()
+            .zip(names)
+            .map(|(values, name)| values.map_err(|e| self.read_error(name, e)))
+            .collect()
+    }
+
+    /// File position and value count of tensor `name`.
+    fn place(&self, name: &str) -> Result<(u64, usize)> {
         let entry = self
             .tensors
             .get(name)
             .ok_or_else(|| Error::input(format!("{}: no tensor `{name}`", self.path.display())))?;
-        let (begin, count) = (entry.begin, ((entry.end - entry.begin) / 4) as usize);
-        let path = &self.path;
-        self.file
-            .seek(SeekFrom::Start(self.data_start + begin))
-            .map_err(|e| Error::io(path, e))?;
-        let mut out = Vec::with_capacity(count);
-        let mut buf = vec![0u8; 1 << 16];
-        let mut left = count;
-        while left > 0 {
-            let n = left.min(buf.len() / 4);
-            self.file.read_exact(&mut buf[..n * 4]).map_err(|e| {
-                Error::input(format!(
-                    "{}: tensor `{name}`: {e} (truncated file?)",
-                    path.display()
-                ))
-            })?;
-            out.extend(
-                buf[..n * 4]
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
-            left -= n;
-        }
-        Ok(out)
+        let count = ((entry.end - entry.begin) / 4) as usize;
+        Ok((self.data_start + entry.begin, count))
     }
+
+    fn read_error(&self, name: &str, e: std::io::Error) -> Error {
+        Error::input(format!(
+            "{}: tensor `{name}`: {e} (truncated file?)",
+            self.path.display()
+        ))
+    }
+}
+
+/// `count` little-endian f32 values at byte `pos` of `file`, read straight
+/// into the result. Positioned reads, so threads can share the file.
+pub fn read_f32_at(file: &File, pos: u64, count: usize) -> std::io::Result<Vec<f32>> {
+    let mut values = vec![0.0f32; count];
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut values);
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, bytes, pos)?;
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < bytes.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut bytes[done..],
+                pos + done as u64,
+            )?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+    }
+    // The format is little-endian; a no-op on little-endian machines.
+    values
+        .iter_mut()
+        .for_each(|v| *v = f32::from_bits(u32::from_le(v.to_bits())));
+    Ok(values)
 }
 
 fn parse_entry(info: &serde_json::Value) -> std::result::Result<TensorEntry, String> {

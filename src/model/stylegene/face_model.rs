@@ -284,17 +284,18 @@ impl<B: ConvBackend> StyleGeneModel<B> {
 
 /// Reads the native generator file into the generator's loader.
 pub fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
-    let mut file = crate::io::safetensors::TensorFile::open(path)?;
-    let names: Vec<(String, Vec<usize>)> = file
+    let file = crate::io::safetensors::TensorFile::open(path)?;
+    let (names, shapes): (Vec<String>, Vec<Vec<usize>>) = file
         .tensors()
         .iter()
         .map(|(n, t)| (n.clone(), t.shape.clone()))
+        .unzip();
+    let values = file.read_many(&names)?;
+    let tensors: Vec<(String, TensorData)> = names
+        .into_iter()
+        .zip(shapes.into_iter().zip(values))
+        .map(|(name, (shape, values))| (name, TensorData::new(values, shape)))
         .collect();
-    let mut tensors = Vec::with_capacity(names.len());
-    for (name, shape) in names {
-        let values = file.read(&name)?;
-        tensors.push((name, TensorData::new(values, shape)));
-    }
     let checkpoint = super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
     Generator::from_checkpoint(&checkpoint, device)
 }

@@ -153,6 +153,7 @@ impl<B: Backend> GeneEncoder<B> {
 
     /// Loads `w2sub34.*` from an opened checkpoint.
     pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
+        file.prefetch("w2sub34.");
         let mut w = Weights::new(file, "w2sub34", device)?;
         let [tokens, n_layers] = w.shape_of::<2>("layer.1.weight", "[34·N, N]")?;
         if n_layers == 0 || tokens != REGION_COUNT * n_layers {
@@ -291,6 +292,7 @@ impl<B: Backend> GeneDecoder<B> {
 
     /// Loads `sub2w.*` from an opened checkpoint.
     pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
+        file.prefetch("sub2w.");
         let mut w = Weights::new(file, "sub2w", device)?;
         let depth = w.count_blocks("layer.", 1);
         let norm_name = format!("layer.{}", depth + 1);

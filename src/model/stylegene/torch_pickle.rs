@@ -34,6 +34,7 @@
 //! chunks, so a large pool is never held twice.
 
 use crate::error::{Error, Result};
+use crate::io::safetensors::read_f32_at;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -867,6 +868,10 @@ pub struct TorchFile {
     path: PathBuf,
     root: Value,
     records: Records,
+    /// Float32 storages read ahead by [`TorchFile::prefetch`], by key.
+    prefetched: HashMap<String, Vec<f32>>,
+    /// A famsim safetensors file: every storage is one float32 tensor.
+    native: bool,
 }
 
 enum Records {
@@ -942,6 +947,8 @@ impl TorchFile {
             path,
             root,
             records: Records::Zip { archive, prefix },
+            prefetched: HashMap::new(),
+            native: false,
         })
     }
 
@@ -993,6 +1000,8 @@ impl TorchFile {
             path,
             root,
             records: Records::Legacy { file: r, offsets },
+            prefetched: HashMap::new(),
+            native: false,
         })
     }
 
@@ -1017,6 +1026,12 @@ impl TorchFile {
 
     fn read_f32_inner(&mut self, t: &TensorRef) -> PResult<Vec<f32>> {
         let storage = &t.storage;
+        let whole = t.offset == 0 && t.is_contiguous() && t.numel() == storage.numel;
+        if whole {
+            if let Some(values) = self.prefetched.remove(&storage.key) {
+                return Ok(values);
+            }
+        }
         if !matches!(storage.dtype, DType::F32 | DType::F64) {
             return Err(format!(
                 "element type {:?} is not supported (float32 or float64 expected)",
@@ -1118,7 +1133,37 @@ impl TorchFile {
                 file: BufReader::new(file),
                 offsets,
             },
+            prefetched: HashMap::new(),
+            native: true,
         })
+    }
+
+    /// Reads every tensor whose name starts with `prefix` ahead, all at once
+    /// on the thread pool, so that loading a network is not one long chain
+    /// of reads on one core. Native (safetensors) files only; else,
+    /// and for any tensor whose read fails, [`TorchFile::read_f32`] reads as
+    /// usual later (and reports what is wrong with it).
+    pub fn prefetch(&mut self, prefix: &str) {
+        use rayon::prelude::*;
+        let Records::Legacy { file, offsets } = &self.records else {
+            return;
+        };
+        if !self.native {
+            return;
+        }
+        let file = file.get_ref();
+        let wanted: Vec<(&String, &(u64, u64))> = offsets
+            .iter()
+            .filter(|(key, (_, bytes))| key.starts_with(prefix) && bytes % 4 == 0)
+            .collect();
+        let read: Vec<(String, Vec<f32>)> = wanted
+            .into_par_iter()
+            .filter_map(|(key, &(pos, bytes))| {
+                let values = read_f32_at(file, pos, bytes as usize / 4).ok()?;
+                Some((key.clone(), values))
+            })
+            .collect();
+        self.prefetched.extend(read);
     }
 }
 
