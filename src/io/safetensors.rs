@@ -178,6 +178,11 @@ pub fn read_f32_at(file: &File, pos: u64, count: usize) -> std::io::Result<Vec<f
             done += n;
         }
     }
+    #[cfg(not(any(unix, windows)))]
+    return Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("positioned reads ({} bytes at {pos}) need Unix or Windows", bytes.len()),
+    ));
     // The format is little-endian; a no-op on little-endian machines.
     values
         .iter_mut()
