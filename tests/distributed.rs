@@ -93,7 +93,7 @@ impl FaceModel for TestPainter {
         &self.pool
     }
     /// Every region's mean is the latent; the variance is small.
-    fn encode(&self, latents: &[Latent]) -> Result<Vec<Genome>> {
+    fn encode(&self, latents: &[&Latent]) -> Result<Vec<Genome>> {
         Ok(latents
             .iter()
             .map(|l| {
@@ -110,7 +110,7 @@ impl FaceModel for TestPainter {
             .collect())
     }
     /// A layer of the latent is a weighted sum of that layer's regions.
-    fn decode(&self, genes: &[GeneSample]) -> Result<Vec<Latent>> {
+    fn decode(&self, genes: &[&GeneSample]) -> Result<Vec<Latent>> {
         Ok(genes
             .iter()
             .map(|g| {

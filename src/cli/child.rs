@@ -59,7 +59,7 @@ pub fn run(args: ChildArgs) -> Result<()> {
     let shape = model.gene_shape();
     let father = npy::read_latent(&args.father, Some(shape.layers), shape.width)?;
     let mother = npy::read_latent(&args.mother, Some(shape.layers), shape.width)?;
-    let mut genomes = model.encode(&[father.clone(), mother.clone()])?;
+    let mut genomes = model.encode(&[&father, &mother])?;
     let mother_genome = genomes.pop().expect("two latents encode to two genomes");
     let father_genome = genomes.pop().expect("two latents encode to two genomes");
 
@@ -89,7 +89,7 @@ pub fn run(args: ChildArgs) -> Result<()> {
     let gene = child
         .genome
         .sample(&mut stream(args.seed, CHILD_ID, Purpose::GeneSample));
-    let mut latent = model.decode(&[gene])?.remove(0);
+    let mut latent = model.decode(&[&gene])?.remove(0);
     latent.average_fine_layers(&father, &mother, model.fine_layer_start());
     let subject = Subject {
         age: args.age,

@@ -41,7 +41,7 @@ pub fn run(command: GenesCommand) -> Result<()> {
             let model = model.load(Parts::Encoder, false)?;
             let shape = model.gene_shape();
             let latent = npy::read_latent(&latent, Some(shape.layers), shape.width)?;
-            let genome = model.encode(&[latent])?.remove(0);
+            let genome = model.encode(&[&latent])?.remove(0);
             std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
             let dims = [1, shape.layers, REGION_COUNT, shape.width];
             npy::write(&out.join("mean.npy"), &dims, &genome.mean)?;
@@ -62,7 +62,7 @@ pub fn run(command: GenesCommand) -> Result<()> {
                 )));
             }
             let latent = model
-                .decode(&[GeneSample {
+                .decode(&[&GeneSample {
                     shape,
                     values: array.data,
                 }])?

@@ -198,7 +198,8 @@ pub fn build_pool(
     let mut pool = GenePool::new();
     let batch = model.preferred_batch().max(1);
     for (chunk_rows, chunk) in rows.chunks(batch).zip(latents.chunks(batch)) {
-        for (row, genome) in chunk_rows.iter().zip(model.encode(chunk)?) {
+        let chunk: Vec<&Latent> = chunk.iter().collect();
+        for (row, genome) in chunk_rows.iter().zip(model.encode(&chunk)?) {
             pool.insert(row.key, genome);
         }
     }

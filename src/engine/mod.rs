@@ -421,10 +421,7 @@ impl<'a> Simulation<'a> {
             .collect();
         let decoded: Vec<Latent> = drawn
             .par_chunks(batch)
-            .map(|chunk| {
-                self.model
-                    .decode(&chunk.iter().map(|g| (*g).clone()).collect::<Vec<_>>())
-            })
+            .map(|chunk| self.model.decode(chunk))
             .collect::<Result<Vec<_>>>()?
             .into_iter()
             .flatten()
@@ -481,12 +478,8 @@ impl<'a> Simulation<'a> {
         let encoded: Vec<Genome> = needs
             .par_chunks(batch)
             .map(|chunk| {
-                self.model.encode(
-                    &chunk
-                        .iter()
-                        .map(|&i| latents[i].clone())
-                        .collect::<Vec<_>>(),
-                )
+                let batch: Vec<&Latent> = chunk.iter().map(|&i| &latents[i]).collect();
+                self.model.encode(&batch)
             })
             .collect::<Result<Vec<_>>>()?
             .into_iter()

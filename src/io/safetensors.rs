@@ -181,7 +181,10 @@ pub fn read_f32_at(file: &File, pos: u64, count: usize) -> std::io::Result<Vec<f
     #[cfg(not(any(unix, windows)))]
     return Err(std::io::Error::new(
         std::io::ErrorKind::Unsupported,
-        format!("positioned reads ({} bytes at {pos}) need Unix or Windows", bytes.len()),
+        format!(
+            "positioned reads ({} bytes at {pos}) need Unix or Windows",
+            bytes.len()
+        ),
     ));
     // The format is little-endian; a no-op on little-endian machines.
     values

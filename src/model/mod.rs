@@ -131,11 +131,12 @@ pub trait FaceModel: Send + Sync {
     /// The pool children's mutated regions are drawn from.
     fn gene_pool(&self) -> &GenePool;
 
-    /// Latent → genome (StyleGene's LGE, `w2sub34`).
-    fn encode(&self, latents: &[Latent]) -> Result<Vec<Genome>>;
+    /// Latent → genome (StyleGene's LGE, `w2sub34`). Borrowed, like
+    /// `render`'s latents, so that the engine batches people without copies.
+    fn encode(&self, latents: &[&Latent]) -> Result<Vec<Genome>>;
 
     /// Concrete genes → latent (StyleGene's gene decoder, `sub2w`).
-    fn decode(&self, genes: &[GeneSample]) -> Result<Vec<Latent>>;
+    fn decode(&self, genes: &[&GeneSample]) -> Result<Vec<Latent>>;
 
     /// A founder latent from a random stream (the mapping network on a random z).
     fn latent_from_rng(&self, rng: &mut ChaCha8Rng, subject: Subject) -> Result<Latent>;

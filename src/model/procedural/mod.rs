@@ -129,14 +129,14 @@ impl FaceModel for ProceduralModel {
         &self.pool
     }
 
-    fn encode(&self, latents: &[Latent]) -> Result<Vec<Genome>> {
+    fn encode(&self, latents: &[&Latent]) -> Result<Vec<Genome>> {
         latents
             .iter()
             .map(|l| params::encode(l).map_err(Error::input))
             .collect()
     }
 
-    fn decode(&self, genes: &[GeneSample]) -> Result<Vec<Latent>> {
+    fn decode(&self, genes: &[&GeneSample]) -> Result<Vec<Latent>> {
         genes
             .iter()
             .map(|g| params::decode(g).map_err(Error::input))

@@ -34,7 +34,7 @@ fn decode_mean(g: &Genome) -> Latent {
         shape: g.shape,
         values: g.mean.clone(),
     };
-    model().decode(&[sample]).unwrap().remove(0)
+    model().decode(&[&sample]).unwrap().remove(0)
 }
 
 fn distance(a: &Latent, b: &Latent) -> f32 {
@@ -70,7 +70,7 @@ fn decode_of_encode_is_the_identity_on_founders_and_pool_entries() {
             "p",
             subject(AgeGroup::ALL[i as usize % 9], Sex::ALL[i as usize % 2]),
         );
-        let g = m.encode(std::slice::from_ref(&l)).unwrap().remove(0);
+        let g = m.encode(&[&l]).unwrap().remove(0);
         assert!(g
             .logvar
             .iter()
@@ -82,7 +82,7 @@ fn decode_of_encode_is_the_identity_on_founders_and_pool_entries() {
     }
     for (_, bucket) in m.gene_pool().buckets().take(5) {
         for g in bucket {
-            let again = m.encode(&[decode_mean(g)]).unwrap().remove(0);
+            let again = m.encode(&[&decode_mean(g)]).unwrap().remove(0);
             for (a, b) in again.mean.iter().zip(&g.mean) {
                 assert!((a - b).abs() < 1e-5);
             }
@@ -94,10 +94,7 @@ fn decode_of_encode_is_the_identity_on_founders_and_pool_entries() {
 fn bad_latents_and_genes_are_input_errors() {
     let m = model();
     let wrong = Latent::zeros(3, 5);
-    assert!(matches!(
-        m.encode(std::slice::from_ref(&wrong)),
-        Err(Error::Input(_))
-    ));
+    assert!(matches!(m.encode(&[&wrong]), Err(Error::Input(_))));
     assert!(matches!(
         m.render(&[&wrong], &[adult(Sex::Male)]),
         Err(Error::Input(_))
@@ -112,7 +109,7 @@ fn bad_latents_and_genes_are_input_errors() {
         shape: GeneShape::STYLEGENE_1024,
         values: vec![0.0; 10],
     };
-    assert!(matches!(m.decode(&[genes]), Err(Error::Input(_))));
+    assert!(matches!(m.decode(&[&genes]), Err(Error::Input(_))));
 }
 
 #[test]
@@ -275,7 +272,7 @@ fn children_resemble_their_parents_more_than_strangers() {
         );
         let mut sample_rng = stream(seed, "child", Purpose::GeneSample);
         let genes = child.genome.sample(&mut sample_rng);
-        let mut c = m.decode(&[genes]).unwrap().remove(0);
+        let mut c = m.decode(&[&genes]).unwrap().remove(0);
         let (f, mo) = (decode_mean(&father), decode_mean(&mother));
         c.average_fine_layers(&f, &mo, m.fine_layer_start());
         // An unrelated adult of a random ancestry.
@@ -359,7 +356,7 @@ fn every_region_group_changes_the_picture() {
     // A man in his fifties, so that wrinkles and facial hair can show.
     let who = subject(AgeGroup::Age50To59, Sex::Male);
     let base = founder(5, "groups", who);
-    let genome = m.encode(std::slice::from_ref(&base)).unwrap().remove(0);
+    let genome = m.encode(&[&base]).unwrap().remove(0);
     let render = |g: &Genome| {
         let l = decode_mean(g);
         m.render(&[&l], &[who]).unwrap().remove(0)
@@ -451,7 +448,7 @@ fn preview_sheet() {
         let genes = child
             .genome
             .sample(&mut stream(i, "kid", Purpose::GeneSample));
-        let mut c = m.decode(&[genes]).unwrap().remove(0);
+        let mut c = m.decode(&[&genes]).unwrap().remove(0);
         c.average_fine_layers(&f, &mo, m.fine_layer_start());
         let age = [AgeGroup::Age3To9, AgeGroup::Age20To29][i as usize % 2];
         cells.extend(m.render(&[&c], &[subject(age, sex)]).unwrap());

@@ -382,12 +382,11 @@ where
         &self.pool
     }
 
-    fn encode(&self, latents: &[Latent]) -> Result<Vec<Genome>> {
+    fn encode(&self, latents: &[&Latent]) -> Result<Vec<Genome>> {
         if latents.is_empty() {
             return Ok(Vec::new());
         }
-        let refs: Vec<&Latent> = latents.iter().collect();
-        let (mean, logvar) = self.encoder()?.forward(self.stack_latents(&refs)?);
+        let (mean, logvar) = self.encoder()?.forward(self.stack_latents(latents)?);
         let shape = self.gene_shape();
         let read = |t: Tensor<B, 4>| {
             t.into_data()
@@ -404,7 +403,7 @@ where
             .collect()
     }
 
-    fn decode(&self, genes: &[GeneSample]) -> Result<Vec<Latent>> {
+    fn decode(&self, genes: &[&GeneSample]) -> Result<Vec<Latent>> {
         if genes.is_empty() {
             return Ok(Vec::new());
         }
