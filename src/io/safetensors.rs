@@ -186,11 +186,16 @@ pub fn read_f32_at(file: &File, pos: u64, count: usize) -> std::io::Result<Vec<f
             bytes.len()
         ),
     ));
-    // The format is little-endian; a no-op on little-endian machines.
+    from_le_in_place(&mut values);
+    Ok(values)
+}
+
+/// Little-endian f32 values read as raw bytes → native values (weight files
+/// are little-endian; a no-op on little-endian machines).
+pub fn from_le_in_place(values: &mut [f32]) {
     values
         .iter_mut()
         .for_each(|v| *v = f32::from_bits(u32::from_le(v.to_bits())));
-    Ok(values)
 }
 
 fn parse_entry(info: &serde_json::Value) -> std::result::Result<TensorEntry, String> {

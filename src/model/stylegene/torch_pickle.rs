@@ -34,7 +34,7 @@
 //! chunks, so a large pool is never held twice.
 
 use crate::error::{Error, Result};
-use crate::io::safetensors::read_f32_at;
+use crate::io::safetensors::{from_le_in_place, read_f32_at};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -1177,9 +1177,7 @@ fn read_elements(r: &mut dyn Read, dtype: DType, count: usize) -> PResult<Vec<f3
             let mut out = vec![0.0f32; count];
             r.read_exact(bytemuck::cast_slice_mut(&mut out))
                 .map_err(truncated)?;
-            // The files are little-endian; a no-op on little-endian machines.
-            out.iter_mut()
-                .for_each(|v| *v = f32::from_bits(u32::from_le(v.to_bits())));
+            from_le_in_place(&mut out);
             Ok(out)
         }
         DType::F64 => {
