@@ -7,7 +7,7 @@
 
 use super::conv::ConvBackend;
 use super::device::{check_cuda, device_name, CpuBackend};
-use super::mixer::{GeneDecoder, GeneEncoder, StyleGeneMappings};
+use super::mixer::{GeneDecoder, GeneEncoder};
 use super::stylegan2::{to_images, Generator, NoiseMode};
 use super::torch_pickle::TorchFile;
 use super::weights::{self, ModelInfo};
@@ -16,7 +16,6 @@ use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
 use crate::model::{FaceModel, Image, Latent, Subject};
 use crate::scenario::format::{DeviceSpec, StyleGeneSpec};
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -155,25 +154,22 @@ impl<B: ConvBackend> StyleGeneModel<B> {
             Parts::Encoder | Parts::Decoder => None,
         };
         let path = dir.join(weights::MAPPINGS_FILE);
-        let (encoder, decoder) = match opts.parts {
-            Parts::All => {
-                let mappings = load_mappings::<B>(&path, &device)?;
-                if let Some(generator) = &generator {
-                    check_agreement(generator, &mappings, &what)?;
-                }
-                (Some(mappings.encoder), Some(mappings.decoder))
+        let wants_encoder = matches!(opts.parts, Parts::All | Parts::Encoder);
+        let wants_decoder = matches!(opts.parts, Parts::All | Parts::Decoder);
+        let (mut encoder, mut decoder) = (None, None);
+        if wants_encoder || wants_decoder {
+            let mut file = TorchFile::open_safetensors(&path)?;
+            if wants_encoder {
+                encoder = Some(GeneEncoder::from_torch(&mut file, &device)?);
             }
-            Parts::Generator => (None, None),
-            Parts::Encoder => {
-                let mut file = TorchFile::open_safetensors(&path)?;
-                (Some(GeneEncoder::from_torch(&mut file, &device)?), None)
+            if wants_decoder {
+                decoder = Some(GeneDecoder::from_torch(&mut file, &device)?);
             }
-            Parts::Decoder => {
-                let mut file = TorchFile::open_safetensors(&path)?;
-                (None, Some(GeneDecoder::from_torch(&mut file, &device)?))
-            }
-        };
+        }
         if let Some(encoder) = &encoder {
+            if let Some(generator) = &generator {
+                check_agreement(generator, encoder, &what)?;
+            }
             check_recorded_shape(&path, (encoder.n_layers(), encoder.width()), shape)?;
         }
         if let Some(decoder) = &decoder {
@@ -283,7 +279,7 @@ impl<B: ConvBackend> StyleGeneModel<B> {
 }
 
 /// Reads the native generator file into the generator's loader.
-pub fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
+fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
     let file = crate::io::safetensors::TensorFile::open(path)?;
     let (names, shapes): (Vec<String>, Vec<Vec<usize>>) = file
         .tensors()
@@ -298,15 +294,6 @@ pub fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result
         .collect();
     let checkpoint = super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
     Generator::from_checkpoint(&checkpoint, device)
-}
-
-/// Reads the native mappings file into the mappings' loaders.
-pub fn load_mappings<B: Backend>(path: &Path, device: &B::Device) -> Result<StyleGeneMappings<B>> {
-    let mut file = TorchFile::open_safetensors(path)?;
-    Ok(StyleGeneMappings {
-        encoder: GeneEncoder::from_torch(&mut file, device)?,
-        decoder: GeneDecoder::from_torch(&mut file, device)?,
-    })
 }
 
 /// A network file must hold the W+ shape that model.ron records.
@@ -325,14 +312,14 @@ fn check_recorded_shape(path: &Path, found: (usize, usize), recorded: GeneShape)
     Ok(())
 }
 
-/// The generator and the mappings must agree on N and W.
+/// The generator and the mappings (their encoder) must agree on N and W.
 pub fn check_agreement<B: ConvBackend>(
     generator: &Generator<B>,
-    mappings: &StyleGeneMappings<B>,
+    encoder: &GeneEncoder<B>,
     what: &str,
 ) -> Result<()> {
     let g = (generator.n_latent(), generator.style_dim());
-    let m = (mappings.encoder.n_layers(), mappings.encoder.width());
+    let m = (encoder.n_layers(), encoder.width());
     if g != m {
         return Err(Error::input(format!(
             "{what}: the StyleGAN2 generator ({} px) uses W+ latents [{}, {}] but the StyleGene mappings \

@@ -53,7 +53,7 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     let mappings = StyleGeneMappings::<CpuBackend>::load(&req.stylegene, &device)?;
     check_agreement(
         &generator,
-        &mappings,
+        &mappings.encoder,
         &format!(
             "{} and {}",
             req.stylegan2.display(),

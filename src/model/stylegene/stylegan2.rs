@@ -441,8 +441,8 @@ struct Layer {
     kernel: usize,
     demodulate: bool,
     upsample: bool,
-    /// Checkpoint key of the per-channel bias.
-    bias: String,
+    /// Checkpoint key and stored shape of the per-channel bias.
+    bias: (String, Vec<usize>),
     /// Checkpoint key of the noise weight (styled convs).
     noise_weight: Option<String>,
     activate: bool,
@@ -483,11 +483,6 @@ impl<B: ConvBackend> ModulatedConv<B> {
             Some(key) => Some(ckpt.values(key, &[1])?[0]),
             None => None,
         };
-        let bias_shape: &[usize] = if layer.noise_weight.is_some() {
-            &[out_ch]
-        } else {
-            &[1, out_ch, 1, 1]
-        };
         let spec = ConvSpec {
             out_ch,
             in_ch,
@@ -496,7 +491,7 @@ impl<B: ConvBackend> ModulatedConv<B> {
             blur,
             demodulate: layer.demodulate,
             noise_weight,
-            bias: ckpt.values(&layer.bias, bias_shape)?,
+            bias: ckpt.values(&layer.bias.0, &layer.bias.1)?,
             activate: layer.activate,
         };
         Ok(ModulatedConv {
@@ -530,11 +525,12 @@ impl<B: ConvBackend> StyledConv<B> {
         upsample: bool,
         device: &B::Device,
     ) -> Result<Self> {
+        let (_, out_ch, _) = sizes;
         let layer = Layer {
             kernel: CONV_KERNEL,
             demodulate: true,
             upsample,
-            bias: format!("{prefix}.activate.bias"),
+            bias: (format!("{prefix}.activate.bias"), vec![out_ch]),
             noise_weight: Some(format!("{prefix}.noise.weight")),
             activate: true,
         };
@@ -570,7 +566,7 @@ impl<B: ConvBackend> ToRgb<B> {
             kernel: RGB_KERNEL,
             demodulate: false,
             upsample: false,
-            bias: format!("{prefix}.bias"),
+            bias: (format!("{prefix}.bias"), vec![1, 3, 1, 1]),
             noise_weight: None,
             activate: false,
         };
