@@ -21,7 +21,8 @@
 //! or unexpected tensor is an input error naming the tensor.
 
 use super::cpu_dense::gelu;
-use super::torch_pickle::{TensorRef, TorchFile, Value};
+use super::state_dict::StateDict;
+use super::torch_pickle::TorchFile;
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::region::REGION_COUNT;
@@ -29,12 +30,19 @@ use crate::model::Latent;
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::rc::Rc;
 
 /// PyTorch's LayerNorm default, used by every norm in both mappings.
 const LAYER_NORM_EPS: f64 = 1e-5;
+
+/// For errors about the checkpoint's layout.
+const STYLEGENE_LAYOUT: &str = "StyleGene's";
+const STYLEGENE_FILE: &str = "a StyleGene checkpoint such as stylegene_N18.ckpt";
+
+/// Number of consecutive mixer blocks `<prefix><first>`, `<prefix><first+1>`, ….
+fn count_blocks<B: Backend>(w: &StateDict<'_, B>, prefix: &str, first: usize) -> usize {
+    w.count(first, |i| format!("{prefix}{i}.0.fn.0.weight"))
+}
 
 /// A dense layer, `x · Wᵀ + b`. The weight is stored transposed (`[in, out]`)
 /// at load time so that forward passes are a plain matmul.
@@ -154,7 +162,7 @@ impl<B: Backend> GeneEncoder<B> {
     /// Loads `w2sub34.*` from an opened checkpoint.
     pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
         file.prefetch("w2sub34.");
-        let mut w = Weights::new(file, "w2sub34", device)?;
+        let mut w = StateDict::new(file, "w2sub34", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
         let [tokens, n_layers] = w.shape_of::<2>("layer.1.weight", "[34·N, N]")?;
         if n_layers == 0 || tokens != REGION_COUNT * n_layers {
             return Err(w.wrong_shape(
@@ -163,7 +171,7 @@ impl<B: Backend> GeneEncoder<B> {
                 &[tokens, n_layers],
             ));
         }
-        let depth = w.count_blocks("layer.", 3);
+        let depth = count_blocks(&w, "layer.", 3);
         let norm_name = format!("layer.{}", 3 + depth);
         let [width] = w.shape_of::<1>(&format!("{norm_name}.weight"), "[W]")?;
         let layers_to_tokens = w.dense("layer.1", n_layers, tokens)?;
@@ -293,8 +301,8 @@ impl<B: Backend> GeneDecoder<B> {
     /// Loads `sub2w.*` from an opened checkpoint.
     pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
         file.prefetch("sub2w.");
-        let mut w = Weights::new(file, "sub2w", device)?;
-        let depth = w.count_blocks("layer.", 1);
+        let mut w = StateDict::new(file, "sub2w", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
+        let depth = count_blocks(&w, "layer.", 1);
         let norm_name = format!("layer.{}", depth + 1);
         let dense_name = format!("layer.{}", depth + 3);
         let token_norm_name = format!("layer.{}", depth + 4);
@@ -439,111 +447,8 @@ impl<B: Backend> StyleGeneMappings<B> {
     }
 }
 
-/// The tensors of one checkpoint section (`w2sub34` or `sub2w`), handed out
-/// with shape checks and remembered so that leftovers can be reported.
-struct Weights<'a, B: Backend> {
-    file: &'a mut TorchFile,
-    prefix: &'static str,
-    tensors: BTreeMap<String, Rc<TensorRef>>,
-    used: BTreeSet<String>,
-    device: &'a B::Device,
-}
-
-impl<'a, B: Backend> Weights<'a, B> {
-    fn new(file: &'a mut TorchFile, prefix: &'static str, device: &'a B::Device) -> Result<Self> {
-        // A Lightning checkpoint keeps the weights under `state_dict`; a bare
-        // state dict is accepted too.
-        let root = file.root();
-        let state = match root.get("state_dict") {
-            Some(sd @ Value::Dict(_)) => sd,
-            _ => root.clone(),
-        };
-        let head = format!("{prefix}.");
-        let tensors: BTreeMap<String, Rc<TensorRef>> = state
-            .tensors_by_name()
-            .into_iter()
-            .filter_map(|(k, t)| k.strip_prefix(&head).map(|k| (k.to_owned(), t)))
-            .collect();
-        if tensors.is_empty() {
-            return Err(Error::input(format!(
-                "{}: no `{prefix}.*` tensors found (expected a StyleGene checkpoint such as stylegene_N18.ckpt)",
-                file.path().display()
-            )));
-        }
-        Ok(Weights {
-            file,
-            prefix,
-            tensors,
-            used: BTreeSet::new(),
-            device,
-        })
-    }
-
-    fn err(&self, msg: String) -> Error {
-        Error::input(format!("{}: {msg}", self.file.path().display()))
-    }
-
-    fn missing(&self, name: &str, expected: &str) -> Error {
-        self.err(format!(
-            "missing tensor `{}.{name}` (expected shape {expected})",
-            self.prefix
-        ))
-    }
-
-    fn wrong_shape(&self, name: &str, expected: &str, found: &[usize]) -> Error {
-        self.err(format!(
-            "tensor `{}.{name}` has shape {found:?}, expected {expected}",
-            self.prefix
-        ))
-    }
-
-    /// The shape of `name`, which must exist and have rank D.
-    fn shape_of<const D: usize>(&self, name: &str, expected: &str) -> Result<[usize; D]> {
-        let t = self
-            .tensors
-            .get(name)
-            .ok_or_else(|| self.missing(name, expected))?;
-        t.shape
-            .as_slice()
-            .try_into()
-            .map_err(|_| self.wrong_shape(name, expected, &t.shape))
-    }
-
-    /// Number of consecutive mixer blocks `<prefix><first>`, `<prefix><first+1>`, ….
-    fn count_blocks(&self, prefix: &str, first: usize) -> usize {
-        (first..)
-            .take_while(|i| {
-                self.tensors
-                    .contains_key(&format!("{prefix}{i}.0.fn.0.weight"))
-            })
-            .count()
-    }
-
-    /// Reads `name`, which must have exactly shape `expected`.
-    fn tensor<const D: usize>(&mut self, name: &str, expected: [usize; D]) -> Result<Tensor<B, D>> {
-        let values = self.values(name, &expected)?;
-        Ok(Tensor::from_data(
-            TensorData::new(values, expected),
-            self.device,
-        ))
-    }
-
-    /// The values of tensor `name`, checked to have shape `expected`.
-    fn values(&mut self, name: &str, expected: &[usize]) -> Result<Vec<f32>> {
-        let t = self
-            .tensors
-            .get(name)
-            .cloned()
-            .ok_or_else(|| self.missing(name, &format!("{expected:?}")))?;
-        if t.shape != expected {
-            return Err(self.wrong_shape(name, &format!("{expected:?}"), &t.shape));
-        }
-        let full = format!("{}.{name}", self.prefix);
-        let values = self.file.read_f32(&t, &full)?;
-        self.used.insert(name.to_owned());
-        Ok(values)
-    }
-
+/// The mixers' layer readers.
+impl<B: Backend> StateDict<'_, B> {
     /// A Linear(in → out) stored as `weight [out, in]`, `bias [out]`.
     fn dense(&mut self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
         let weight = self.tensor(&format!("{name}.weight"), [outputs, inputs])?;
@@ -591,7 +496,7 @@ impl<'a, B: Backend> Weights<'a, B> {
     }
 
     fn head(&mut self, name: &str, tokens: usize, width: usize) -> Result<GeneHead<B>> {
-        let depth = self.count_blocks(&format!("{name}."), 0);
+        let depth = count_blocks(self, &format!("{name}."), 0);
         let blocks = (0..depth)
             .map(|i| self.block(&format!("{name}.{i}"), tokens, width))
             .collect::<Result<Vec<_>>>()?;
@@ -599,16 +504,5 @@ impl<'a, B: Backend> Weights<'a, B> {
             blocks,
             norm: self.norm(&format!("{name}.{depth}"), width)?,
         })
-    }
-
-    /// Strict loading: every tensor of the section must have been used.
-    fn finish(self) -> Result<()> {
-        match self.tensors.keys().find(|k| !self.used.contains(*k)) {
-            None => Ok(()),
-            Some(k) => Err(self.err(format!(
-                "unexpected tensor `{}.{k}`: the checkpoint's layout differs from StyleGene's",
-                self.prefix
-            ))),
-        }
     }
 }

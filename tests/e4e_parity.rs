@@ -1,0 +1,101 @@
+//! Parity of famsim's e4e photo encoder with PyTorch, on the tiny
+//! official-layout checkpoint made by `tools/fixtures/e4e_fixture.py`
+//! (random weights and batch-norm statistics; expected W+ computed there in
+//! float64), plus the errors users see for a checkpoint that does not fit.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use famsim::model::stylegene::e4e::PhotoEncoder;
+use famsim::model::stylegene::torch_pickle::TorchFile;
+use std::path::PathBuf;
+
+/// PyTorch float64 reference vs our float32 forward pass.
+const TOLERANCE: f32 = 1e-4;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/e4e")
+        .join(name)
+}
+
+/// (shape, values) of a float32 tensor in the fixture's expected outputs.
+fn expected(name: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(fixture("expected.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let view = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let values = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (view.shape().to_vec(), values)
+}
+
+fn load<G: Backend>(name: &str) -> famsim::Result<PhotoEncoder<G>> {
+    let mut file = TorchFile::open(fixture(name))?;
+    PhotoEncoder::from_torch(&mut file, &Default::default())
+}
+
+/// The check against PyTorch's numbers, run on every backend below.
+fn photo_to_latent<G: Backend>() {
+    let encoder = load::<G>("e4e.pt").unwrap();
+    let sizes = encoder.sizes();
+    assert_eq!(
+        (sizes.input_size, sizes.n_latent, sizes.width),
+        (64, 8, 32)
+    );
+    assert_eq!(sizes.stage_units, vec![1, 2, 2, 1]);
+    let (shape, input) = expected("face.input");
+    let photos = Tensor::<G, 4>::from_data(TensorData::new(input, shape), &Default::default());
+    let got: Vec<f32> = encoder.forward(photos).into_data().to_vec().unwrap();
+    let (want_shape, want) = expected("face.latent");
+    assert_eq!(want_shape, vec![1, 8, 32]);
+    assert_eq!(got.len(), want.len());
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    eprintln!("e4e W+: max abs error {worst:e}");
+    assert!(worst <= TOLERANCE, "e4e W+: max abs error {worst}");
+    // Every W+ layer differs from style 0's (the offsets were added), and the
+    // fixture is not trivial.
+    assert!(want.iter().any(|v| v.abs() > 0.5), "fixture is trivial");
+}
+
+mod cpu {
+    #[test]
+    fn photo_to_latent_matches_pytorch() {
+        super::photo_to_latent::<famsim::model::stylegene::device::CpuBackend>();
+    }
+}
+
+// On a GPU machine: cargo test --features cuda --test e4e_parity cuda::
+#[cfg(feature = "cuda")]
+mod cuda {
+    #[test]
+    fn photo_to_latent_matches_pytorch() {
+        super::photo_to_latent::<famsim::model::stylegene::device::CudaBackend>();
+    }
+}
+
+type B = famsim::model::stylegene::device::CpuBackend;
+
+#[test]
+fn a_misshapen_style_layer_is_named_with_its_expected_shape() {
+    let err = load::<B>("e4e_bad_shape.pt").unwrap_err().to_string();
+    assert!(err.contains("e4e_bad_shape.pt"), "{err}");
+    assert!(
+        err.contains("tensor `encoder.styles.5.linear.weight` has shape [32, 31], expected [32, 32]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_checkpoint_without_an_encoder_says_what_was_expected() {
+    let mappings = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/stylegan2/tiny.pt");
+    let err = load::<B>(mappings.to_str().unwrap()).unwrap_err().to_string();
+    assert!(err.contains("no `encoder.*` tensors found"), "{err}");
+    assert!(err.contains("e4e_ffhq_encode.pt"), "{err}");
+}
