@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Render(args) => famsim::cli::render::run(args),
         Command::Genes { command } => famsim::cli::genes::run(command),
         Command::Sample(args) => famsim::cli::sample::run(args),
+        Command::Invert(args) => famsim::cli::invert::run(args),
         Command::Child(args) => famsim::cli::child::run(args),
         Command::Pool { command } => famsim::cli::pool::run(command),
     };

@@ -149,6 +149,7 @@ fn describe_person(ped: &Pedigree, file: &ScenarioFile, n: NodeIndex) -> [String
             FounderGenes::Pool => "founder, genes from the pool".to_string(),
             FounderGenes::Seed(seed) => format!("founder, genes from seed {seed}"),
             FounderGenes::Latent(path) => format!("founder, genes from latent {path:?}"),
+            FounderGenes::Photo(path) => format!("founder, genes from photo {path:?}"),
         },
     };
     [

@@ -38,6 +38,8 @@ pub enum Command {
     },
     /// Random faces from seeds through the mapping network.
     Sample(sample::SampleArgs),
+    /// A face photo's W+ latent, through the e4e photo encoder.
+    Invert(invert::InvertArgs),
     /// One child of two W+ latents (the StyleGene demo's operation).
     Child(child::ChildArgs),
     /// Build a gene pool from labelled W+ latents.
@@ -93,6 +95,7 @@ pub mod cluster;
 pub mod dataset;
 pub mod export;
 pub mod genes;
+pub mod invert;
 pub mod merge;
 pub mod pool;
 pub mod render;

@@ -19,7 +19,7 @@ pub enum WeightsCommand {
         /// StyleGene gene pool, e.g. geneFactorPool.pkl.
         #[arg(long, value_name = "FILE.pkl")]
         gene_pool: Option<PathBuf>,
-        /// e4e encoder (checked and recorded; photo founders are not supported yet).
+        /// e4e photo encoder, e4e_ffhq_encode.pt: founders from photos (`genes: Photo(…)`, `famsim invert`).
         #[arg(long, value_name = "FILE.pt")]
         e4e: Option<PathBuf>,
         /// The weights directory to write, e.g. weights/ffhq.

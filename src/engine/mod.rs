@@ -404,6 +404,13 @@ impl<'a> Simulation<'a> {
                         .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?,
                 );
             }
+            FounderGenes::Photo(path) => {
+                staged.genes = Genes::Latent(
+                    self.model
+                        .latent_from_photo(Path::new(path))
+                        .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?,
+                );
+            }
         }
         Ok(staged)
     }
@@ -584,6 +591,7 @@ impl<'a> Simulation<'a> {
             FounderGenes::Pool => "pool".to_string(),
             FounderGenes::Seed(s) => format!("seed:{s}"),
             FounderGenes::Latent(path) => format!("latent:{path}"),
+            FounderGenes::Photo(path) => format!("photo:{path}"),
         });
         let regions = st
             .origins

@@ -169,6 +169,16 @@ pub trait FaceModel: Send + Sync {
             self.describe()
         )))
     }
+
+    /// A founder's latent from a face photo (through the e4e photo
+    /// encoder). Only neural models have one; the default says so.
+    fn latent_from_photo(&self, path: &Path) -> Result<Latent> {
+        Err(Error::input(format!(
+            "{}: founders from photos need the StyleGene model with a photo encoder, not {}",
+            path.display(),
+            self.describe()
+        )))
+    }
 }
 
 #[cfg(test)]

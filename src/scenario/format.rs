@@ -170,4 +170,18 @@ pub enum FounderGenes {
     Seed(u64),
     /// A W+ latent file (.npy, `[N, 512]` or `[1, N, 512]`), neural model only.
     Latent(String),
+    /// A face photo (PNG or JPEG, an aligned square crop) brought into W+ by
+    /// the e4e photo encoder; neural model only.
+    Photo(String),
+}
+
+impl FounderGenes {
+    /// The file this founder's genes come from, with the variant's name.
+    pub fn file(&self) -> Option<(&'static str, &str)> {
+        match self {
+            FounderGenes::Latent(path) => Some(("Latent", path)),
+            FounderGenes::Photo(path) => Some(("Photo", path)),
+            FounderGenes::Pool | FounderGenes::Seed(_) => None,
+        }
+    }
 }

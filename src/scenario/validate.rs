@@ -312,26 +312,30 @@ fn check_person(
             .person(id)
             .help("remove `genes`, or remove `father` and `mother` to make this person a founder"),
         ),
-        (Some(FounderGenes::Latent(file_name)), true) => {
+        (Some(genes), true) if genes.file().is_some() => {
+            let (variant, file_name) = genes.file().expect("a file-based variant");
             let span = at.person_field(entry, "genes");
             if matches!(file.model, ModelSpec::Procedural) {
                 out.push(
                     Diagnostic::error(
                         span.clone(),
-                        "`Latent(…)` genes need the neural model; the procedural model has no latent space",
+                        format!("`{variant}(…)` genes need the neural model; the procedural model has no latent space"),
                     )
                     .person(id)
                     .help("use `model: StyleGene(weights: …)`, or `genes: Seed(…)` / `Pool` instead"),
                 );
             }
             if file_name.trim().is_empty() {
-                out.push(Diagnostic::error(span, "the `Latent` file name is empty").person(id));
+                out.push(
+                    Diagnostic::error(span, format!("the `{variant}` file name is empty")).person(id),
+                );
             } else if !resolve(source.path, file_name).is_file() {
                 out.push(
                     Diagnostic::error(
                         span,
                         format!(
-                            "latent file {file_name:?} not found (looked at {})",
+                            "{} file {file_name:?} not found (looked at {})",
+                            variant.to_lowercase(),
                             resolve(source.path, file_name).display()
                         ),
                     )
@@ -479,6 +483,9 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
         founder_genes: match p.genes.clone().unwrap_or_default() {
             FounderGenes::Latent(written) => {
                 FounderGenes::Latent(resolve(scenario, &written).to_string_lossy().into_owned())
+            }
+            FounderGenes::Photo(written) => {
+                FounderGenes::Photo(resolve(scenario, &written).to_string_lossy().into_owned())
             }
             other => other,
         },

@@ -7,6 +7,7 @@
 
 use super::conv::ConvBackend;
 use super::device::{check_cuda, device_name, CpuBackend};
+use super::e4e::PhotoEncoder;
 use super::mixer::{GeneDecoder, GeneEncoder};
 use super::stylegan2::{to_images, Generator, NoiseMode};
 use super::torch_pickle::TorchFile;
@@ -21,6 +22,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// How to load a model besides its directory.
 #[derive(Clone, Copy, Debug)]
@@ -50,6 +52,9 @@ pub enum Parts {
     Encoder,
     /// The gene decoder sub2w alone (`genes decode`).
     Decoder,
+    /// The e4e photo encoder alone (`invert`). Other commands load it on
+    /// their first photo.
+    PhotoEncoder,
 }
 
 impl LoadOptions {
@@ -128,6 +133,9 @@ pub struct StyleGeneModel<B: ConvBackend> {
     generator: Option<Generator<B>>,
     encoder: Option<GeneEncoder<B>>,
     decoder: Option<GeneDecoder<B>>,
+    /// Loaded on the first photo (or at once for [`Parts::PhotoEncoder`]):
+    /// most runs have no photo founders and should not pay for it.
+    photo_encoder: OnceLock<PhotoEncoder<B>>,
     pool: GenePool,
     batch: usize,
     truncation: f32,
@@ -151,7 +159,7 @@ impl<B: ConvBackend> StyleGeneModel<B> {
                 check_recorded_shape(&path, found, shape)?;
                 Some(generator)
             }
-            Parts::Encoder | Parts::Decoder => None,
+            Parts::Encoder | Parts::Decoder | Parts::PhotoEncoder => None,
         };
         let path = dir.join(weights::MAPPINGS_FILE);
         let wants_encoder = matches!(opts.parts, Parts::All | Parts::Encoder);
@@ -188,6 +196,10 @@ impl<B: ConvBackend> StyleGeneModel<B> {
                 weights::POOL_FILE
             )));
         };
+        let photo_encoder = OnceLock::new();
+        if opts.parts == Parts::PhotoEncoder {
+            let _ = photo_encoder.set(load_photo_encoder::<B>(dir, &info, &device)?);
+        }
         Ok(StyleGeneModel {
             dir: dir.to_path_buf(),
             info,
@@ -196,6 +208,7 @@ impl<B: ConvBackend> StyleGeneModel<B> {
             generator,
             encoder,
             decoder,
+            photo_encoder,
             pool,
             batch: opts.batch.max(1),
             truncation: opts.truncation,
@@ -222,6 +235,16 @@ impl<B: ConvBackend> StyleGeneModel<B> {
         self.decoder
             .as_ref()
             .ok_or_else(|| Error::internal("the StyleGene decoder was not loaded (Parts)"))
+    }
+
+    /// The e4e photo encoder, loaded on first use.
+    pub fn photo_encoder(&self) -> Result<&PhotoEncoder<B>> {
+        if let Some(encoder) = self.photo_encoder.get() {
+            return Ok(encoder);
+        }
+        let loaded = load_photo_encoder::<B>(&self.dir, &self.info, &self.device)?;
+        // Two threads may both load it; either copy is the same network.
+        Ok(self.photo_encoder.get_or_init(|| loaded))
     }
 
     fn n_latent(&self) -> usize {
@@ -294,6 +317,36 @@ fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result<Gen
         .collect();
     let checkpoint = super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
     Generator::from_checkpoint(&checkpoint, device)
+}
+
+/// Reads the weights directory's photo encoder, which `weights import --e4e`
+/// writes; a directory imported without it says how to add it.
+fn load_photo_encoder<B: ConvBackend>(
+    dir: &Path,
+    info: &ModelInfo,
+    device: &B::Device,
+) -> Result<PhotoEncoder<B>> {
+    let path = dir.join(weights::PHOTO_ENCODER_FILE);
+    if info.photo_encoder.is_none() || !path.is_file() {
+        return Err(Error::input(format!(
+            "{} has no photo encoder ({}); founders from photos need e4e_ffhq_encode.pt: \
+             re-run `famsim weights import` with `--e4e FILE` (see weights/README.md)",
+            dir.display(),
+            weights::PHOTO_ENCODER_FILE
+        )));
+    }
+    let mut file = TorchFile::open_safetensors(&path)?;
+    let encoder = PhotoEncoder::from_torch(&mut file, device)?;
+    let sizes = encoder.sizes();
+    check_recorded_shape(
+        &path,
+        (sizes.n_latent, sizes.width),
+        GeneShape {
+            layers: info.generator.n_latent,
+            width: info.generator.style_dim,
+        },
+    )?;
+    Ok(encoder)
 }
 
 /// A network file must hold the W+ shape that model.ron records.
@@ -450,6 +503,40 @@ where
 
     fn load_latent(&self, path: &Path) -> Result<Latent> {
         crate::io::npy::read_latent(path, Some(self.n_latent()), self.width())
+    }
+
+    fn latent_from_photo(&self, path: &Path) -> Result<Latent> {
+        let encoder = self.photo_encoder()?;
+        let photo = crate::io::photo::read_photo(path)?;
+        let side = encoder.input_size();
+        if photo.width != photo.height {
+            return Err(Error::input(format!(
+                "{}: the photo is {}×{} px; the photo encoder takes square, aligned face crops \
+                 (FFHQ alignment, as e4e was trained on), resized to {side}×{side}",
+                path.display(),
+                photo.width,
+                photo.height
+            )));
+        }
+        let photo = if photo.width as usize == side {
+            photo
+        } else {
+            resample(&photo, side as u32)
+        };
+        // torchvision's ToTensor then Normalize(0.5, 0.5): [0, 255] → [-1, 1].
+        let mut planes = vec![0.0f32; 3 * side * side];
+        for (i, px) in photo.rgb.chunks_exact(3).enumerate() {
+            for (c, &v) in px.iter().enumerate() {
+                planes[c * side * side + i] = (v as f32 / 255.0 - 0.5) / 0.5;
+            }
+        }
+        let input = Tensor::<B, 4>::from_data(
+            TensorData::new(planes, [1, 3, side, side]),
+            &self.device,
+        );
+        self.unstack_latents(encoder.forward(input))?
+            .pop()
+            .ok_or_else(|| Error::internal("the photo encoder returned no latent"))
     }
 }
 

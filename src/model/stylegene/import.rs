@@ -11,10 +11,11 @@ use super::device::CpuBackend;
 use super::face_model::{check_agreement, LoadOptions, Parts, StyleGeneModel};
 use super::mixer::StyleGeneMappings;
 use super::stylegan2::Generator;
-use super::torch_pickle::{TorchFile, Value};
+use super::e4e::{PhotoEncoder, LATENT_AVG};
+use super::torch_pickle::{DType, TensorRef, TorchFile, Value};
 use super::weights::{
-    pool_info, write_pool, FileRecord, GeneratorArch, MappingsArch, ModelInfo, FORMAT_VERSION,
-    GENERATOR_FILE, MAPPINGS_FILE, POOL_FILE,
+    pool_info, write_pool, FileRecord, GeneratorArch, MappingsArch, ModelInfo, PhotoEncoderArch,
+    FORMAT_VERSION, GENERATOR_FILE, MAPPINGS_FILE, PHOTO_ENCODER_FILE, POOL_FILE,
 };
 use crate::error::{Error, Result};
 use crate::genetics::genome::GeneShape;
@@ -23,6 +24,7 @@ use crate::scenario::format::DeviceSpec;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// The files to import.
 #[derive(Clone, Debug)]
@@ -33,7 +35,7 @@ pub struct ImportRequest {
     pub stylegene: PathBuf,
     /// `geneFactorPool.pkl`, optional.
     pub gene_pool: Option<PathBuf>,
-    /// `e4e_ffhq_encode.pt`, optional: checked and recorded (see weights/README.md).
+    /// `e4e_ffhq_encode.pt`, optional: the photo encoder.
     pub e4e: Option<PathBuf>,
     /// The weights directory to write.
     pub out: PathBuf,
@@ -41,7 +43,8 @@ pub struct ImportRequest {
 
 /// Prefix of the generator's tensors in the StyleGAN2 checkpoint.
 const GENERATOR_PREFIX: &str = "g_ema.";
-const LATENT_AVG: &str = "latent_avg";
+/// Prefix of e4e's encoder in its checkpoint's state dict.
+const PHOTO_ENCODER_PREFIX: &str = "encoder.";
 /// Prefixes of the two mappings in the StyleGene checkpoint's state dict.
 const MAPPING_PREFIXES: [&str; 2] = ["w2sub34.", "sub2w."];
 
@@ -83,9 +86,10 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         }
         None => None,
     };
-    if let Some(e4e) = &req.e4e {
-        check_e4e(e4e, shape)?;
-    }
+    let photo_encoder = match &req.e4e {
+        Some(path) => Some(check_e4e(path, shape)?),
+        None => None,
+    };
 
     std::fs::create_dir_all(&req.out).map_err(|e| Error::io(&req.out, e))?;
     write_generator(&checkpoint, &req.out.join(GENERATOR_FILE))?;
@@ -99,13 +103,17 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         }
         None => {
             // A re-import without a pool must not leave an old one behind.
-            if pool_path.exists() {
-                std::fs::remove_file(&pool_path).map_err(|e| Error::io(&pool_path, e))?;
-            }
+            remove_if_present(&pool_path)?;
             None
         }
     };
     drop(pool);
+    let photo_path = req.out.join(PHOTO_ENCODER_FILE);
+    match &req.e4e {
+        Some(source) => write_photo_encoder(source, &photo_path)?,
+        // As with the pool: a re-import without e4e must not keep an old one.
+        None => remove_if_present(&photo_path)?,
+    }
 
     let mut sources = vec![
         FileRecord::of("stylegan2", &req.stylegan2)?,
@@ -124,6 +132,9 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if pool_summary.is_some() {
         files.push(FileRecord::of("gene_pool", &pool_path)?);
     }
+    if photo_encoder.is_some() {
+        files.push(FileRecord::of("photo_encoder", &photo_path)?);
+    }
     for f in &mut files {
         f.name = Path::new(&f.name)
             .file_name()
@@ -136,6 +147,7 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         generator: generator_arch(&checkpoint, &mappings_arch_of(&mappings))?,
         mappings: mappings_arch_of(&mappings),
         pool: pool_summary,
+        photo_encoder,
         sources,
         files,
     };
@@ -143,19 +155,26 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     info.write(&req.out)?;
 
     // Prove the directory loads through the model's own loading path.
-    StyleGeneModel::<CpuBackend>::load(
-        &req.out,
-        device,
-        LoadOptions {
-            device: DeviceSpec::Cpu,
-            batch: 1,
-            truncation: 1.0,
-            with_pool: info.pool.is_some(),
-            image_size: None,
-            parts: Parts::All,
-        },
-    )
-    .map_err(|e| Error::internal(format!("the imported directory does not load back: {e}")))?;
+    let load_back = || -> Result<()> {
+        let model = StyleGeneModel::<CpuBackend>::load(
+            &req.out,
+            device,
+            LoadOptions {
+                device: DeviceSpec::Cpu,
+                batch: 1,
+                truncation: 1.0,
+                with_pool: info.pool.is_some(),
+                image_size: None,
+                parts: Parts::All,
+            },
+        )?;
+        if info.photo_encoder.is_some() {
+            model.photo_encoder()?;
+        }
+        Ok(())
+    };
+    load_back()
+        .map_err(|e| Error::internal(format!("the imported directory does not load back: {e}")))?;
     Ok(info)
 }
 
@@ -228,6 +247,17 @@ fn write_mappings(source: &Path, out: &Path) -> Result<()> {
         .into_iter()
         .filter(|(n, _)| MAPPING_PREFIXES.iter().any(|p| n.starts_with(p)))
         .collect();
+    write_tensors(file, tensors, out, "stylegene-mappings")
+}
+
+/// Streams `tensors` of a PyTorch file into a native safetensors file,
+/// one tensor at a time, under their PyTorch names.
+fn write_tensors(
+    file: TorchFile,
+    tensors: Vec<(String, Rc<TensorRef>)>,
+    out: &Path,
+    what: &str,
+) -> Result<()> {
     let file = std::cell::RefCell::new(file);
     let to_write = tensors
         .iter()
@@ -240,33 +270,55 @@ fn write_mappings(source: &Path, out: &Path) -> Result<()> {
             }
         })
         .collect();
-    st::write(out, to_write, &meta("stylegene-mappings"))
+    st::write(out, to_write, &meta(what))
 }
 
-/// The e4e encoder is not run by famsim (photo founders are future work); its
-/// file is checked to be the e4e checkpoint of a model of this size, so the
-/// record in `model.ron` means something.
-fn check_e4e(path: &Path, shape: GeneShape) -> Result<()> {
-    // e4e's checkpoint carries its training options (strings, numbers), so it
-    // is read with the pickle reader that tolerates non-tensor extras.
-    let file = TorchFile::open(path)?;
-    let tensors = file.root().tensors_by_name();
-    let found = tensors
-        .get(LATENT_AVG)
-        .map(|t| t.shape.clone())
-        .ok_or_else(|| {
-            Error::input(format!(
-                "{}: missing tensor `latent_avg`; is this e4e_ffhq_encode.pt?",
-                path.display()
-            ))
-        })?;
-    if found != [shape.layers, shape.width] && found != [shape.width] {
+/// Loads the e4e checkpoint with the model's own strict loader (which names
+/// any missing or misshapen tensor) and checks that it encodes photos into
+/// this generator's W+ space.
+fn check_e4e(path: &Path, shape: GeneShape) -> Result<PhotoEncoderArch> {
+    let mut file = TorchFile::open(path)?;
+    let encoder = PhotoEncoder::<CpuBackend>::from_torch(&mut file, &Default::default())?;
+    let sizes = encoder.sizes();
+    if (sizes.n_latent, sizes.width) != (shape.layers, shape.width) {
         return Err(Error::input(format!(
-            "{}: tensor `latent_avg` has shape {found:?}, expected [{}, {}] for this model",
+            "{}: the e4e encoder makes W+ latents [{}, {}] but the generator takes [{}, {}]; \
+             the two checkpoints do not belong together",
             path.display(),
+            sizes.n_latent,
+            sizes.width,
             shape.layers,
             shape.width
         )));
+    }
+    Ok(PhotoEncoderArch {
+        input_size: sizes.input_size,
+        stage_units: sizes.stage_units,
+    })
+}
+
+/// Copies e4e's `encoder.*` and `latent_avg` into the native photo-encoder
+/// file (the generator saved beside them, `decoder.*`, is not needed).
+fn write_photo_encoder(source: &Path, out: &Path) -> Result<()> {
+    let file = TorchFile::open(source)?;
+    let root = file.root().clone();
+    let mut tensors: Vec<(String, _)> = match root.get("state_dict") {
+        Some(sd @ Value::Dict(_)) => sd.tensors_by_name().into_iter().collect(),
+        _ => Vec::new(),
+    };
+    // Batch norm's `num_batches_tracked` is an integer training counter.
+    tensors.retain(|(name, t)| {
+        name.starts_with(PHOTO_ENCODER_PREFIX) && matches!(t.storage.dtype, DType::F32 | DType::F64)
+    });
+    if let Some(avg) = root.tensors_by_name().get(LATENT_AVG) {
+        tensors.push((LATENT_AVG.to_string(), avg.clone()));
+    }
+    write_tensors(file, tensors, out, "e4e-photo-encoder")
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    if path.exists() {
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! | `model.ron` | the architecture inferred from the checkpoints, and the name, size and SHA-256 of every source and native file |
 //! | `generator.safetensors` | StyleGAN2 `g_ema.*` and `latent_avg`, under their PyTorch names |
 //! | `mappings.safetensors` | StyleGene `w2sub34.*` and `sub2w.*`, under their PyTorch names |
+//! | `photo_encoder.safetensors` | e4e's `encoder.*` and `latent_avg`, under their PyTorch names (optional) |
 //! | `gene_pool.safetensors` | the gene pool: per key "age-gender-race", `KEY/mean` and `KEY/logvar` of shape `[entries, N, 34, W]` (optional) |
 //!
 //! Tensors keep their PyTorch names so the same loaders read the official
@@ -26,6 +27,7 @@ pub const MODEL_FILE: &str = "model.ron";
 pub const GENERATOR_FILE: &str = "generator.safetensors";
 pub const MAPPINGS_FILE: &str = "mappings.safetensors";
 pub const POOL_FILE: &str = "gene_pool.safetensors";
+pub const PHOTO_ENCODER_FILE: &str = "photo_encoder.safetensors";
 
 /// Version of the directory layout; bumped when a file changes meaning.
 pub const FORMAT_VERSION: u32 = 1;
@@ -51,6 +53,9 @@ pub struct ModelInfo {
     pub mappings: MappingsArch,
     /// The gene pool, when one was imported or built.
     pub pool: Option<PoolInfo>,
+    /// The e4e photo encoder, when one was imported (`--e4e`).
+    #[serde(default)]
+    pub photo_encoder: Option<PhotoEncoderArch>,
     /// The official files this directory was made from.
     pub sources: Vec<FileRecord>,
     /// The native files in this directory.
@@ -83,6 +88,15 @@ pub struct MappingsArch {
     pub encoder_blocks: usize,
     /// Mixer blocks of the decoder (`sub2w`, 6 officially).
     pub decoder_blocks: usize,
+}
+
+/// e4e photo-encoder sizes, read from the checkpoint's tensor shapes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoEncoderArch {
+    /// Side of the square photos it takes (256 officially).
+    pub input_size: usize,
+    /// IR-SE units per backbone stage ([3, 4, 14, 3]: IR-SE-50).
+    pub stage_units: Vec<usize>,
 }
 
 /// Gene-pool summary.
@@ -204,6 +218,17 @@ impl ModelInfo {
             "  fine layers (averaged from the parents): {} and up",
             fine_layer_start(g.n_latent)
         );
+        let _ = match &self.photo_encoder {
+            Some(e) => writeln!(
+                s,
+                "  photo encoder: e4e, {0}×{0} px aligned faces, IR-SE units per stage {1:?}",
+                e.input_size, e.stage_units
+            ),
+            None => writeln!(
+                s,
+                "  photo encoder: none (founders from photos need `weights import --e4e`)"
+            ),
+        };
         match &self.pool {
             Some(p) => {
                 let _ = writeln!(
@@ -382,6 +407,10 @@ mod tests {
                 decoder_blocks: 1,
             },
             pool: None,
+            photo_encoder: Some(PhotoEncoderArch {
+                input_size: 64,
+                stage_units: vec![1, 2, 2, 1],
+            }),
             sources: vec![],
             files: vec![],
         }
