@@ -44,7 +44,7 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// Imports the tiny fixtures into `dir/weights`.
+/// Imports the tiny fixtures, e4e included, into `dir/weights`.
 fn import(dir: &Path) -> PathBuf {
     let weights = dir.join("weights");
     ok(
@@ -58,11 +58,33 @@ fn import(dir: &Path) -> PathBuf {
             s(&fixture("neural/mappings.ckpt")),
             "--gene-pool",
             s(&fixture("neural/gene_pool.pkl")),
+            "--e4e",
+            s(&fixture("e4e/e4e.pt")),
             "--out",
             s(&weights),
         ],
     );
     weights
+}
+
+/// Copies the family scenario and the files its founders read into `dir`.
+fn family_scenario(dir: &Path) {
+    std::fs::copy(fixture("neural/family.ron"), dir.join("family.ron")).unwrap();
+    std::fs::copy(fixture("neural/mother.npy"), dir.join("mother.npy")).unwrap();
+    std::fs::copy(fixture("e4e/face.png"), dir.join("face.png")).unwrap();
+}
+
+/// PyTorch's expected value of an e4e fixture tensor.
+fn expected_e4e(name: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(fixture("e4e/expected.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let t = st.tensor(name).unwrap();
+    let values = t
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (t.shape().to_vec(), values)
 }
 
 /// A tensor of the fixture's expected values.
@@ -338,8 +360,7 @@ fn a_stylegene_scenario_paints_every_person() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     import(dir);
-    std::fs::copy(fixture("neural/family.ron"), dir.join("family.ron")).unwrap();
-    std::fs::copy(fixture("neural/mother.npy"), dir.join("mother.npy")).unwrap();
+    family_scenario(dir);
     let run = dir.join("run");
     ok(dir, &["run", "family.ron", "--out", s(&run), "--quiet"]);
     let manifest: serde_json::Value =
@@ -349,7 +370,15 @@ fn a_stylegene_scenario_paints_every_person() {
         .unwrap()
         .starts_with("stylegene:"));
     let people = manifest["people"].as_array().unwrap();
-    assert_eq!(people.len(), 6);
+    assert_eq!(people.len(), 8);
+    let stepmum = people.iter().find(|p| p["id"] == "stepmum").unwrap();
+    assert!(
+        stepmum["founder_genes"]
+            .as_str()
+            .unwrap()
+            .starts_with("photo:"),
+        "{stepmum}"
+    );
     let mut images = Vec::new();
     for p in people {
         let path = run.join(p["image"].as_str().unwrap());
@@ -359,7 +388,7 @@ fn a_stylegene_scenario_paints_every_person() {
     }
     images.sort();
     images.dedup();
-    assert_eq!(images.len(), 6, "every person has their own face");
+    assert_eq!(images.len(), 8, "every person has their own face");
 
     // Same seed, same bytes, on any number of threads.
     let again = dir.join("again");
@@ -534,12 +563,11 @@ fn cuda_render_and_scenario_match_pytorch_and_the_cpu() {
     assert_eq!(shape, want_shape);
     assert_close("render on cuda", &got, &want, 1e-4);
 
-    let scenario = std::fs::read_to_string(fixture("neural/family.ron")).unwrap();
+    family_scenario(dir);
+    let scenario = std::fs::read_to_string(dir.join("family.ron")).unwrap();
     assert!(scenario.contains("device: Cpu"));
-    std::fs::write(dir.join("family.ron"), &scenario).unwrap();
     let on_gpu = scenario.replace("device: Cpu", "device: Cuda(0)");
     std::fs::write(dir.join("family_gpu.ron"), on_gpu).unwrap();
-    std::fs::copy(fixture("neural/mother.npy"), dir.join("mother.npy")).unwrap();
     let (cpu, gpu) = (dir.join("cpu"), dir.join("gpu"));
     ok(dir, &["run", "family.ron", "--out", s(&cpu), "--quiet"]);
     ok(dir, &["run", "family_gpu.ron", "--out", s(&gpu), "--quiet"]);
@@ -547,9 +575,130 @@ fn cuda_render_and_scenario_match_pytorch_and_the_cpu() {
         serde_json::from_slice(&std::fs::read(gpu.join("manifest.json")).unwrap()).unwrap();
     assert!(manifest["model"].as_str().unwrap().contains("cuda:0"));
     let people = manifest["people"].as_array().unwrap();
-    assert_eq!(people.len(), 6);
+    assert_eq!(people.len(), 8);
     for p in people {
         let rel = p["image"].as_str().unwrap();
         assert_same_picture(rel, &cpu.join(rel), &gpu.join(rel));
     }
+}
+
+/// `invert`: the photo's W+ latent matches PyTorch's e4e (the fixture photo
+/// is the encoder's input size, so nothing is resampled), the same bytes on
+/// any number of threads; `--render` paints it.
+#[test]
+fn invert_matches_pytorch_on_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let weights = import(dir);
+    let info = ok(dir, &["weights", "info", s(&weights)]);
+    assert!(
+        info.contains("photo encoder: e4e, 64×64 px aligned faces"),
+        "{info}"
+    );
+    let photo = fixture("e4e/face.png");
+    let invert = |out: &Path, threads: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_famsim"))
+            .args(["invert", "--weights", s(&weights), "--photo", s(&photo)])
+            .args(["--out", s(out)])
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let (one, many) = (dir.join("one.npy"), dir.join("many.npy"));
+    invert(&one, "1");
+    invert(&many, "4");
+    let (shape, got) = npy(&one);
+    let (want_shape, want) = expected_e4e("face.latent");
+    assert_eq!(shape, want_shape);
+    assert_close("inverted W+", &got, &want, 1e-4);
+    assert_same_bytes("invert on 1 and 4 threads", &one, &many);
+
+    let png = dir.join("face_rendered.png");
+    ok(
+        dir,
+        &[
+            "invert",
+            "--weights",
+            s(&weights),
+            "--photo",
+            s(&photo),
+            "--out",
+            s(&dir.join("again.npy")),
+            "--render",
+            s(&png),
+        ],
+    );
+    assert_same_bytes("invert with --render", &one, &dir.join("again.npy"));
+    let image = famsim::exports::png::decode_png(&std::fs::read(&png).unwrap()).unwrap();
+    assert_eq!((image.width, image.height), (32, 32));
+}
+
+#[test]
+fn photo_founders_without_a_photo_encoder_or_with_a_bad_one_are_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Weights imported without --e4e: the scenario names the person and the fix.
+    let weights = dir.join("weights");
+    ok(
+        dir,
+        &[
+            "weights",
+            "import",
+            "--stylegan2",
+            s(&fixture("stylegan2/tiny.pt")),
+            "--stylegene",
+            s(&fixture("neural/mappings.ckpt")),
+            "--gene-pool",
+            s(&fixture("neural/gene_pool.pkl")),
+            "--out",
+            s(&weights),
+        ],
+    );
+    family_scenario(dir);
+    let err = input_error(dir, &["run", "family.ron", "--out", "run", "--quiet"]);
+    assert!(err.contains("person `stepmum`"), "{err}");
+    assert!(err.contains("has no photo encoder"), "{err}");
+    assert!(err.contains("--e4e"), "{err}");
+
+    // A photo that is not square.
+    let wide = dir.join("wide.png");
+    let image = famsim::model::Image {
+        width: 8,
+        height: 4,
+        rgb: vec![100; 8 * 4 * 3],
+    };
+    std::fs::write(&wide, famsim::exports::png::encode_png(&image).unwrap()).unwrap();
+    std::fs::create_dir(dir.join("full")).unwrap();
+    let weights = import(&dir.join("full"));
+    let args = ["invert", "--weights", s(&weights), "--photo", s(&wide)];
+    let err = input_error(dir, &[&args[..], &["--out", "w.npy"]].concat());
+    assert!(err.contains("wide.png: the photo is 8×4 px"), "{err}");
+    assert!(!dir.join("w.npy").exists());
+
+    // A mismatched e4e checkpoint is named with the tensor and its shape.
+    let err = input_error(
+        dir,
+        &[
+            "weights",
+            "import",
+            "--stylegan2",
+            s(&fixture("stylegan2/tiny.pt")),
+            "--stylegene",
+            s(&fixture("neural/mappings.ckpt")),
+            "--e4e",
+            s(&fixture("e4e/e4e_bad_shape.pt")),
+            "--out",
+            s(&dir.join("bad")),
+        ],
+    );
+    assert!(
+        err.contains("e4e_bad_shape.pt: tensor `encoder.styles.5.linear.weight` has shape [32, 31], expected [32, 32]"),
+        "{err}"
+    );
 }
