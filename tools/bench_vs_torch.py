@@ -7,7 +7,8 @@ scripts' reference modules, sized from the checkpoint) and once through the
 famsim binary (`famsim render`, `famsim genes encode`, `famsim genes decode`
 on the imported weights directory), and prints the time ratio of each.
 Each is run --repeat times; the best time counts. It also checks that both
-computed the same numbers.
+computed the same numbers. With --e4e (the e4e checkpoint imported into the
+weights directory) a fourth row times `famsim invert` on a 256 px photo.
 
     cargo build --release
     famsim weights import --stylegan2 G.pt --stylegene M.ckpt --out weights/x
@@ -45,6 +46,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import stylegan2_fixture as sg  # noqa: E402
 import stylegene_fixture as sgene  # noqa: E402
+import e4e_fixture as e4e  # noqa: E402
 
 
 def generator_from(path):
@@ -138,6 +140,33 @@ def throughput(args):
         print(f"famsim: {f:.1f} images/s; famsim/pytorch throughput {f / t:.2f}")
 
 
+def invert_row(args, tmp, n, width):
+    """famsim invert vs e4e in PyTorch on one random 256 px photo."""
+    e4e.INPUT_SIZE, e4e.STEM = 256, 64
+    e4e.STAGES = [(64, 64, 3), (64, 128, 4), (128, 256, 14), (256, 512, 3)]
+    rgb = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    e4e.write_png(tmp / "face.png", rgb)
+    photo = (torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0 - 0.5) / 0.5
+
+    def torch_invert():
+        ckpt = torch.load(args.e4e, weights_only=False)
+        enc = e4e.Encoder4Editing(n, width)
+        prefix = "encoder."
+        enc.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
+        enc.eval()
+        with torch.no_grad():
+            return enc(photo) + ckpt["latent_avg"]
+
+    t_torch, latent = best_of(args.repeat, torch_invert)
+    t_famsim = famsim_time(
+        args.famsim,
+        ["invert", "--weights", args.weights, "--photo", str(tmp / "face.png"), "--out", str(tmp / "p.npy")],
+        args.repeat,
+    )
+    err = np.abs(np.load(tmp / "p.npy") - latent.numpy()).max()
+    return ("invert", t_torch, t_famsim, err)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--throughput", action="store_true", help="GPU/CPU images per second instead")
@@ -148,6 +177,7 @@ def main():
     ap.add_argument("--weights", help="directory written by famsim weights import")
     ap.add_argument("--stylegan2")
     ap.add_argument("--stylegene")
+    ap.add_argument("--e4e", help="e4e checkpoint imported into --weights: also time `invert`")
     ap.add_argument("--famsim", default="target/release/famsim")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
@@ -211,6 +241,9 @@ def main():
         )
         err = np.abs(np.load(tmp / "d.npy") - decoded.numpy()).max()
         rows.append(("decode", t_torch, t_famsim, err))
+
+        if args.e4e:
+            rows.append(invert_row(args, tmp, n, width))
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads)")

@@ -29,13 +29,14 @@
 //! tensor shapes, so small checkpoints load through the same code. Batch
 //! norms run with their stored statistics (eval mode, eps 1e-5).
 
+use super::cpu_im2col;
 use super::state_dict::StateDict;
 use super::torch_pickle::TorchFile;
 use crate::error::{Error, Result};
 use burn::tensor::activation::{leaky_relu, relu, sigmoid};
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{conv2d, interpolate, max_pool2d};
-use burn::tensor::ops::{ConvOptions, InterpolateMode, InterpolateOptions};
+use burn::tensor::module::{interpolate, max_pool2d};
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Tensor, TensorData};
 
 /// PyTorch's BatchNorm2d default.
@@ -69,11 +70,13 @@ struct Conv<B: Backend> {
 
 impl<B: Backend> Conv<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        conv2d(
+        // im2col + gemm on the CPU backend, burn's conv2d elsewhere.
+        cpu_im2col::conv2d(
             x,
-            self.weight.clone(),
-            self.bias.clone(),
-            ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1),
+            &self.weight,
+            self.bias.as_ref(),
+            self.stride,
+            self.padding,
         )
     }
 }

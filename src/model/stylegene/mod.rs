@@ -6,6 +6,7 @@ pub mod conv;
 pub mod cpu_conv;
 pub mod cpu_dense;
 pub mod cpu_host;
+pub mod cpu_im2col;
 pub mod device;
 pub mod e4e;
 pub mod face_model;
