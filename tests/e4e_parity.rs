@@ -40,10 +40,7 @@ fn load<G: Backend>(name: &str) -> famsim::Result<PhotoEncoder<G>> {
 fn photo_to_latent<G: Backend>() {
     let encoder = load::<G>("e4e.pt").unwrap();
     let sizes = encoder.sizes();
-    assert_eq!(
-        (sizes.input_size, sizes.n_latent, sizes.width),
-        (64, 8, 32)
-    );
+    assert_eq!((sizes.input_size, sizes.n_latent, sizes.width), (64, 8, 32));
     assert_eq!(sizes.stage_units, vec![1, 2, 2, 1]);
     let (shape, input) = expected("face.input");
     let photos = Tensor::<G, 4>::from_data(TensorData::new(input, shape), &Default::default());
@@ -86,16 +83,20 @@ fn a_misshapen_style_layer_is_named_with_its_expected_shape() {
     let err = load::<B>("e4e_bad_shape.pt").unwrap_err().to_string();
     assert!(err.contains("e4e_bad_shape.pt"), "{err}");
     assert!(
-        err.contains("tensor `encoder.styles.5.linear.weight` has shape [32, 31], expected [32, 32]"),
+        err.contains(
+            "tensor `encoder.styles.5.linear.weight` has shape [32, 31], expected [32, 32]"
+        ),
         "{err}"
     );
 }
 
 #[test]
 fn a_checkpoint_without_an_encoder_says_what_was_expected() {
-    let mappings = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/stylegan2/tiny.pt");
-    let err = load::<B>(mappings.to_str().unwrap()).unwrap_err().to_string();
+    let mappings =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stylegan2/tiny.pt");
+    let err = load::<B>(mappings.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no `encoder.*` tensors found"), "{err}");
     assert!(err.contains("e4e_ffhq_encode.pt"), "{err}");
 }

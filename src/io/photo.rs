@@ -42,11 +42,13 @@ fn decode_png_any(bytes: &[u8]) -> std::result::Result<Image, String> {
     let channels = info.color_type.samples();
     let rgb = match info.color_type {
         png::ColorType::Rgb => buf,
-        png::ColorType::Rgba => buf.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
-        png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha => buf
-            .chunks_exact(channels)
-            .flat_map(|p| [p[0]; 3])
+        png::ColorType::Rgba => buf
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
             .collect(),
+        png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha => {
+            buf.chunks_exact(channels).flat_map(|p| [p[0]; 3]).collect()
+        }
         png::ColorType::Indexed => return Err("palette PNG was not expanded".into()),
     };
     Ok(Image {
@@ -62,9 +64,7 @@ fn decode_jpeg(bytes: &[u8]) -> std::result::Result<Image, String> {
     let rgb = decoder
         .decode()
         .map_err(|e| format!("broken JPEG image: {e:?}"))?;
-    let (width, height) = decoder
-        .dimensions()
-        .ok_or("broken JPEG image: no size")?;
+    let (width, height) = decoder.dimensions().ok_or("broken JPEG image: no size")?;
     if rgb.len() != width * height * 3 {
         return Err(format!(
             "JPEG decoded to {} bytes, expected {width}×{height} RGB",
@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn every_png_kind_becomes_rgb8() {
         let grey = png_bytes(png::ColorType::Grayscale, png::BitDepth::Eight, &[10, 200]);
-        assert_eq!(decode_png_any(&grey).unwrap().rgb, [10, 10, 10, 200, 200, 200]);
+        assert_eq!(
+            decode_png_any(&grey).unwrap().rgb,
+            [10, 10, 10, 200, 200, 200]
+        );
         let rgba = png_bytes(
             png::ColorType::Rgba,
             png::BitDepth::Eight,

@@ -327,7 +327,8 @@ fn check_person(
             }
             if file_name.trim().is_empty() {
                 out.push(
-                    Diagnostic::error(span, format!("the `{variant}` file name is empty")).person(id),
+                    Diagnostic::error(span, format!("the `{variant}` file name is empty"))
+                        .person(id),
                 );
             } else if !resolve(source.path, file_name).is_file() {
                 out.push(

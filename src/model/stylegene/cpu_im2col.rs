@@ -239,10 +239,10 @@ mod tests {
             let b: Vec<f32> = b.into_data().into_vec().unwrap();
             let mut worst = 0.0f64;
             for n in 0..batch {
-                for o in 0..out_ch {
+                for (o, &bias_o) in b.iter().enumerate() {
                     for oh in 0..out_h {
                         for ow in 0..out_w {
-                            let mut sum = if with_bias { b[o] as f64 } else { 0.0 };
+                            let mut sum = if with_bias { bias_o as f64 } else { 0.0 };
                             // Σ|terms|: float32 rounding is relative to it.
                             let mut magnitude = sum.abs();
                             for c in 0..in_ch {
@@ -250,10 +250,15 @@ mod tests {
                                     for kw in 0..kernel {
                                         let ih = (oh * stride + kh) as isize - padding as isize;
                                         let iw = (ow * stride + kw) as isize - padding as isize;
-                                        if ih < 0 || iw < 0 || ih >= height as isize || iw >= width as isize {
+                                        if ih < 0
+                                            || iw < 0
+                                            || ih >= height as isize
+                                            || iw >= width as isize
+                                        {
                                             continue;
                                         }
-                                        let xi = ((n * in_ch + c) * height + ih as usize) * width + iw as usize;
+                                        let xi = ((n * in_ch + c) * height + ih as usize) * width
+                                            + iw as usize;
                                         let wi = ((o * in_ch + c) * kernel + kh) * kernel + kw;
                                         let term = x[xi] as f64 * w[wi] as f64;
                                         sum += term;
@@ -267,7 +272,10 @@ mod tests {
                     }
                 }
             }
-            assert!(worst < 1e-6, "k{kernel} s{stride} p{padding}: relative error {worst}");
+            assert!(
+                worst < 1e-6,
+                "k{kernel} s{stride} p{padding}: relative error {worst}"
+            );
         }
     }
 

@@ -177,9 +177,10 @@ struct StyleBlock<B: Backend> {
 
 impl<B: Backend> StyleBlock<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = self.convs.iter().fold(x, |x, conv| {
-            leaky_relu(conv.forward(x), STYLE_LEAKY_SLOPE)
-        });
+        let x = self
+            .convs
+            .iter()
+            .fold(x, |x, conv| leaky_relu(conv.forward(x), STYLE_LEAKY_SLOPE));
         let [batch, channels, _, _] = x.dims();
         x.reshape([batch, channels]).matmul(self.linear_t.clone())
             + self.linear_bias.clone().unsqueeze::<2>()
@@ -261,11 +262,8 @@ impl<B: Backend> PhotoEncoder<B> {
             .collect();
         let pyramid_taps = [ends[1], ends[2], ends[3]];
         let width_of = |unit: usize| body_width(&w, unit);
-        let (c1_width, c2_width, c3_width) = (
-            width_of(ends[1])?,
-            width_of(ends[2])?,
-            width_of(ends[3])?,
-        );
+        let (c1_width, c2_width, c3_width) =
+            (width_of(ends[1])?, width_of(ends[2])?, width_of(ends[3])?);
 
         let n_latent = w.count(0, |i| format!("styles.{i}.linear.weight"));
         if n_latent == 0 {
@@ -285,7 +283,8 @@ impl<B: Backend> PhotoEncoder<B> {
         let c3_side = 1usize << coarse_convs;
         let styles = (0..n_latent)
             .map(|i| {
-                let convs = coarse_convs + usize::from(i >= COARSE_END) + usize::from(i >= MIDDLE_END);
+                let convs =
+                    coarse_convs + usize::from(i >= COARSE_END) + usize::from(i >= MIDDLE_END);
                 w.style_block(&format!("styles.{i}"), width, convs)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -364,7 +363,12 @@ impl<B: Backend> PhotoEncoder<B> {
             })
             .collect();
         let n = layers.len();
-        Tensor::stack::<3>(layers, 1) + self.latent_avg.clone().reshape([1, n, width]).expand([batch, n, width])
+        Tensor::stack::<3>(layers, 1)
+            + self
+                .latent_avg
+                .clone()
+                .reshape([1, n, width])
+                .expand([batch, n, width])
     }
 }
 
@@ -458,7 +462,14 @@ impl<B: Backend> StateDict<'_, B> {
             Shortcut::Subsample(stride)
         } else {
             Shortcut::Project(
-                self.conv(&format!("{name}.shortcut_layer.0"), inputs, depth, 1, stride, false)?,
+                self.conv(
+                    &format!("{name}.shortcut_layer.0"),
+                    inputs,
+                    depth,
+                    1,
+                    stride,
+                    false,
+                )?,
                 self.batch_norm(&format!("{name}.shortcut_layer.1"), depth)?,
             )
         };
@@ -502,8 +513,11 @@ impl<B: Backend> StateDict<'_, B> {
         let weight: Vec<f32> = weight.iter().map(|v| v * scale).collect();
         Ok(StyleBlock {
             convs,
-            linear_t: Tensor::<B, 2>::from_data(TensorData::new(weight, [width, width]), self.device)
-                .transpose(),
+            linear_t: Tensor::<B, 2>::from_data(
+                TensorData::new(weight, [width, width]),
+                self.device,
+            )
+            .transpose(),
             linear_bias: self.tensor(&format!("{name}.linear.bias"), [width])?,
         })
     }

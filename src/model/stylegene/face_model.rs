@@ -530,10 +530,8 @@ where
                 planes[c * side * side + i] = (v as f32 / 255.0 - 0.5) / 0.5;
             }
         }
-        let input = Tensor::<B, 4>::from_data(
-            TensorData::new(planes, [1, 3, side, side]),
-            &self.device,
-        );
+        let input =
+            Tensor::<B, 4>::from_data(TensorData::new(planes, [1, 3, side, side]), &self.device);
         self.unstack_latents(encoder.forward(input))?
             .pop()
             .ok_or_else(|| Error::internal("the photo encoder returned no latent"))

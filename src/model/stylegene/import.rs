@@ -8,10 +8,10 @@
 
 use super::checkpoint::Checkpoint;
 use super::device::CpuBackend;
+use super::e4e::{PhotoEncoder, LATENT_AVG};
 use super::face_model::{check_agreement, LoadOptions, Parts, StyleGeneModel};
 use super::mixer::StyleGeneMappings;
 use super::stylegan2::Generator;
-use super::e4e::{PhotoEncoder, LATENT_AVG};
 use super::torch_pickle::{DType, TensorRef, TorchFile, Value};
 use super::weights::{
     pool_info, write_pool, FileRecord, GeneratorArch, MappingsArch, ModelInfo, PhotoEncoderArch,
