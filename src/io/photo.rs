@@ -126,3 +126,30 @@ mod tests {
         assert!(err.contains("broken JPEG image"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod fixture_tests {
+    use super::*;
+
+    /// The fixture JPEG decodes to what Pillow (libjpeg) makes of it, up to
+    /// the rounding of the two decoders' inverse DCTs and colour conversion.
+    #[test]
+    fn a_jpeg_decodes_as_libjpeg_decodes_it() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e4e");
+        let jpeg = read_photo(&dir.join("face.jpg")).unwrap();
+        let expected = crate::io::safetensors::TensorFile::open(&dir.join("expected.safetensors"))
+            .unwrap()
+            .read_many(&["face.jpg.rgb".to_string()])
+            .unwrap()
+            .remove(0);
+        assert_eq!((jpeg.width, jpeg.height), (64, 64));
+        assert_eq!(jpeg.rgb.len(), expected.len());
+        let worst = jpeg
+            .rgb
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (*a as f32 - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 2.0, "differs from libjpeg by {worst} levels");
+    }
+}
