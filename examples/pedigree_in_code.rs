@@ -5,7 +5,7 @@
 //!     cargo run --example pedigree_in_code -- /tmp/famsim-example
 
 use famsim::attributes::{AgeGroup, Ancestry, Sex};
-use famsim::engine::{people_dir_images, simulate, RunOptions};
+use famsim::engine::{people_dir_images, simulate, ProgressReport, RunOptions};
 use famsim::exports::manifest::Manifest;
 use famsim::exports::write_run_outputs;
 use famsim::genetics::{CrossoverParams, Inheritance, Region};
@@ -77,7 +77,7 @@ fn main() -> famsim::Result<()> {
         scenario_name: "family built in code".into(),
         threads: None,
         resume: false,
-        progress: true,
+        progress: ProgressReport::Bar,
         image_name: people_dir_images(),
         cluster: None,
     };

@@ -13,7 +13,9 @@
 
 use famsim::attributes::{AgeGroup, Ancestry, PoolKey, Sex};
 use famsim::engine::merge::merge_run_dirs;
-use famsim::engine::{simulate, ClusterConfig, ModelFactory, RunOptions, WorkerSlot};
+use famsim::engine::{
+    simulate, ClusterConfig, ModelFactory, ProgressReport, RunOptions, WorkerSlot,
+};
 use famsim::exports::write_run_outputs;
 use famsim::genetics::rng::{stream, Purpose};
 use famsim::genetics::{GenePool, GeneSample, GeneShape, Genome, REGION_COUNT};
@@ -252,7 +254,7 @@ fn run(
         scenario_name: loaded.file.name.clone(),
         threads: Some(2),
         resume,
-        progress: false,
+        progress: ProgressReport::Hidden,
         image_name: famsim::engine::people_dir_images(),
         cluster,
     };

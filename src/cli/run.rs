@@ -3,7 +3,7 @@
 use super::cluster::model_factory;
 use super::stamp::{check_resume, stamp};
 use super::RunArgs;
-use crate::engine::{simulate, RunOptions};
+use crate::engine::{simulate, ProgressReport, RunOptions};
 use crate::error::{Error, Result};
 use crate::exports::atomic::write_atomic;
 use crate::exports::write_run_outputs;
@@ -69,7 +69,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         scenario_name: loaded.file.name.clone(),
         threads: args.threads,
         resume: args.resume,
-        progress: !args.quiet,
+        progress: if args.quiet {
+            ProgressReport::Hidden
+        } else {
+            ProgressReport::Bar
+        },
         image_name: crate::engine::people_dir_images(),
         cluster,
     };

@@ -18,7 +18,7 @@ pub mod spec;
 pub mod splits;
 pub mod tables;
 
-use crate::engine::{simulate, ClusterConfig, Progress, RunOptions};
+use crate::engine::{simulate, ClusterConfig, Progress, ProgressReport, RunOptions};
 use crate::error::{Error, Result};
 use crate::exports::atomic::{remove_stale_temporaries, write_atomic, AtomicFile};
 use crate::exports::manifest::{Manifest, PersonRecord};
@@ -128,7 +128,8 @@ pub fn generate(
         scenario_name: spec.name.clone(),
         threads: opts.threads,
         resume: opts.resume,
-        progress: false,
+        // Every chunk advances the dataset's bar, person by person.
+        progress: ProgressReport::Shared(progress.clone()),
         image_name: Arc::new(|p: &Person| {
             draw::image_name(&p.id).unwrap_or_else(|| format!("{}.png", p.id))
         }),
@@ -167,7 +168,6 @@ pub fn generate(
             write_family_manifest(out, family, &report.manifest, &people)?;
             writer.add_family(spec, family, split, &pool)?;
         }
-        progress.inc(pedigree.len() as u64);
     }
     progress.finish();
     let stats = match writer {

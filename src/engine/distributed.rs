@@ -512,7 +512,7 @@ fn run_worker(worker: &mut Worker, job: &Job) -> Result<WorkerOutput> {
         collect(to_leader, |_: &LeaderMsg| 0, news.clone()).probe_with(&probe);
     });
 
-    let progress = Progress::new(pedigree.len() as u64, leader && job.opts.progress);
+    let progress = job.opts.progress.start(pedigree.len() as u64, leader);
     let mut people = Vec::new();
     let mut warnings = Vec::new();
     let (mut rendered, mut skipped) = (0u64, 0u64);
@@ -625,7 +625,7 @@ fn run_worker(worker: &mut Worker, job: &Job) -> Result<WorkerOutput> {
         read_news(&progress);
     }
     read_news(&progress);
-    progress.finish();
+    job.opts.progress.end(&progress);
     if !leader {
         return Ok(WorkerOutput {
             rendered: rendered as usize,

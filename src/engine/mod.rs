@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use distributed::{ClusterConfig, ModelFactory, WorkerSlot};
-pub use progress::Progress;
+pub use progress::{Progress, ProgressReport};
 
 /// Folder (inside the run directory) that holds one PNG per person.
 pub const PEOPLE_DIR: &str = "people";
@@ -57,8 +57,8 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Skip people whose image already exists (a previous, interrupted run).
     pub resume: bool,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
+    /// Where to report progress.
+    pub progress: ProgressReport,
     /// Where each person's image goes (default [`people_dir_images`]).
     pub image_name: ImageNamer,
     /// Spread the run over several timely workers (threads and/or processes);
@@ -192,7 +192,7 @@ impl<'a> Simulation<'a> {
 
     fn run(mut self) -> Result<RunReport> {
         self.prepare_folders()?;
-        let progress = Progress::new(self.pedigree.len() as u64, self.opts.progress);
+        let progress = self.opts.progress.start(self.pedigree.len() as u64, true);
         let mut records = Vec::with_capacity(self.pedigree.len());
         let mut warnings = Vec::new();
         let (mut rendered, mut skipped) = (0, 0);
@@ -212,7 +212,7 @@ impl<'a> Simulation<'a> {
                 self.adopt(node, genome, latent, children_left);
             }
         }
-        progress.finish();
+        self.opts.progress.end(&progress);
         records.sort_by_key(|r| self.pedigree.node(&r.id));
 
         Ok(RunReport {
