@@ -10,8 +10,8 @@
 //!   squeeze-excitation) plus `shortcut_layer` (a 1×1 strided conv + BN when
 //!   the width changes, else a stride-`s` subsampling: `MaxPool2d(1, s)`).
 //!   The first unit of each stage has stride 2. The outputs of stages 2, 3
-//!   and 4 are the feature maps c1, c2 and c3 (16, 32 and 64 px… at 256 px in:
-//!   c3 is 16 px, c2 32 px, c1 64 px);
+//!   and 4 are the feature maps c1, c2 and c3 (64, 32 and 16 px for a
+//!   256 px photo);
 //! - a feature pyramid: p2 = bilinear-upsampled c3 (align_corners) +
 //!   `latlayer1`(c2), p1 = upsampled p2 + `latlayer2`(c1), both 1×1 convs;
 //! - `styles.i`, one `GradualStyleBlock` per W+ layer: stride-2 3×3 convs with
@@ -231,6 +231,7 @@ impl<B: Backend> PhotoEncoder<B> {
         // width changes (each stage widens the features, officially).
         let n_units = w.count(0, |i| format!("body.{i}.res_layer.1.weight"));
         let mut body = Vec::with_capacity(n_units);
+        let mut widths = Vec::with_capacity(n_units);
         let mut stage_units: Vec<usize> = Vec::new();
         let mut channels = stem;
         for i in 0..n_units {
@@ -244,6 +245,7 @@ impl<B: Backend> PhotoEncoder<B> {
             *stage_units.last_mut().expect("unit 0 starts a stage") += 1;
             let stride = if starts_stage { 2 } else { 1 };
             body.push(w.unit(&name, channels, depth, stride)?);
+            widths.push(depth);
             channels = depth;
         }
         if stage_units.len() != STAGES {
@@ -261,9 +263,7 @@ impl<B: Backend> PhotoEncoder<B> {
             })
             .collect();
         let pyramid_taps = [ends[1], ends[2], ends[3]];
-        let width_of = |unit: usize| body_width(&w, unit);
-        let (c1_width, c2_width, c3_width) =
-            (width_of(ends[1])?, width_of(ends[2])?, width_of(ends[3])?);
+        let [c1_width, c2_width, c3_width] = pyramid_taps.map(|unit| widths[unit]);
 
         let n_latent = w.count(0, |i| format!("styles.{i}.linear.weight"));
         if n_latent == 0 {
@@ -377,13 +377,6 @@ fn upsample_add<B: Backend>(x: Tensor<B, 4>, y: Tensor<B, 4>) -> Tensor<B, 4> {
     let [_, _, height, width] = y.dims();
     let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true);
     interpolate(x, [height, width], options) + y
-}
-
-/// The output width of unit `i` of the backbone.
-fn body_width<B: Backend>(w: &StateDict<'_, B>, i: usize) -> Result<usize> {
-    let [depth, _, _, _] =
-        w.shape_of::<4>(&format!("body.{i}.res_layer.1.weight"), "[depth, in, 3, 3]")?;
-    Ok(depth)
 }
 
 /// The checkpoint's top-level `latent_avg`, flattened.
