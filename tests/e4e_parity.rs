@@ -9,6 +9,8 @@ use famsim::model::stylegene::e4e::PhotoEncoder;
 use famsim::model::stylegene::torch_pickle::TorchFile;
 use std::path::PathBuf;
 
+mod common;
+
 /// PyTorch float64 reference vs our float32 forward pass.
 const TOLERANCE: f32 = 1e-4;
 
@@ -20,15 +22,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// (shape, values) of a float32 tensor in the fixture's expected outputs.
 fn expected(name: &str) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(fixture("expected.safetensors")).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let view = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-    let values = view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    (view.shape().to_vec(), values)
+    common::expected_tensor(&fixture("expected.safetensors"), name)
 }
 
 fn load<G: Backend>(name: &str) -> famsim::Result<PhotoEncoder<G>> {

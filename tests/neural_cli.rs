@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -46,24 +48,32 @@ fn s(p: &Path) -> &str {
 
 /// Imports the tiny fixtures, e4e included, into `dir/weights`.
 fn import(dir: &Path) -> PathBuf {
+    let e4e = fixture("e4e/e4e.pt");
+    import_with(dir, &["--e4e", s(&e4e)])
+}
+
+/// Imports the tiny generator, mappings and pool, plus `extra` flags, into
+/// `dir/weights`.
+fn import_with(dir: &Path, extra: &[&str]) -> PathBuf {
     let weights = dir.join("weights");
-    ok(
-        dir,
-        &[
-            "weights",
-            "import",
-            "--stylegan2",
-            s(&fixture("stylegan2/tiny.pt")),
-            "--stylegene",
-            s(&fixture("neural/mappings.ckpt")),
-            "--gene-pool",
-            s(&fixture("neural/gene_pool.pkl")),
-            "--e4e",
-            s(&fixture("e4e/e4e.pt")),
-            "--out",
-            s(&weights),
-        ],
+    let (generator, mappings, pool) = (
+        fixture("stylegan2/tiny.pt"),
+        fixture("neural/mappings.ckpt"),
+        fixture("neural/gene_pool.pkl"),
     );
+    let base = [
+        "weights",
+        "import",
+        "--stylegan2",
+        s(&generator),
+        "--stylegene",
+        s(&mappings),
+        "--gene-pool",
+        s(&pool),
+        "--out",
+        s(&weights),
+    ];
+    ok(dir, &[&base[..], extra].concat());
     weights
 }
 
@@ -76,28 +86,12 @@ fn family_scenario(dir: &Path) {
 
 /// PyTorch's expected value of an e4e fixture tensor.
 fn expected_e4e(name: &str) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(fixture("e4e/expected.safetensors")).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let t = st.tensor(name).unwrap();
-    let values = t
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    (t.shape().to_vec(), values)
+    common::expected_tensor(&fixture("e4e/expected.safetensors"), name)
 }
 
 /// A tensor of the fixture's expected values.
 fn expected(name: &str) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(fixture("neural/expected.safetensors")).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let t = st.tensor(name).unwrap();
-    let values = t
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    (t.shape().to_vec(), values)
+    common::expected_tensor(&fixture("neural/expected.safetensors"), name)
 }
 
 fn npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
@@ -154,6 +148,7 @@ fn import_info_render_encode_decode_match_pytorch() {
         "generator.safetensors",
         "mappings.safetensors",
         "gene_pool.safetensors",
+        "photo_encoder.safetensors",
     ] {
         assert!(weights.join(f).is_file(), "{f} missing");
     }
@@ -644,22 +639,7 @@ fn photo_founders_without_a_photo_encoder_or_with_a_bad_one_are_explained() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // Weights imported without --e4e: the scenario names the person and the fix.
-    let weights = dir.join("weights");
-    ok(
-        dir,
-        &[
-            "weights",
-            "import",
-            "--stylegan2",
-            s(&fixture("stylegan2/tiny.pt")),
-            "--stylegene",
-            s(&fixture("neural/mappings.ckpt")),
-            "--gene-pool",
-            s(&fixture("neural/gene_pool.pkl")),
-            "--out",
-            s(&weights),
-        ],
-    );
+    import_with(dir, &[]);
     family_scenario(dir);
     let err = input_error(dir, &["run", "family.ron", "--out", "run", "--quiet"]);
     assert!(err.contains("person `stepmum`"), "{err}");

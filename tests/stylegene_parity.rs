@@ -14,6 +14,8 @@ use famsim::Error;
 use safetensors::SafeTensors;
 use std::path::PathBuf;
 
+mod common;
+
 type B = famsim::model::stylegene::device::CpuBackend;
 
 /// PyTorch float64 reference vs our float32 forward pass.
@@ -42,14 +44,7 @@ impl Expected {
 
     /// (shape, values) of a float32 tensor.
     fn get(&self, name: &str) -> (Vec<usize>, Vec<f32>) {
-        let st = self.tensors();
-        let view = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let values = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        (view.shape().to_vec(), values)
+        common::expected_tensor(&fixture("expected.safetensors"), name)
     }
 
     fn metadata(&self, key: &str) -> String {

@@ -37,6 +37,22 @@ pub fn assert_same_tree(expected: &Path, actual: &Path) {
     }
 }
 
+/// (shape, values) of float32 tensor `name` in a safetensors file (the
+/// PyTorch fixtures' expected outputs).
+pub fn expected_tensor(file: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(file).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let view = st
+        .tensor(name)
+        .unwrap_or_else(|e| panic!("{}: {name}: {e:?}", file.display()));
+    let values = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (view.shape().to_vec(), values)
+}
+
 /// The real famsim binary, run from the repository root with output captured.
 pub fn famsim(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_famsim"));

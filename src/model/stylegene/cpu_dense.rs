@@ -7,7 +7,7 @@
 //! CPU backend's (a type-checked downcast, no unsafe) and otherwise leaves
 //! the layer to burn.
 
-use super::cpu_host::{with_host_matrix, with_host_values};
+use super::cpu_host::{matmul_add, with_host_matrix, with_host_values, HostMatrix};
 use super::device::CpuBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -77,34 +77,19 @@ fn cpu_linear(
     assert_eq!(bias.len(), cols, "dense layer: bias width");
     // Each row starts as the bias; the product is added onto it.
     let mut out: Vec<f32> = (0..rows).flat_map(|_| bias.iter().copied()).collect();
-    with_host_matrix(x, |x, (x_rs, x_cs)| {
-        with_host_matrix(w, |w, (w_rs, w_cs)| {
-            // SAFETY: `out` is rows × cols row-major; x and w are read inside
-            // their slices at the strides `with_host_matrix` reports for
-            // their shapes ([rows, inner] and [inner, cols]).
-            unsafe {
-                gemm::gemm(
-                    rows,
-                    cols,
-                    inner,
-                    out.as_mut_ptr(),
-                    1,
-                    cols as isize,
-                    true,
-                    x.as_ptr(),
-                    x_cs,
-                    x_rs,
-                    w.as_ptr(),
-                    w_cs,
-                    w_rs,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::Rayon(0),
-                )
-            }
+    with_host_matrix(x, |x, x_strides| {
+        with_host_matrix(w, |w, w_strides| {
+            let matrix = |values, rows, cols, strides| HostMatrix {
+                values,
+                rows,
+                cols,
+                strides,
+            };
+            matmul_add(
+                &mut out,
+                matrix(x, rows, inner, x_strides),
+                matrix(w, inner, cols, w_strides),
+            );
         })
     });
     Tensor::from_data(TensorData::new(out, [rows, cols]), &device)
@@ -114,17 +99,10 @@ fn cpu_linear(
 mod tests {
     use super::*;
     use crate::model::stylegene::conv::ReferenceCpuBackend;
+    use crate::model::stylegene::test_tensors::ramp;
 
     fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         t.into_data().into_vec::<f32>().unwrap()
-    }
-
-    fn ramp<B: Backend, const D: usize>(shape: [usize; D], scale: f32) -> Tensor<B, D> {
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) * scale)
-            .collect();
-        Tensor::from_data(TensorData::new(v, shape), &Default::default())
     }
 
     /// A strided input (a column slice) and a transposed weight, as the

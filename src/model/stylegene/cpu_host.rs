@@ -60,3 +60,71 @@ pub fn with_host_values<const D: usize, R>(
         _ => unreachable!("the CPU backend's float tensors are f32"),
     }
 }
+
+/// A read-only matrix in host memory: `rows × cols` values at (row, column)
+/// strides in elements (non-negative, as [`with_host_matrix`] hands them out).
+#[derive(Clone, Copy)]
+pub struct HostMatrix<'a> {
+    pub values: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub strides: (isize, isize),
+}
+
+impl HostMatrix<'_> {
+    /// A row-major matrix.
+    pub fn row_major(values: &[f32], rows: usize, cols: usize) -> HostMatrix<'_> {
+        HostMatrix {
+            values,
+            rows,
+            cols,
+            strides: (cols as isize, 1),
+        }
+    }
+
+    /// Whether every element lies inside `values`.
+    fn in_bounds(&self) -> bool {
+        let (rs, cs) = self.strides;
+        if self.rows == 0 || self.cols == 0 {
+            return true;
+        }
+        rs >= 0
+            && cs >= 0
+            && (self.rows - 1) * (rs as usize) + (self.cols - 1) * (cs as usize) < self.values.len()
+    }
+}
+
+/// `out [m, n]` (row-major) `+= lhs [m, k] · rhs [k, n]` with `gemm` on all
+/// cores. gemm splits the rows and columns of `out` between threads, never
+/// a sum, so the result does not depend on the thread count.
+pub fn matmul_add(out: &mut [f32], lhs: HostMatrix<'_>, rhs: HostMatrix<'_>) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(rhs.rows, k, "matmul: inner sizes");
+    assert_eq!(out.len(), m * n, "matmul: output size");
+    assert!(lhs.in_bounds() && rhs.in_bounds(), "matmul: strides");
+    // SAFETY: out is m × n row-major (checked length); lhs and rhs address
+    // only elements inside their slices (checked above).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            lhs.values.as_ptr(),
+            lhs.strides.1,
+            lhs.strides.0,
+            rhs.values.as_ptr(),
+            rhs.strides.1,
+            rhs.strides.0,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(0),
+        )
+    }
+}

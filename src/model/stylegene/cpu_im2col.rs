@@ -10,7 +10,7 @@
 //! `conv2d`. Each output value is one gemm dot product in an order fixed by
 //! the shapes, so results do not depend on the thread count.
 
-use super::cpu_host::with_host_values;
+use super::cpu_host::{matmul_add, with_host_values, HostMatrix};
 use super::device::CpuBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d as burn_conv2d;
@@ -97,31 +97,11 @@ fn cpu_conv2d(
                     columns = geometry.unroll(image);
                     &columns
                 };
-                // SAFETY: out is [out_ch, plane], w is [out_ch, inner] and rhs
-                // is [inner, plane], all row-major and of exactly these sizes.
-                unsafe {
-                    gemm::gemm(
-                        out_ch,
-                        plane,
-                        inner,
-                        out.as_mut_ptr(),
-                        1,
-                        plane as isize,
-                        true,
-                        w.as_ptr(),
-                        1,
-                        inner as isize,
-                        rhs.as_ptr(),
-                        1,
-                        plane as isize,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::Rayon(0),
-                    )
-                }
+                matmul_add(
+                    out,
+                    HostMatrix::row_major(w, out_ch, inner),
+                    HostMatrix::row_major(rhs, inner, plane),
+                );
             }
         })
     });
@@ -199,14 +179,7 @@ impl Geometry {
 mod tests {
     use super::*;
     use crate::model::stylegene::conv::ReferenceCpuBackend;
-
-    fn ramp<B: Backend, const D: usize>(shape: [usize; D], scale: f32) -> Tensor<B, D> {
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) * scale)
-            .collect();
-        Tensor::from_data(TensorData::new(v, shape), &Default::default())
-    }
+    use crate::model::stylegene::test_tensors::ramp;
 
     /// Every kind of conv e4e uses (3×3 stride 1 and 2, strided and plain
     /// 1×1, with and without bias) against a float64 evaluation of the

@@ -17,3 +17,19 @@ pub mod state_dict;
 pub mod stylegan2;
 pub mod torch_pickle;
 pub mod weights;
+
+/// Test inputs shared by the CPU kernels' unit tests.
+#[cfg(test)]
+mod test_tensors {
+    use burn::tensor::backend::Backend;
+    use burn::tensor::{Tensor, TensorData};
+
+    /// A tensor of varied, repeatable values (a scrambled ramp around 0).
+    pub fn ramp<B: Backend, const D: usize>(shape: [usize; D], scale: f32) -> Tensor<B, D> {
+        let n = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * scale)
+            .collect();
+        Tensor::from_data(TensorData::new(v, shape), &Default::default())
+    }
+}
