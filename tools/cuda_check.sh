@@ -3,8 +3,8 @@
 # with CUDA (developer tool; CI has no GPU and only compiles the feature):
 #
 #   1. the parity tests on CUDA: mapping, truncation, synthesis with stored
-#      noise, w2sub34, sub2w against the PyTorch fixtures (≤ 1e-4), and a
-#      scenario on Cuda(0) against the CPU run;
+#      noise, w2sub34, sub2w and the e4e photo encoder against the PyTorch
+#      fixtures (≤ 1e-4), and a scenario on Cuda(0) against the CPU run;
 #   2. synthesis throughput at 1024 px, batch 8: famsim's `synthesis_cuda`
 #      criterion bench next to PyTorch eager on the same GPU, and the ratio.
 #
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --release --locked --features cuda \
-    --test stylegan2_parity --test stylegene_parity --test neural_cli cuda
+    --test stylegan2_parity --test stylegene_parity --test e4e_parity --test neural_cli cuda
 bench=$(cargo bench --locked --features cuda --bench generator --no-run 2>&1 |
     sed -n 's/.*(\(.*generator-[0-9a-f]*\)).*/\1/p' | tail -1)
 python3 tools/bench_vs_torch.py --throughput --device cuda --size 1024 --batch 8 \

@@ -343,9 +343,34 @@ fn check_person(
                     .person(id)
                     .help("paths are relative to the scenario file's folder"),
                 );
+            } else if matches!(genes, FounderGenes::Photo(_)) {
+                if let Some(problem) = photo_problem(&resolve(source.path, file_name)) {
+                    out.push(
+                        Diagnostic::error(span, format!("photo {file_name:?}: {problem}"))
+                            .person(id)
+                            .help("use a square, FFHQ-aligned face crop (see weights/README.md)"),
+                    );
+                }
             }
         }
         _ => {}
+    }
+}
+
+/// Why a founder's photo cannot go through the photo encoder, if it cannot:
+/// checked here so that `check` finds it, not the run halfway.
+fn photo_problem(path: &std::path::Path) -> Option<String> {
+    match crate::io::photo::read_photo(path) {
+        // The reader's message starts with the path, which the diagnostic has.
+        Err(e) => Some(
+            e.to_string()
+                .trim_start_matches(&format!("{}: ", path.display()))
+                .to_string(),
+        ),
+        Ok(photo) if photo.width != photo.height => {
+            Some(format!("{}×{} px is not square", photo.width, photo.height))
+        }
+        Ok(_) => None,
     }
 }
 
