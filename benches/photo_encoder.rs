@@ -9,7 +9,7 @@
 //!
 //! Run: `cargo bench --bench photo_encoder`. Measured on the 2-core dev box
 //! (Nov 2026, im2col + gemm path): tiny ≈ 4.3 ms, IR-SE-50 at 256 px
-//! ≈ 0.66 s per photo. `tools/bench_vs_torch.py --e4e` compares
+//! ≈ 0.75 s per photo. `tools/bench_vs_torch.py --e4e` compares
 //! `famsim invert` with PyTorch on the same checkpoint.
 
 use burn::tensor::{Tensor, TensorData};
