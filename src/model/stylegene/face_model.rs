@@ -22,7 +22,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// How to load a model besides its directory.
 #[derive(Clone, Copy, Debug)]
@@ -136,6 +136,9 @@ pub struct StyleGeneModel<B: ConvBackend> {
     /// Loaded on the first photo (or at once for [`Parts::PhotoEncoder`]):
     /// most runs have no photo founders and should not pay for it.
     photo_encoder: OnceLock<PhotoEncoder<B>>,
+    /// Held while the photo encoder loads: founders are staged in parallel,
+    /// and two photos must not load two copies (a gigabyte each).
+    photo_encoder_loading: Mutex<()>,
     pool: GenePool,
     batch: usize,
     truncation: f32,
@@ -209,6 +212,7 @@ impl<B: ConvBackend> StyleGeneModel<B> {
             encoder,
             decoder,
             photo_encoder,
+            photo_encoder_loading: Mutex::new(()),
             pool,
             batch: opts.batch.max(1),
             truncation: opts.truncation,
@@ -242,8 +246,15 @@ impl<B: ConvBackend> StyleGeneModel<B> {
         if let Some(encoder) = self.photo_encoder.get() {
             return Ok(encoder);
         }
+        // A poisoned lock only means another load failed; try again.
+        let _loading = self
+            .photo_encoder_loading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(encoder) = self.photo_encoder.get() {
+            return Ok(encoder);
+        }
         let loaded = load_photo_encoder::<B>(&self.dir, &self.info, &self.device)?;
-        // Two threads may both load it; either copy is the same network.
         Ok(self.photo_encoder.get_or_init(|| loaded))
     }
 
