@@ -430,6 +430,24 @@ mod tests {
         i.write(dir.path()).unwrap();
         assert_eq!(ModelInfo::read(dir.path()).unwrap(), i);
         assert!(i.describe(dir.path()).contains("32×32 px"));
+        assert!(i
+            .describe(dir.path())
+            .contains("photo encoder: e4e, 64×64 px"));
+
+        // A directory imported before photo encoders existed has no
+        // `photo_encoder` line; it still reads, without one.
+        let text = std::fs::read_to_string(dir.path().join(MODEL_FILE)).unwrap();
+        let start = text.find("    photo_encoder:").expect("written");
+        let end = start + text[start..].find("\n    )),\n").expect("closed") + "\n    )),\n".len();
+        std::fs::write(
+            dir.path().join(MODEL_FILE),
+            format!("{}{}", &text[..start], &text[end..]),
+        )
+        .unwrap();
+        let old = ModelInfo::read(dir.path()).unwrap();
+        assert_eq!(old.photo_encoder, None);
+        assert_eq!(old.generator, i.generator);
+        i.write(dir.path()).unwrap();
 
         let err = ModelInfo::read(&dir.path().join("nope")).unwrap_err();
         assert!(err.to_string().contains("famsim weights import"), "{err}");
