@@ -153,14 +153,7 @@ fn batch_helpers_match_the_forward_pass() {
     let expected = Expected::load();
     let maps = StyleGeneMappings::<B>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
     let (_, input) = expected.get("encoder.input");
-    let latents: Vec<Latent> = input
-        .chunks_exact(2 * 16)
-        .map(|c| Latent {
-            layers: 2,
-            width: 16,
-            data: c.to_vec(),
-        })
-        .collect();
+    let latents = Latent::split_batch(&input, 2, 16);
     let genomes = maps.encoder.encode(&latents).unwrap();
     let (_, want_mean) = expected.get("encoder.mean");
     let (_, want_logvar) = expected.get("encoder.logvar");

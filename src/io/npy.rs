@@ -139,15 +139,7 @@ pub fn read_latents(path: &Path, layers: Option<usize>, width: usize) -> Result<
             array.shape_text()
         )));
     }
-    Ok(array
-        .data
-        .chunks_exact(n * width)
-        .map(|c| Latent {
-            layers: n,
-            width,
-            data: c.to_vec(),
-        })
-        .collect())
+    Ok(Latent::split_batch(&array.data, n, width))
 }
 
 /// Reads exactly one latent (`[N, W]` or `[1, N, W]`).

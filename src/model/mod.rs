@@ -71,6 +71,19 @@ impl Latent {
         }
     }
 
+    /// Latents of `layers × width` values each, from a row-major batch
+    /// `[count, layers, width]` (a trailing partial latent is dropped).
+    pub fn split_batch(values: &[f32], layers: usize, width: usize) -> Vec<Latent> {
+        values
+            .chunks_exact(layers * width)
+            .map(|c| Latent {
+                layers,
+                width,
+                data: c.to_vec(),
+            })
+            .collect()
+    }
+
     pub fn layer(&self, i: usize) -> &[f32] {
         &self.data[i * self.width..(i + 1) * self.width]
     }

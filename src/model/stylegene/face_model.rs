@@ -301,14 +301,7 @@ impl<B: ConvBackend> StyleGeneModel<B> {
             .convert::<f32>()
             .into_vec::<f32>()
             .map_err(|e| Error::internal(format!("reading latents: {e:?}")))?;
-        Ok(values
-            .chunks_exact(n * width)
-            .map(|c| Latent {
-                layers: n,
-                width,
-                data: c.to_vec(),
-            })
-            .collect())
+        Ok(Latent::split_batch(&values, n, width))
     }
 }
 
