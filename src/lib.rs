@@ -10,9 +10,13 @@ pub mod engine;
 pub mod error;
 pub mod exports;
 pub mod genetics;
+pub mod image;
 pub mod io;
+pub mod latent;
 pub mod model;
+pub mod model_spec;
 pub mod pedigree;
 pub mod scenario;
+pub mod suggest;
 
 pub use error::{Error, Result};

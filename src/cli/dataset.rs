@@ -4,7 +4,7 @@
 use super::stamp::{check_resume, stamp};
 use crate::dataset::{generate, DatasetOptions, DatasetSpec};
 use crate::error::{Error, Result};
-use crate::exports::atomic::write_atomic;
+use crate::io::atomic::write_atomic;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -1,34 +1,68 @@
 //! `famsim export RUN_DIR --gedcom --dot --html`, and the same flags on `famsim run`:
 //! genealogy and graph views of any run directory, made from its manifest.
+//! The flags come from the export registry ([`crate::exports::EXPORTS`]).
 
 use crate::error::{Error, Result};
-use crate::exports::atomic::write_atomic;
 use crate::exports::manifest::Manifest;
-use crate::exports::{dot, gedcom, html};
-use std::path::{Path, PathBuf};
+use crate::exports::{write_exports, Export, EXPORTS};
+use clap::{Arg, ArgAction, ArgMatches};
+use std::path::PathBuf;
 
-/// File names of the exports inside the run directory.
-pub const GEDCOM_FILE: &str = "tree.ged";
-pub const DOT_FILE: &str = "tree.dot";
-pub const HTML_FILE: &str = "index.html";
+// Older paths to the file names; they live in the registry now.
+pub use crate::exports::{DOT_FILE, GEDCOM_FILE, HTML_FILE};
 
-/// Which exports to write.
-#[derive(Debug, Clone, Copy, Default, clap::Args)]
+/// Which exports to write: one `--FLAG` per entry of [`EXPORTS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportFlags {
-    /// Write `tree.ged` (GEDCOM 5.5.1, faces linked as media) for genealogy programs.
-    #[arg(long)]
-    pub gedcom: bool,
-    /// Write `tree.dot` (Graphviz, faces as node images; render inside the run folder).
-    #[arg(long)]
-    pub dot: bool,
-    /// Write `index.html` (the family tree page).
-    #[arg(long)]
-    pub html: bool,
+    /// The chosen entries' flags, in registry order.
+    chosen: Vec<&'static str>,
 }
 
 impl ExportFlags {
     pub fn any(&self) -> bool {
-        self.gedcom || self.dot || self.html
+        !self.chosen.is_empty()
+    }
+
+    /// The chosen exports, in registry order.
+    pub fn chosen(&self) -> impl Iterator<Item = &'static Export> + '_ {
+        EXPORTS.iter().filter(|e| self.chosen.contains(&e.flag))
+    }
+}
+
+impl clap::FromArgMatches for ExportFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> std::result::Result<Self, clap::Error> {
+        Ok(ExportFlags {
+            chosen: EXPORTS
+                .iter()
+                .filter(|e| matches.get_flag(e.flag))
+                .map(|e| e.flag)
+                .collect(),
+        })
+    }
+
+    fn update_from_arg_matches(
+        &mut self,
+        matches: &ArgMatches,
+    ) -> std::result::Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for ExportFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        EXPORTS.iter().fold(cmd, |cmd, e| {
+            cmd.arg(
+                Arg::new(e.flag)
+                    .long(e.flag)
+                    .action(ArgAction::SetTrue)
+                    .help(e.help),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
     }
 }
 
@@ -50,42 +84,13 @@ pub fn export(args: ExportArgs) -> Result<()> {
         )));
     }
     let manifest = Manifest::read(&manifest_path)?;
-    let flags = if args.flags.any() {
-        args.flags
+    let written = if args.flags.any() {
+        write_exports(&manifest, &args.run_dir, args.flags.chosen())?
     } else {
-        ExportFlags {
-            gedcom: true,
-            dot: true,
-            html: true,
-        }
+        write_exports(&manifest, &args.run_dir, EXPORTS)?
     };
-    for path in write_exports(&manifest, &args.run_dir, flags)? {
+    for path in written {
         println!("{}", path.display());
     }
     Ok(())
-}
-
-/// Writes the chosen exports of `manifest` into `run_dir`; returns their paths.
-pub fn write_exports(
-    manifest: &Manifest,
-    run_dir: &Path,
-    flags: ExportFlags,
-) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    let mut put = |name: &str, text: String| -> Result<()> {
-        let path = run_dir.join(name);
-        write_atomic(&path, text.as_bytes())?;
-        written.push(path);
-        Ok(())
-    };
-    if flags.gedcom {
-        put(GEDCOM_FILE, gedcom::to_gedcom(manifest))?;
-    }
-    if flags.dot {
-        put(DOT_FILE, dot::to_dot(manifest))?;
-    }
-    if flags.html {
-        put(HTML_FILE, html::render_tree(manifest, run_dir)?)?;
-    }
-    Ok(written)
 }

@@ -1,6 +1,6 @@
 //! `famsim genes encode|decode`: the two StyleGene mappings on .npy files.
 
-use super::render::ModelArgs;
+use super::model_args::ModelArgs;
 use crate::error::{Error, Result};
 use crate::genetics::genome::GeneSample;
 use crate::genetics::region::REGION_COUNT;

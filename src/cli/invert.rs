@@ -2,8 +2,9 @@
 //! encoder (what StyleGene's demo does to the parents' photos), optionally
 //! rendered back to see how faithful the inversion is.
 
-use super::render::{write_png, ModelArgs};
+use super::model_args::ModelArgs;
 use crate::error::Result;
+use crate::exports::png::write_png;
 use crate::io::npy;
 use crate::model::stylegene::face_model::Parts;
 use std::path::PathBuf;

@@ -97,6 +97,7 @@ pub mod export;
 pub mod genes;
 pub mod invert;
 pub mod merge;
+pub mod model_args;
 pub mod pool;
 pub mod render;
 pub mod run;

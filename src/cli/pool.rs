@@ -2,7 +2,7 @@
 //! FairFace-style labels, encoded by the model's own gene encoder — the way
 //! StyleGene's `geneFactorPool.pkl` was made.
 
-use super::render::ModelArgs;
+use super::model_args::ModelArgs;
 use crate::attributes::{AgeGroup, Ancestry, PoolKey, Sex};
 use crate::error::{Error, Result};
 use crate::genetics::pool::GenePool;

@@ -5,8 +5,8 @@ use super::stamp::{check_resume, stamp};
 use super::RunArgs;
 use crate::engine::{simulate, ProgressReport, RunOptions};
 use crate::error::{Error, Result};
-use crate::exports::atomic::write_atomic;
-use crate::exports::write_run_outputs;
+use crate::exports::{write_exports, write_run_outputs};
+use crate::io::atomic::write_atomic;
 use crate::model::FaceModel;
 use crate::scenario;
 use std::path::{Path, PathBuf};
@@ -96,11 +96,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     write_run_outputs(&report.manifest, &out_dir)?;
     // index.html is part of every run already; --html only asks for it explicitly.
-    let exports = super::export::ExportFlags {
-        html: false,
-        ..args.exports
-    };
-    super::export::write_exports(&report.manifest, &out_dir, exports)?;
+    write_exports(
+        &report.manifest,
+        &out_dir,
+        args.exports.chosen().filter(|e| !e.in_every_run),
+    )?;
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(

@@ -3,9 +3,10 @@
 //! Seed S gives the same latent as a scenario founder with `genes: Seed(S)`
 //! at the same truncation, so a face found here can be put into a family.
 
-use super::render::{write_png, ModelArgs};
+use super::model_args::ModelArgs;
 use crate::attributes::{AgeGroup, Sex};
 use crate::error::{Error, Result};
+use crate::exports::png::write_png;
 use crate::genetics::rng::{stream, Purpose};
 use crate::io::npy;
 use crate::model::stylegene::face_model::Parts;

@@ -20,8 +20,8 @@ pub mod tables;
 
 use crate::engine::{simulate, ClusterConfig, Progress, ProgressReport, RunOptions};
 use crate::error::{Error, Result};
-use crate::exports::atomic::{remove_stale_temporaries, write_atomic, AtomicFile};
 use crate::exports::manifest::{Manifest, PersonRecord};
+use crate::io::atomic::{remove_stale_temporaries, write_atomic, AtomicFile};
 use crate::model::FaceModel;
 use crate::pedigree::{Pedigree, Person};
 use card::Stats;

@@ -10,9 +10,9 @@
 //! were at hand.
 
 use crate::error::{Error, Result};
-use crate::exports::atomic::write_atomic;
 use crate::exports::manifest::Manifest;
 use crate::exports::write_run_outputs;
+use crate::io::atomic::write_atomic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

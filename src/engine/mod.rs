@@ -11,17 +11,17 @@ pub mod distributed;
 pub mod merge;
 mod placement;
 mod progress;
+pub mod reproduce;
 
 use crate::attributes::PoolKey;
 use crate::error::{Error, Result};
-use crate::exports::atomic::{remove_stale_temporaries, write_atomic};
 use crate::exports::manifest::{Manifest, PersonRecord, RegionRecord};
 use crate::exports::png::encode_png;
 use crate::genetics::rng::{stream, Purpose};
-use crate::genetics::{crossover, GeneSample, Genome, Region, RegionOrigin};
+use crate::genetics::{GeneSample, Genome, Region, RegionOrigin};
+use crate::io::atomic::{remove_stale_temporaries, write_atomic};
 use crate::model::{FaceModel, Latent, Subject};
-use crate::pedigree::{Pedigree, Person};
-use crate::scenario::format::FounderGenes;
+use crate::pedigree::{FounderGenes, Pedigree, Person};
 use petgraph::graph::NodeIndex;
 use rand::Rng;
 use rayon::prelude::*;
@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 pub use distributed::{ClusterConfig, ModelFactory, WorkerSlot};
 pub use progress::{Progress, ProgressReport};
+use reproduce::ChildSpec;
 
 /// Folder (inside the run directory) that holds one PNG per person.
 pub const PEOPLE_DIR: &str = "people";
@@ -343,11 +344,6 @@ impl<'a> Simulation<'a> {
         };
         let (father, mother) = (self.pedigree.father(node), self.pedigree.mother(node));
         if let (Some(f), Some(m)) = (father, mother) {
-            let pool = self
-                .model
-                .gene_pool()
-                .candidates(person.age, person.sex, ancestry)
-                .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?;
             let parent = |n: NodeIndex| {
                 self.ancestors.get(&n).map(|a| &a.genome).ok_or_else(|| {
                     Error::internal(format!(
@@ -356,23 +352,23 @@ impl<'a> Simulation<'a> {
                     ))
                 })
             };
-            let child = crossover(
-                parent(f)?,
-                parent(m)?,
-                &pool.entries,
-                person.params,
-                &person.overrides,
-                &mut stream(seed, &person.id, Purpose::Crossover),
-            );
+            let child = ChildSpec {
+                id: &person.id,
+                age: person.age,
+                sex: person.sex,
+                ancestries: ancestry,
+                params: person.params,
+                pins: &person.overrides,
+            };
+            let conception = reproduce::conceive(self.model, parent(f)?, parent(m)?, &child, seed)
+                .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?;
             staged.genes = Genes::Drawn {
-                gene: child
-                    .genome
-                    .sample(&mut stream(seed, &person.id, Purpose::GeneSample)),
+                gene: conception.gene,
                 genome: None,
             };
-            staged.origins = Some(child.origins);
-            staged.pool_keys = pool.keys;
-            staged.warning = pool.warning;
+            staged.origins = Some(conception.genes.origins);
+            staged.pool_keys = conception.pool_keys;
+            staged.warning = conception.warning;
             return Ok(staged);
         }
         match &person.founder_genes {
@@ -446,7 +442,8 @@ impl<'a> Simulation<'a> {
                 if let (Some(f), Some(m)) =
                     (self.pedigree.father(s.node), self.pedigree.mother(s.node))
                 {
-                    self.model.inherit_fine_layers(
+                    reproduce::inherit_colour(
+                        self.model,
                         &mut latent,
                         &self.ancestors[&f].latent,
                         &self.ancestors[&m].latent,

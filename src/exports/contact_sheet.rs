@@ -4,7 +4,7 @@
 use super::manifest::Manifest;
 use super::png::decode_png;
 use crate::error::{Error, Result};
-use crate::model::Image;
+use crate::image::Image;
 use font8x8::UnicodeFonts;
 use std::path::Path;
 

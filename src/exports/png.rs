@@ -2,7 +2,8 @@
 //! other metadata, so the same pixels always give the same bytes).
 
 use crate::error::{Error, Result};
-use crate::model::Image;
+use crate::image::Image;
+use std::path::Path;
 
 /// Encodes an RGB8 image as PNG bytes.
 pub fn encode_png(image: &Image) -> Result<Vec<u8>> {
@@ -19,6 +20,11 @@ pub fn encode_png(image: &Image) -> Result<Vec<u8>> {
             .map_err(|e| Error::internal(format!("PNG data: {e}")))?;
     }
     Ok(out)
+}
+
+/// Writes `image` as a PNG at `path`, atomically (folders are created).
+pub fn write_png(path: &Path, image: &Image) -> Result<()> {
+    crate::io::atomic::write_atomic(path, &encode_png(image)?)
 }
 
 /// Decodes a PNG written by [`encode_png`] (RGB8 or RGBA8) back into an image.

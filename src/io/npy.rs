@@ -8,7 +8,7 @@
 //! temporary name and renamed so an interrupted write leaves no half file.
 
 use crate::error::{Error, Result};
-use crate::model::Latent;
+use crate::latent::Latent;
 use npyz::WriterBuilder;
 use std::path::Path;
 
@@ -104,7 +104,7 @@ pub fn write(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
         w.finish()
             .map_err(|e| Error::internal(format!("npy data: {e}")))?;
     }
-    crate::exports::atomic::write_atomic(path, &bytes)
+    crate::io::atomic::write_atomic(path, &bytes)
 }
 
 /// Reads W+ latents of `width` numbers per layer: `[N, W]` is one latent,

@@ -6,7 +6,7 @@
 //! not its name.
 
 use crate::error::{Error, Result};
-use crate::model::Image;
+use crate::image::Image;
 use std::path::Path;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;

@@ -3,14 +3,16 @@
 
 use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::genetics::{CrossoverParams, Inheritance, Region};
-use crate::scenario::diagnostics::closest;
-use crate::scenario::format::FounderGenes;
+use crate::suggest::closest;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+
+mod founder;
+pub use founder::FounderGenes;
 
 /// A validated person.
 #[derive(Clone, Debug)]

@@ -7,8 +7,14 @@
 
 use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::genetics::{Inheritance, RegionSelector};
+// A person's founder source belongs to the pedigree (which the scenario builds);
+// the file format names it here too.
+pub use crate::pedigree::FounderGenes;
+// What the `model:` field holds; plain data in a leaf module so the model
+// reads it without importing the scenario.
+pub use crate::model_spec::{DeviceSpec, ModelSpec, StyleGeneSpec};
 use ron::extensions::Extensions;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
@@ -75,47 +81,6 @@ impl Default for Defaults {
     }
 }
 
-/// Which face model to use.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-pub enum ModelSpec {
-    /// The built-in procedural painter: no weights, runs anywhere.
-    #[default]
-    Procedural,
-    /// The neural StyleGene model from imported official weights.
-    StyleGene(StyleGeneSpec),
-}
-
-/// Options of the neural model.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct StyleGeneSpec {
-    /// Directory written by `famsim weights import`.
-    pub weights: String,
-    #[serde(default)]
-    pub device: DeviceSpec,
-    /// People per forward pass.
-    #[serde(default = "default_batch")]
-    pub batch: usize,
-    /// Truncation ψ toward `latent_avg` for founders drawn from a seed.
-    #[serde(default = "default_truncation")]
-    pub truncation: f32,
-}
-
-fn default_batch() -> usize {
-    8
-}
-fn default_truncation() -> f32 {
-    0.7
-}
-
-/// Where the neural model runs.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
-pub enum DeviceSpec {
-    #[default]
-    Cpu,
-    Cuda(usize),
-}
-
 /// One person as written in the file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,31 +122,5 @@ pub struct RegionKey(pub String);
 impl RegionKey {
     pub fn selector(&self) -> Result<RegionSelector, String> {
         self.0.parse()
-    }
-}
-
-/// Where a founder's genes come from.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-pub enum FounderGenes {
-    /// A gene-pool entry matching the founder's age, sex and ancestry.
-    #[default]
-    Pool,
-    /// A latent drawn from this seed (the mapping network for the neural model).
-    Seed(u64),
-    /// A W+ latent file (.npy, `[N, 512]` or `[1, N, 512]`), neural model only.
-    Latent(String),
-    /// A face photo (PNG or JPEG, an aligned square crop) brought into W+ by
-    /// the e4e photo encoder; neural model only.
-    Photo(String),
-}
-
-impl FounderGenes {
-    /// The file this founder's genes come from, with the variant's name.
-    pub fn file(&self) -> Option<(&'static str, &str)> {
-        match self {
-            FounderGenes::Latent(path) => Some(("Latent", path)),
-            FounderGenes::Photo(path) => Some(("Photo", path)),
-            FounderGenes::Pool | FounderGenes::Seed(_) => None,
-        }
     }
 }

@@ -6,7 +6,7 @@
 //! into a one-line input error (exit code 2) instead.
 
 use crate::error::{Error, Result};
-use crate::scenario::format::DeviceSpec;
+use crate::model_spec::DeviceSpec;
 
 /// The CPU backend: burn-ndarray in f32.
 pub type CpuBackend = burn_ndarray::NdArray<f32>;

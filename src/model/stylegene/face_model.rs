@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
 use crate::model::{FaceModel, Image, Latent, Subject};
-use crate::scenario::format::{DeviceSpec, StyleGeneSpec};
+use crate::model_spec::{DeviceSpec, StyleGeneSpec};
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

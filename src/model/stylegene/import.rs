@@ -20,7 +20,7 @@ use super::weights::{
 use crate::error::{Error, Result};
 use crate::genetics::genome::GeneShape;
 use crate::io::safetensors::{self as st, TensorToWrite};
-use crate::scenario::format::DeviceSpec;
+use crate::model_spec::DeviceSpec;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

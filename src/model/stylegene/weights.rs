@@ -177,7 +177,7 @@ impl ModelInfo {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let text = ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
             .map_err(|e| Error::internal(format!("model.ron: {e}")))?;
-        crate::exports::atomic::write_atomic(
+        crate::io::atomic::write_atomic(
             &dir.join(MODEL_FILE),
             format!("// Written by `famsim weights import`.\n{text}\n").as_bytes(),
         )
