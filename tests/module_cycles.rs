@@ -420,7 +420,11 @@ fn graphs(src_dir: &Path) -> Graphs {
                     .or_default()
                     .entry(target[common].clone())
                     .or_insert(Why {
-                        file: file.clone(),
+                        // Shown from the crate root: `src/io/npy.rs`.
+                        file: file
+                            .strip_prefix(src_dir.parent().unwrap_or(src_dir))
+                            .unwrap_or(&file)
+                            .to_path_buf(),
                         line: r.line,
                         path: r.path.join("::"),
                     });
