@@ -2,6 +2,9 @@
 //!
 //! The modules follow the data flow:
 //! [`scenario`] → [`pedigree`] → [`genetics`] → [`model`] → [`engine`] → [`exports`].
+//! Plain data they share ([`latent`], [`image`], [`model_spec`],
+//! [`attributes`]) sits in leaf modules, so no module imports one that
+//! imports it back (`tests/module_cycles.rs`). ARCHITECTURE.md has the map.
 
 pub mod attributes;
 pub mod cli;
