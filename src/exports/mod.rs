@@ -1,4 +1,6 @@
-//! What a run leaves behind: manifest, family-tree page, contact sheet.
+//! What a run leaves behind: manifest, family-tree page, contact sheet, and
+//! the views made from the manifest ([`EXPORTS`]: GEDCOM, Graphviz, the
+//! tree page), which `famsim run` and `famsim export` both write from here.
 
 pub mod contact_sheet;
 pub mod dot;
