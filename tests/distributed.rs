@@ -473,8 +473,11 @@ fn cluster_process() {
         .collect();
     let process: usize = var("FAMSIM_TEST_PROCESS").parse().unwrap();
     let delay = Duration::from_millis(var("FAMSIM_TEST_DELAY_MS").parse().unwrap());
-    let cluster =
+    let mut cluster =
         ClusterConfig::new(2, hosts.len(), process, hosts, painter_factory(delay)).unwrap();
+    // When a port was taken between `free_ports` and the bind, the peer
+    // gives up soon enough for the caller's retry (not after the default 300 s).
+    cluster.connect_timeout = Duration::from_secs(20);
     let scenario = PathBuf::from(var("FAMSIM_TEST_SCENARIO"));
     let out = PathBuf::from(var("FAMSIM_TEST_OUT"));
     match run(
