@@ -20,6 +20,10 @@ pub(super) struct AncestorMsg {
 }
 
 /// News for the leader (worker 0).
+// A person's 34 region origins make `Person` the large variant; every
+// message is moved once into timely's buffer and serialised, so boxing them
+// would only add an allocation per person.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) enum LeaderMsg {
     /// What simulating one person decided.
