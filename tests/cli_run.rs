@@ -228,7 +228,7 @@ fn resume_redraws_only_missing_faces_and_refuses_a_different_run() {
     }
     std::fs::remove_file(out.join("manifest.json")).unwrap();
     std::fs::write(out.join("people/.famsim-abc.tmp"), b"half a png").unwrap();
-    run_ok(&[
+    let resumed = famsim(&[
         "run",
         "scenarios/three_gen.ron",
         "--out",
@@ -236,8 +236,19 @@ fn resume_redraws_only_missing_faces_and_refuses_a_different_run() {
         "--size",
         "64",
         "--resume",
-        "--quiet",
     ]);
+    let said = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{said}");
+    // Only the removed faces are drawn again; the others are kept as they were.
+    let removed = people.iter().step_by(2).count();
+    assert!(
+        said.contains(&format!(
+            "{} people ({removed} rendered, {} kept from a previous run)",
+            people.len(),
+            people.len() - removed
+        )),
+        "{said}"
+    );
     assert_eq!(tree(&out), complete);
 
     let refused = famsim(&[

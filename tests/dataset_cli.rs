@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::tree;
+use common::{finished_files, tree};
 
 const SPEC: &str = "scenarios/dataset_small.ron";
 
@@ -205,15 +205,19 @@ fn all_files_whole(root: &Path) {
 fn killed_runs_resume_to_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    let started = Instant::now();
     dataset(&whole, &["--families", "20", "--threads", "2"]);
-    let full_run = started.elapsed();
     let expected = tree(&whole);
+    let total = finished_files(&whole, "png");
 
     let resumed = tmp.path().join("resumed");
     let out = resumed.to_str().unwrap();
-    // Kill at several points of the run (early, middle, late), resuming each time.
-    for share in [0.05, 0.3, 0.6, 0.9] {
+    // Kill while the run is drawing faces (early, middle, late), resuming
+    // each time: each kill must land on a running process that has drawn
+    // some of the faces but not all.
+    for share in [0.1, 0.4, 0.7] {
+        let before = finished_files(&resumed, "png");
+        let target = ((total as f64 * share) as usize).max(before + 1);
+        assert!(target < total, "{before} of {total} faces before a kill");
         let mut child = famsim(&[
             "dataset",
             "--spec",
@@ -223,7 +227,7 @@ fn killed_runs_resume_to_the_same_bytes() {
             "--families",
             "20",
             "--threads",
-            "2",
+            "1",
             "--quiet",
             "--resume",
         ])
@@ -231,12 +235,32 @@ fn killed_runs_resume_to_the_same_bytes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-        std::thread::sleep(full_run.mul_f64(share).max(Duration::from_millis(20)));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
-        if resumed.exists() {
-            all_files_whole(&resumed);
+        while finished_files(&resumed, "png") < target {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "the run ended ({status}) before {target} of {total} faces existed; \
+                     the kill could not land mid-run"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "the run was not running any more when it was killed ({status})"
+        );
+        let left = finished_files(&resumed, "png");
+        assert!(
+            (target..total).contains(&left),
+            "expected a partial folder, found {left} of {total} faces"
+        );
+        assert!(
+            !resumed.join("DATASET.md").exists(),
+            "a killed run finished"
+        );
+        all_files_whole(&resumed);
     }
     dataset(
         &resumed,

@@ -30,7 +30,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{assert_same_tree, famsim, free_ports, port_taken, run_cluster};
+use common::{
+    assert_same_tree, famsim, finished_files, free_ports, kill_one_process, many_families,
+    port_taken, run_cluster,
+};
 
 const SHAPE: GeneShape = GeneShape {
     layers: 4,
@@ -470,8 +473,11 @@ fn cluster_process() {
         .collect();
     let process: usize = var("FAMSIM_TEST_PROCESS").parse().unwrap();
     let delay = Duration::from_millis(var("FAMSIM_TEST_DELAY_MS").parse().unwrap());
-    let cluster =
+    let mut cluster =
         ClusterConfig::new(2, hosts.len(), process, hosts, painter_factory(delay)).unwrap();
+    // When a port was taken between `free_ports` and the bind, the peer
+    // gives up soon enough for the caller's retry (not after the default 300 s).
+    cluster.connect_timeout = Duration::from_secs(20);
     let scenario = PathBuf::from(var("FAMSIM_TEST_SCENARIO"));
     let out = PathBuf::from(var("FAMSIM_TEST_OUT"));
     match run(
@@ -626,4 +632,87 @@ fn a_process_that_never_joins_is_named_after_the_connect_timeout() {
         "{stderr}"
     );
     assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// `famsim run` on two processes in one folder: whichever process is
+/// killed mid-run (the leader, process 0, or the other), the survivor stops
+/// with an error naming it, nothing is left half-written, and rerunning both
+/// with `--resume` draws just the missing faces and gives the bytes of a
+/// one-process run.
+#[test]
+fn famsim_run_cluster_survives_losing_either_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = many_families(dir.path(), 40);
+    let total = 200;
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let scenario = scenario.to_string_lossy().into_owned();
+    let one = path("one");
+    famsim_ok(&["run", &scenario, "--out", &one, "--quiet", "--threads", "2"]);
+
+    let hostfile = dir.path().join("hosts");
+    for victim in [0, 1] {
+        let out = path(&format!("lost{victim}"));
+        // One rendering thread each, so that the run lasts long enough to
+        // be killed in the middle.
+        let args = |i: usize, hosts: &str, quiet: bool| -> Vec<String> {
+            let index = i.to_string();
+            let mut a: Vec<String> = [
+                "run",
+                &scenario,
+                "--out",
+                &out,
+                "--threads",
+                "1",
+                "--resume",
+                "--processes",
+                "2",
+                "--process",
+                &index,
+                "--hostfile",
+                hosts,
+                "--connect-timeout",
+                "20",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            if quiet {
+                a.push("--quiet".into());
+            }
+            a
+        };
+        let faces = || finished_files(&Path::new(&out).join("people"), "png");
+        let lost = kill_one_process(
+            &hostfile,
+            |i, hosts| args(i, hosts, true),
+            victim,
+            faces,
+            total / 10,
+            total / 2,
+        );
+        let survivor = 1 - victim;
+        let said = &lost.survivor_stderr;
+        assert_eq!(lost.survivor_code, Some(1), "{said}");
+        assert!(
+            said.contains(&format!(
+                "process {victim} ({}) stopped or became unreachable; process {survivor} stops too",
+                lost.hosts[victim]
+            )) && said.contains("rerun the whole job with --resume"),
+            "process {survivor} did not name the lost process {victim}:\n{said}"
+        );
+        assert!(!Path::new(&out).join("manifest.json").exists());
+        let kept = faces();
+        assert!(kept >= lost.files_at_kill && kept < total);
+
+        let texts = run_cluster(&hostfile, |i, hosts| args(i, hosts, false));
+        assert!(
+            texts[0].contains(&format!(
+                "{total} people ({} rendered, {kept} kept from a previous run)",
+                total - kept
+            )),
+            "resume should keep the {kept} faces already drawn:\n{}",
+            texts[0]
+        );
+        assert_same_tree(Path::new(&one), Path::new(&out));
+    }
 }

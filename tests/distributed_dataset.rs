@@ -1,12 +1,13 @@
 //! `famsim dataset` over timely workers writes the dataset one process
 //! writes: 2 processes × 2 threads into one folder, and into one folder per
-//! process joined by `famsim merge`.
+//! process joined by `famsim merge`; losing either process mid-run stops the
+//! other with an error naming it, and `--resume` completes the dataset.
 
 use std::path::Path;
 use std::process::Child;
 
 mod common;
-use common::{assert_same_tree, famsim, run_cluster};
+use common::{assert_same_tree, famsim, finished_files, kill_one_process, run_cluster};
 
 fn ok(child: Child) {
     let out = child.wait_with_output().unwrap();
@@ -74,4 +75,82 @@ fn a_dataset_on_two_processes_is_the_dataset_of_one() {
         .spawn()
         .unwrap());
     assert_same_tree(Path::new(&one), Path::new(&merged));
+}
+
+#[test]
+fn a_dataset_cluster_survives_losing_either_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let base = [
+        "dataset",
+        "--spec",
+        "scenarios/dataset_small.ron",
+        "--families",
+        "40",
+    ];
+    let one = p("one");
+    let mut args = base.to_vec();
+    args.extend(["--out", &one, "--quiet", "--threads", "2"]);
+    ok(famsim(&args).spawn().unwrap());
+    let total = finished_files(Path::new(&one), "png");
+
+    let hostfile = dir.path().join("hosts");
+    for victim in [0, 1] {
+        let out = p(&format!("lost{victim}"));
+        let args = |i: usize, hosts: &str, quiet: bool| -> Vec<String> {
+            let index = i.to_string();
+            let mut a: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+            for x in [
+                "--out",
+                &out,
+                "--threads",
+                "1",
+                "--resume",
+                "--processes",
+                "2",
+                "--process",
+                &index,
+                "--hostfile",
+                hosts,
+                "--connect-timeout",
+                "20",
+            ] {
+                a.push(x.to_string());
+            }
+            if quiet {
+                a.push("--quiet".into());
+            }
+            a
+        };
+        let faces = || finished_files(Path::new(&out), "png");
+        let lost = kill_one_process(
+            &hostfile,
+            |i, hosts| args(i, hosts, true),
+            victim,
+            faces,
+            total / 10,
+            total / 2,
+        );
+        let survivor = 1 - victim;
+        let said = &lost.survivor_stderr;
+        assert_eq!(lost.survivor_code, Some(1), "{said}");
+        assert!(
+            said.contains(&format!(
+                "process {victim} ({}) stopped or became unreachable; process {survivor} stops too",
+                lost.hosts[victim]
+            )) && said.contains("rerun the whole job with --resume"),
+            "process {survivor} did not name the lost process {victim}:\n{said}"
+        );
+        assert!(!Path::new(&out).join("DATASET.md").exists());
+        let kept = faces();
+        assert!(kept >= lost.files_at_kill && kept < total);
+
+        let texts = run_cluster(&hostfile, |i, hosts| args(i, hosts, false));
+        assert!(
+            texts[0].contains(&format!("({} rendered, {kept} kept)", total - kept)),
+            "resume should keep the {kept} faces already drawn:\n{}",
+            texts[0]
+        );
+        assert_same_tree(Path::new(&one), Path::new(&out));
+    }
 }

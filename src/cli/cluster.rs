@@ -1,7 +1,7 @@
 //! The flags that spread `famsim run` / `famsim dataset` over timely workers,
 //! and the per-worker model factory the CLI gives the engine.
 
-use crate::engine::distributed::{read_hostfile, DEFAULT_CONNECT_TIMEOUT};
+use crate::engine::cluster::{read_hostfile, DEFAULT_CONNECT_TIMEOUT};
 use crate::engine::{ClusterConfig, ModelFactory, WorkerSlot};
 use crate::error::{Error, Result};
 use crate::model::FaceModel;

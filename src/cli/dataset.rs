@@ -1,7 +1,7 @@
 //! `famsim dataset --spec SPEC.ron --out DIR [--families N] [--seed S] [--resume]`:
 //! a synthetic kinship dataset in the Families In the Wild layout.
 
-use super::stamp::{check_resume, stamp};
+use super::stamp::{add_face_inputs, check_resume, stamp};
 use crate::dataset::{generate, DatasetOptions, DatasetSpec};
 use crate::error::{Error, Result};
 use crate::io::atomic::write_atomic;
@@ -64,23 +64,21 @@ pub fn dataset(args: DatasetArgs) -> Result<()> {
     );
     let cluster = args.cluster.config(models)?;
     let leader = cluster.as_ref().is_none_or(|c| c.process == 0);
-    let stamp = stamp(
-        &args.spec,
-        "spec_sha256",
-        serde_json::json!({
-            "families": spec.families,
-            "seed": spec.seed,
-            "image_size": spec.image_size,
-            "model": model.describe(),
-        }),
-    )?;
+    let mut settings = serde_json::json!({
+        "families": spec.families,
+        "seed": spec.seed,
+        "image_size": spec.image_size,
+        "model": model.describe(),
+    });
+    add_face_inputs(&mut settings, &spec.model, &args.spec, None);
+    let stamp = stamp(&args.spec, "spec_sha256", settings)?;
     let stamp_path = args.out.join(DATASET_STAMP);
     check_resume(
         &args.out,
         DATASET_STAMP,
         &stamp,
         args.resume,
-        "spec, family count, seed, model",
+        "spec, family count, seed, model, weights",
     )?;
     // Process 0 alone writes the stamp: two processes writing the same file
     // in a shared folder would race with each other's temporary files.

@@ -1,7 +1,7 @@
 //! `famsim run`: simulate a scenario end to end and write the run directory.
 
 use super::cluster::model_factory;
-use super::stamp::{check_resume, stamp};
+use super::stamp::{add_face_inputs, check_resume, stamp};
 use super::RunArgs;
 use crate::engine::{simulate, ProgressReport, RunOptions};
 use crate::error::{Error, Result};
@@ -45,21 +45,24 @@ pub fn run(args: RunArgs) -> Result<()> {
         Arc::clone(&model),
     );
     let cluster = args.cluster.config(models)?;
-    let stamp = stamp(
+    let mut settings = serde_json::json!({
+        "seed": seed,
+        "image_size": loaded.file.image_size,
+        "model": model.describe(),
+    });
+    add_face_inputs(
+        &mut settings,
+        &loaded.file.model,
         &args.scenario,
-        "scenario_sha256",
-        serde_json::json!({
-            "seed": seed,
-            "image_size": loaded.file.image_size,
-            "model": model.describe(),
-        }),
-    )?;
+        Some(&loaded.pedigree),
+    );
+    let stamp = stamp(&args.scenario, "scenario_sha256", settings)?;
     check_resume(
         &out_dir,
         RUN_STAMP,
         &stamp,
         args.resume,
-        "scenario, seed, size, model",
+        "scenario, seed, size, model, weights, founder file",
     )?;
     write_atomic(&out_dir.join(RUN_STAMP), stamp.as_bytes())?;
 

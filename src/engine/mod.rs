@@ -6,10 +6,8 @@
 //! Every random draw comes from the person's own streams, so the order in which
 //! threads finish never changes a byte of output.
 
-mod connect;
-pub mod distributed;
+pub mod cluster;
 pub mod merge;
-mod placement;
 mod progress;
 pub mod reproduce;
 
@@ -30,7 +28,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use distributed::{ClusterConfig, ModelFactory, WorkerSlot};
+pub use cluster::{ClusterConfig, ModelFactory, WorkerSlot};
 pub use progress::{Progress, ProgressReport};
 use reproduce::ChildSpec;
 
@@ -146,7 +144,7 @@ struct Ancestor {
 /// Returns the manifest (not yet written; see [`crate::exports::write_run_outputs`]).
 ///
 /// With `opts.cluster` set, the run is spread over timely dataflow workers
-/// (see [`distributed`]); each worker builds its own model with the cluster's
+/// (see [`cluster`]); each worker builds its own model with the cluster's
 /// model factory, and `model` only names the model in the manifest. Only the
 /// leader's report (process 0) holds the whole manifest.
 pub fn simulate(
@@ -155,7 +153,7 @@ pub fn simulate(
     opts: &RunOptions,
 ) -> Result<RunReport> {
     if let Some(cluster) = &opts.cluster {
-        return distributed::simulate(pedigree, model, cluster, opts);
+        return cluster::simulate(pedigree, model, cluster, opts);
     }
     let pool = thread_pool(opts.threads)?;
     pool.install(|| Simulation::new(pedigree, model, opts).run())
@@ -194,8 +192,7 @@ impl<'a> Simulation<'a> {
     fn run(mut self) -> Result<RunReport> {
         self.prepare_folders()?;
         let progress = self.opts.progress.start(self.pedigree.len() as u64, true);
-        let mut records = Vec::with_capacity(self.pedigree.len());
-        let mut warnings = Vec::new();
+        let mut outcomes = Vec::with_capacity(self.pedigree.len());
         let (mut rendered, mut skipped) = (0, 0);
 
         for (generation, people) in self.pedigree.generations().iter().enumerate() {
@@ -204,24 +201,34 @@ impl<'a> Simulation<'a> {
             rendered += r;
             skipped += s;
             let outcome = self.finish(prepared);
-            for person in outcome.people {
-                records.push(self.record(&person));
-                warnings.extend(person.warning);
-            }
+            outcomes.extend(outcome.people);
             for (node, genome, latent) in outcome.ancestors {
                 let children_left = self.pedigree.children(node).len();
                 self.adopt(node, genome, latent, children_left);
             }
         }
         self.opts.progress.end(&progress);
-        records.sort_by_key(|r| self.pedigree.node(&r.id));
 
         Ok(RunReport {
-            manifest: self.manifest(records, warnings),
+            manifest: self.assemble(outcomes),
             rendered,
             skipped,
             leader: true,
         })
+    }
+
+    /// The run's manifest from every person's outcome, given in the order
+    /// one machine simulates them (generation by generation): warnings keep
+    /// that order, records follow the pedigree's. A cluster's leader puts
+    /// what it heard in that order and comes here too.
+    pub(crate) fn assemble(&self, mut outcomes: Vec<PersonOutcome>) -> Manifest {
+        let warnings = outcomes
+            .iter_mut()
+            .filter_map(|o| o.warning.take())
+            .collect();
+        outcomes.sort_by_key(|o| o.node);
+        let records = outcomes.iter().map(|o| self.record(o)).collect();
+        self.manifest(records, warnings)
     }
 
     /// The run's manifest from every person's record (in pedigree order) and

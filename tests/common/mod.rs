@@ -82,8 +82,9 @@ pub fn port_taken<'a>(outputs: impl IntoIterator<Item = &'a str>) -> bool {
 
 /// Runs a two-process famsim cluster to completion on fresh local ports.
 /// `args_for(index, hostfile)` gives process `index`'s arguments; a try that
-/// failed only because a port was taken is retried, twice at most.
-pub fn run_cluster(hostfile: &Path, args_for: impl Fn(usize, &str) -> Vec<String>) {
+/// failed only because a port was taken is retried, twice at most. Returns
+/// each process's stderr.
+pub fn run_cluster(hostfile: &Path, args_for: impl Fn(usize, &str) -> Vec<String>) -> Vec<String> {
     let hosts = hostfile.to_string_lossy().into_owned();
     for attempt in 0..3 {
         std::fs::write(hostfile, free_ports().join("\n") + "\n").unwrap();
@@ -99,13 +100,13 @@ pub fn run_cluster(hostfile: &Path, args_for: impl Fn(usize, &str) -> Vec<String
             .into_iter()
             .map(|c| c.wait_with_output().unwrap())
             .collect();
-        if outputs.iter().all(|o| o.status.success()) {
-            return;
-        }
         let texts: Vec<String> = outputs
             .iter()
             .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
             .collect();
+        if outputs.iter().all(|o| o.status.success()) {
+            return texts;
+        }
         assert!(
             attempt < 2 && port_taken(texts.iter().map(String::as_str)),
             "a famsim process failed: {}\n{}",
@@ -113,4 +114,164 @@ pub fn run_cluster(hostfile: &Path, args_for: impl Fn(usize, &str) -> Vec<String
             texts[1]
         );
     }
+    unreachable!("the last attempt either returns or panics")
+}
+
+/// How a two-process cluster ended after one of its processes was killed.
+pub struct LostProcess {
+    /// The host file's addresses, in process order.
+    pub hosts: Vec<String>,
+    /// The surviving process's exit code and stderr.
+    pub survivor_code: Option<i32>,
+    pub survivor_stderr: String,
+    /// Finished files `count` saw just after the kill.
+    pub files_at_kill: usize,
+}
+
+/// Starts a two-process famsim cluster on fresh local ports, waits until
+/// `count()` (finished files in the output) reaches `from` while both
+/// processes still run, kills process `victim` with SIGKILL, and waits for the
+/// survivor to end, which it must do within 30 s. Panics unless the kill
+/// landed on a running process with fewer than `below` files written. A try
+/// that failed only because a port was taken is retried, twice at most.
+pub fn kill_one_process(
+    hostfile: &Path,
+    args_for: impl Fn(usize, &str) -> Vec<String>,
+    victim: usize,
+    count: impl Fn() -> usize,
+    from: usize,
+    below: usize,
+) -> LostProcess {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+    let file = hostfile.to_string_lossy().into_owned();
+    for attempt in 0..3 {
+        let hosts = free_ports();
+        std::fs::write(hostfile, hosts.join("\n") + "\n").unwrap();
+        let mut children: Vec<Child> = (0..2)
+            .map(|i| {
+                let args = args_for(i, &file);
+                famsim(&args.iter().map(String::as_str).collect::<Vec<_>>())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let started = Instant::now();
+        let mut ended_early = false;
+        while count() < from {
+            if children.iter_mut().any(|c| c.try_wait().unwrap().is_some())
+                || started.elapsed() > Duration::from_secs(120)
+            {
+                ended_early = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if ended_early {
+            for c in &mut children {
+                let _ = c.kill();
+            }
+            let texts: Vec<String> = children
+                .into_iter()
+                .map(|c| {
+                    String::from_utf8_lossy(&c.wait_with_output().unwrap().stderr).into_owned()
+                })
+                .collect();
+            assert!(
+                attempt < 2 && port_taken(texts.iter().map(String::as_str)),
+                "a process ended before {from} files were written, so the kill \
+                 could not land mid-run:\n{}\n{}",
+                texts[0],
+                texts[1]
+            );
+            continue;
+        }
+        children[victim].kill().unwrap(); // SIGKILL
+        let status = children[victim].wait().unwrap();
+        let files_at_kill = count();
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "process {victim} was not running any more when it was killed ({status})"
+        );
+        assert!(
+            files_at_kill < below,
+            "{files_at_kill} files were written before the kill landed; expected fewer than {below}"
+        );
+        let mut survivor = children.remove(1 - victim);
+        let killed_at = Instant::now();
+        while survivor.try_wait().unwrap().is_none() {
+            if killed_at.elapsed() > Duration::from_secs(30) {
+                let _ = survivor.kill();
+                let out = survivor.wait_with_output().unwrap();
+                panic!(
+                    "process {} still ran 30 s after process {victim} was killed:\n{}",
+                    1 - victim,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = survivor.wait_with_output().unwrap();
+        return LostProcess {
+            hosts,
+            survivor_code: out.status.code(),
+            survivor_stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            files_at_kill,
+        };
+    }
+    unreachable!("the last attempt either returns or panics")
+}
+
+/// Writes `dir/families.ron`: `families` families of two pool founders and
+/// three children each, at 128 px — enough faces that a test can kill a run
+/// while it draws them.
+pub fn many_families(dir: &Path, families: usize) -> PathBuf {
+    let ancestries = ["White", "Black", "EastAsian", "Indian", "LatinoHispanic"];
+    let mut people = String::new();
+    for f in 0..families {
+        let anc = ancestries[f % ancestries.len()];
+        people.push_str(&format!(
+            "(id: \"pa{f}\", sex: Male, age: \"40-49\", ancestry: Some({anc})),\n\
+             (id: \"ma{f}\", sex: Female, age: \"30-39\", ancestry: Some({anc})),\n"
+        ));
+        for (k, (sex, age)) in [("Female", "3-9"), ("Male", "10-19"), ("Female", "20-29")]
+            .iter()
+            .enumerate()
+        {
+            people.push_str(&format!(
+                "(id: \"kid{f}_{k}\", sex: {sex}, age: \"{age}\", \
+                 father: Some(\"pa{f}\"), mother: Some(\"ma{f}\")),\n"
+            ));
+        }
+    }
+    let path = dir.join("families.ron");
+    std::fs::write(
+        &path,
+        format!("(name: \"many families\", seed: 5, image_size: 128, people: [\n{people}])\n"),
+    )
+    .unwrap();
+    path
+}
+
+/// Finished files (not famsim's temporaries) with extension `ext` anywhere
+/// under `dir`; 0 while `dir` does not exist.
+pub fn finished_files(dir: &Path, ext: &str) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !name.starts_with(".famsim-") && path.extension().is_some_and(|x| x == ext) {
+                n += 1;
+            }
+        }
+    }
+    n
 }
