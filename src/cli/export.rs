@@ -18,7 +18,7 @@ pub struct ExportFlags {
     /// Write `tree.ged` (GEDCOM 5.5.1, faces linked as media) for genealogy programs.
     #[arg(long)]
     pub gedcom: bool,
-    /// Write `tree.dot` (Graphviz, faces as node images; render inside the run folder).
+    /// Write `tree.dot` (Graphviz, faces as node images; renders from any directory).
     #[arg(long)]
     pub dot: bool,
     /// Write `index.html` (the family tree page).
@@ -82,7 +82,9 @@ pub fn write_exports(
         put(GEDCOM_FILE, gedcom::to_gedcom(manifest))?;
     }
     if flags.dot {
-        put(DOT_FILE, dot::to_dot(manifest))?;
+        // The absolute folder, so the graph renders from any directory.
+        let dir = std::fs::canonicalize(run_dir).map_err(|e| Error::io(run_dir, e))?;
+        put(DOT_FILE, dot::to_dot(manifest, Some(&dir)))?;
     }
     if flags.html {
         put(HTML_FILE, html::render_tree(manifest, run_dir)?)?;

@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Person {
     pub id: String,
     pub name: String,
+    /// The family name as written in the scenario, if it was; exports
+    /// derive one from `name` otherwise.
+    pub surname: Option<String>,
     pub sex: Sex,
     pub age: AgeGroup,
     /// A founder's own ancestry; empty for children, whose ancestry is derived.
@@ -495,6 +498,7 @@ mod tests {
         Person {
             id: id.into(),
             name: id.into(),
+            surname: None,
             sex,
             age,
             ancestry: if parents.is_none() {

@@ -439,6 +439,7 @@ pub fn describe_ron_error(
 pub fn field_hint(field: &str) -> Option<String> {
     Some(match field {
         "name" => "a string in double quotes, e.g. \"The Okafors\"".into(),
+        "surname" => "a family name in double quotes, e.g. \"Hale\"".into(),
         "id" | "father" | "mother" => "a person id in double quotes, e.g. \"anna\"".into(),
         "seed" => "a whole number from 0 to 18446744073709551615".into(),
         "image_size" => "a whole number of pixels from 64 to 1024".into(),

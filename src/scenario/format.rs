@@ -125,6 +125,10 @@ pub struct PersonSpec {
     /// Display name (defaults to the id).
     #[serde(default)]
     pub name: Option<String>,
+    /// Family name for genealogy exports (GEDCOM's `/…/`); by default the
+    /// last word of a display name with a space.
+    #[serde(default)]
+    pub surname: Option<String>,
     pub sex: Sex,
     /// FairFace age group: "0-2", "3-9", …, "70+".
     pub age: AgeGroup,

@@ -281,6 +281,22 @@ fn check_person(
                 .help("leave `name` out to show the id instead"),
         );
     }
+    if let Some(surname) = &p.surname {
+        let problem = if surname.trim().is_empty() {
+            Some("`surname` is empty")
+        } else if surname.contains('/') {
+            Some("`surname` contains `/`, which GEDCOM uses to mark the surname")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            out.push(
+                Diagnostic::error(at.person_field(entry, "surname"), problem)
+                    .person(id)
+                    .help("leave `surname` out to take the last word of `name`"),
+            );
+        }
+    }
     for (field, value) in [("gamma", p.gamma), ("eta", p.eta)] {
         let Some(value) = value else { continue };
         if !in_unit_range(value) {
@@ -505,6 +521,7 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
     Person {
         id: p.id.clone(),
         name: p.name.clone().unwrap_or_else(|| p.id.clone()),
+        surname: p.surname.clone(),
         sex: p.sex,
         age: p.age,
         ancestry: if is_founder {
