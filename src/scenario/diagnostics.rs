@@ -168,6 +168,7 @@ impl<'a> Source<'a> {
                 .chars()
                 .count()
                 .max(1);
+            let (shown, before, width) = window(&shown, before, width);
             let _ = writeln!(out, "{gutter} |");
             let _ = writeln!(out, "{number} | {shown}");
             let _ = writeln!(
@@ -207,6 +208,31 @@ impl<'a> Source<'a> {
         );
         out
     }
+}
+
+/// Widest source line shown whole under a message.
+const MAX_SHOWN: usize = 120;
+
+/// A long line (a whole file on one line, brackets nested thousands deep)
+/// cut to [`MAX_SHOWN`] characters around the caret, with `…` where text
+/// was left out; returns the text, the caret's column in it and its width.
+fn window(line: &str, before: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= MAX_SHOWN {
+        return (line.to_string(), before, width);
+    }
+    let start = before.saturating_sub(MAX_SHOWN / 2).min(chars.len() - MAX_SHOWN);
+    let end = start + MAX_SHOWN;
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    let caret = before - start + usize::from(start > 0);
+    (shown, caret, width.min(end.saturating_sub(before)).max(1))
 }
 
 /// The candidate closest to `word` by edit distance, if it is close enough to
@@ -527,6 +553,20 @@ mod tests {
             shown,
             "error: s.ron:2:10: person \"kid\": bad mother\n  |\n2 |     mother: \"bob\",\n  |             ^^^^^\n  = help: try \"ann\"\n"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_the_caret() {
+        let text = format!("({}x{})", "[".repeat(500), "]".repeat(500));
+        let src = Source::new(Path::new("s.ron"), &text);
+        let at = text.find('x').unwrap();
+        let shown = src.render(&Diagnostic::error(Some(at..at + 1), "here"));
+        let lines: Vec<&str> = shown.lines().collect();
+        assert!(lines[2].chars().count() < 140, "{shown}");
+        assert!(lines[2].contains("…[[[[x]]]]…"), "{shown}");
+        // The caret is under the x.
+        let x = lines[2].chars().position(|c| c == 'x').unwrap();
+        assert_eq!(lines[3].chars().position(|c| c == '^'), Some(x), "{shown}");
     }
 
     #[test]
