@@ -309,13 +309,19 @@ fn a_run_refuses_a_folder_it_did_not_make_unless_forced() {
     let refused = run_into("scenarios/three_gen.ron", &out, &[]);
     let err = stderr_of(&refused);
     assert_eq!(refused.status.code(), Some(2), "{err}");
-    assert!(err.contains("is not empty") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("is not empty") && err.contains("--force"),
+        "{err}"
+    );
     assert!(err.contains("important.txt"), "{err}");
     assert_eq!(tree(&out), before, "a refused run changed the folder");
 
     let forced = run_into("scenarios/three_gen.ron", &out, &["--force"]);
     assert!(forced.status.success(), "{}", stderr_of(&forced));
-    assert_eq!(std::fs::read(out.join("important.txt")).unwrap(), b"keep me");
+    assert_eq!(
+        std::fs::read(out.join("important.txt")).unwrap(),
+        b"keep me"
+    );
     assert!(out.join("manifest.json").is_file());
 }
 

@@ -91,12 +91,12 @@ fn cli() -> BTreeMap<String, BTreeSet<String>> {
     for name in top_names {
         let help = famsim(&[&name, "--help"]);
         let children = names(&help);
+        for child in &children {
+            let help = famsim(&[&name, child, "--help"]);
+            commands.insert(format!("{name} {child}"), flags_in_help(&help));
+        }
         if children.is_empty() {
             commands.insert(name, flags_in_help(&help));
-        }
-        for child in children {
-            let help = famsim(&[&name, &child, "--help"]);
-            commands.insert(format!("{name} {child}"), flags_in_help(&help));
         }
     }
     commands
@@ -163,7 +163,7 @@ fn commands_in(code: &str) -> Vec<Vec<String>> {
     let mut found = Vec::new();
     for (i, _) in code.match_indices("famsim ") {
         let before = code[..i].chars().next_back();
-        if before.is_some_and(|c| !(c.is_whitespace() || matches!(c, '/' | '\'' | '"' | '('))) {
+        if before.is_some_and(|c| !(c.is_whitespace() || matches!(c, '/' | '\'' | '('))) {
             continue;
         }
         let rest = &code[i + "famsim ".len()..];
@@ -202,7 +202,11 @@ fn command_of(
         _ => Err(format!(
             "`famsim {}` names none of: {}",
             words.join(" "),
-            nested.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            nested
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -258,7 +262,9 @@ fn readme_command_list() -> Vec<String> {
         if line.starts_with("famsim ") {
             entries.push(line.to_string());
         } else if line.starts_with(' ') && !line.trim().is_empty() {
-            let last = entries.last_mut().expect("a continuation line after an entry");
+            let last = entries
+                .last_mut()
+                .expect("a continuation line after an entry");
             last.push(' ');
             last.push_str(line.trim());
         }
@@ -468,7 +474,13 @@ fn the_file_name_patterns_match_what_they_should() {
     ] {
         assert!(names_a_written_file(yes, &written), "{yes}");
     }
-    for no in ["family.ged", "people.png", "FIDxxxx/pairs.csv", "index.html", "FIDx/MIDy.png"] {
+    for no in [
+        "family.ged",
+        "people.png",
+        "FIDxxxx/pairs.csv",
+        "index.html",
+        "FIDx/MIDy.png",
+    ] {
         assert!(!names_a_written_file(no, &written), "{no}");
     }
     assert_eq!(
@@ -476,7 +488,10 @@ fn the_file_name_patterns_match_what_they_should() {
         [["dataset", "--spec", "s.ron", "--out", "/d", "--resume"].map(String::from)]
     );
     assert!(commands_in("metadata: { name: famsim }").is_empty());
-    assert_eq!(long_flags("[--gamma G --eta E] --out=DIR"), ["gamma", "eta", "out"]);
+    assert_eq!(
+        long_flags("[--gamma G --eta E] --out=DIR"),
+        ["gamma", "eta", "out"]
+    );
 }
 
 /// Every file of the repository, relative to it (build outputs left out).
@@ -524,11 +539,18 @@ fn every_markdown_page_mentioned_exists() {
         if !text_file {
             continue;
         }
-        for word in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))) {
+        for word in
+            text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-')))
+        {
             let word = word.trim_end_matches('.');
-            let Some(page) = word.rsplit('/').next() else { continue };
+            let Some(page) = word.rsplit('/').next() else {
+                continue;
+            };
             if page.len() > 3 && page.ends_with(".md") && !pages.contains(page) {
-                problems.push(format!("{}: mentions {word}, which is not in the repository", file.display()));
+                problems.push(format!(
+                    "{}: mentions {word}, which is not in the repository",
+                    file.display()
+                ));
             }
         }
     }

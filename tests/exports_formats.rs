@@ -323,7 +323,10 @@ fn gedcom_names_carry_the_surname_between_slashes() {
     assert_eq!(name_of("leo"), "Leo");
     // The manifest keeps the surname that was written, and only that one.
     let manifest = Manifest::read(&run.join("manifest.json")).unwrap();
-    assert_eq!(manifest.person("emma").unwrap().surname.as_deref(), Some("Hale"));
+    assert_eq!(
+        manifest.person("emma").unwrap().surname.as_deref(),
+        Some("Hale")
+    );
     assert_eq!(manifest.person("arthur").unwrap().surname, None);
 }
 
@@ -340,7 +343,15 @@ fn gramps_files_people_under_their_surnames() {
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let out = Command::new("gramps")
-        .args(["-y", "-C", "famsim-surnames", "-i", "tree.ged", "-e", "people.csv"])
+        .args([
+            "-y",
+            "-C",
+            "famsim-surnames",
+            "-i",
+            "tree.ged",
+            "-e",
+            "people.csv",
+        ])
         .env("HOME", &home)
         .current_dir(&run)
         .output()

@@ -247,6 +247,9 @@ fn a_scenario_nested_100000_deep_gets_a_plain_short_message() {
     for internal in ["recursion_limit", "serde_stacker", "ron::"] {
         assert!(!stderr.contains(internal), "{internal} in {stderr}");
     }
-    assert!(has_location(&stderr, &path.display().to_string()), "{stderr}");
+    assert!(
+        has_location(&stderr, &path.display().to_string()),
+        "{stderr}"
+    );
     assert!(stderr.len() < 2_000, "{} bytes of message", stderr.len());
 }

@@ -37,7 +37,9 @@ fn weights_needed(loaded: &LoadedScenario) -> Result<()> {
     let tree = scenario::source::parse(&text);
     let weights_span = tree.as_ref().and_then(|t| {
         let model = t.field("model")?.value.unwrap_some().variant_struct();
-        model.value_span("weights").or_else(|| t.value_span("model"))
+        model
+            .value_span("weights")
+            .or_else(|| t.value_span("model"))
     });
     let shown = dir.display();
     let info = match ModelInfo::read(&dir) {
@@ -60,7 +62,9 @@ fn weights_needed(loaded: &LoadedScenario) -> Result<()> {
                     weights_span.clone(),
                     format!("weights folder {shown} has no {file} ({what})"),
                 )
-                .help("import the weights again with `famsim weights import` (see weights/README.md)"),
+                .help(
+                    "import the weights again with `famsim weights import` (see weights/README.md)",
+                ),
             );
         }
     }

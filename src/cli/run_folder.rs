@@ -58,7 +58,11 @@ pub fn inspect(out_dir: &Path, stamp_file: &str, resume: bool, force: bool) -> R
              (files with the names the run writes are replaced)",
             out_dir.display(),
             shown.join(", "),
-            if names.len() > shown.len() { ", …" } else { "" }
+            if names.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
         )));
     }
     Ok(Folder::Theirs)

@@ -331,17 +331,29 @@ mod tests {
         // An unknown field: position, caret, did-you-mean.
         let text = GOOD.replace("mixed_couples: 0.2", "mixed_coupels: 0.2");
         let r = report(&text);
-        assert!(r.starts_with("error: d.ron:6:9: unknown field `mixed_coupels` in the dataset spec"), "{r}");
+        assert!(
+            r.starts_with("error: d.ron:6:9: unknown field `mixed_coupels` in the dataset spec"),
+            "{r}"
+        );
         assert!(r.contains("^^^^^^^^^^^^^"), "{r}");
         assert!(r.contains("did you mean `mixed_couples`?"), "{r}");
         // A misspelt option of the model, in the scenario's syntax.
-        let text = GOOD.replace("splits:", "model: StyleGene(wieghts: \"w\"),\n        splits:");
+        let text = GOOD.replace(
+            "splits:",
+            "model: StyleGene(wieghts: \"w\"),\n        splits:",
+        );
         let r = report(&text);
-        assert!(r.contains("d.ron:7:26: unknown field `wieghts` in `StyleGene`"), "{r}");
+        assert!(
+            r.contains("d.ron:7:26: unknown field `wieghts` in `StyleGene`"),
+            "{r}"
+        );
         assert!(r.contains("did you mean `weights`?"), "{r}");
         // A value out of range points at the field's value.
         let r = report(&GOOD.replace("generations: 2", "generations: 9"));
-        assert!(r.starts_with("error: d.ron:2:46: `generations` is 9"), "{r}");
+        assert!(
+            r.starts_with("error: d.ron:2:46: `generations` is 9"),
+            "{r}"
+        );
         // A type error names the field and what it holds.
         let r = report(&GOOD.replace("families: 3", "families: \"many\""));
         assert!(r.contains("field `families`"), "{r}");

@@ -59,7 +59,12 @@ pub fn to_dot(manifest: &Manifest, run_dir: Option<&Path>) -> String {
     let imagepath = run_dir
         .map(|dir| dir.to_string_lossy().into_owned())
         .filter(|dir| !dir.contains(IMAGEPATH_SEPARATOR))
-        .map(|dir| format!("imagepath={}, ", quote(&format!("{dir}{IMAGEPATH_SEPARATOR}."))))
+        .map(|dir| {
+            format!(
+                "imagepath={}, ",
+                quote(&format!("{dir}{IMAGEPATH_SEPARATOR}."))
+            )
+        })
         .unwrap_or_default();
     let _ = writeln!(
         d,

@@ -272,7 +272,11 @@ mod tests {
             ("Arthur Hale", None, "Arthur /Hale/"),
             ("Mary Ann Hale", None, "Mary Ann /Hale/"),
             ("anna", None, "anna"),
-            ("Maria (Paul's first partner)", None, "Maria (Paul's first partner)"),
+            (
+                "Maria (Paul's first partner)",
+                None,
+                "Maria (Paul's first partner)",
+            ),
             ("Kenji Mori (grandpa)", None, "Kenji /Mori/"),
             ("Arthur Hale", Some("Hale"), "Arthur /Hale/"),
             ("Mary", Some("Hale"), "Mary /Hale/"),
@@ -280,7 +284,11 @@ mod tests {
             ("Hale", Some("Hale"), "/Hale/"),
         ];
         for (name, surname, want) in cases {
-            assert_eq!(gedcom_name(&person(name, surname)), want, "{name} {surname:?}");
+            assert_eq!(
+                gedcom_name(&person(name, surname)),
+                want,
+                "{name} {surname:?}"
+            );
         }
     }
 

@@ -221,7 +221,9 @@ fn window(line: &str, before: usize, width: usize) -> (String, usize, usize) {
     if chars.len() <= MAX_SHOWN {
         return (line.to_string(), before, width);
     }
-    let start = before.saturating_sub(MAX_SHOWN / 2).min(chars.len() - MAX_SHOWN);
+    let start = before
+        .saturating_sub(MAX_SHOWN / 2)
+        .min(chars.len() - MAX_SHOWN);
     let end = start + MAX_SHOWN;
     let mut shown = String::new();
     if start > 0 {
@@ -307,8 +309,7 @@ pub fn from_ron_error(
         .and_then(|t| t.field_at(start))
         .map(|f| f.name.as_str());
     let found = source.text[start..].chars().next();
-    let (message, help) =
-        describe_ron_error(&err.code, field, found, hints.unwrap_or(field_hint));
+    let (message, help) = describe_ron_error(&err.code, field, found, hints.unwrap_or(field_hint));
     let mut d = Diagnostic::error(Some(start..end), message);
     d.help = help;
     d
