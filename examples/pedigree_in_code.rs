@@ -19,6 +19,7 @@ fn person(id: &str, sex: Sex, age: AgeGroup) -> Person {
     Person {
         id: id.into(),
         name: id.into(),
+        surname: None,
         sex,
         age,
         ancestry: Vec::new(),

@@ -288,3 +288,135 @@ fn bad_flags_are_input_errors() {
         assert!(!out.exists(), "{args:?} wrote output");
     }
 }
+
+/// `famsim run … --out DIR --size 64 --quiet` plus `more`.
+fn run_into(scenario: &str, out: &Path, more: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        scenario,
+        "--out",
+        out.to_str().unwrap(),
+        "--size",
+        "64",
+        "--quiet",
+    ];
+    args.extend(more);
+    famsim(&args)
+}
+
+fn stderr_of(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_run_refuses_a_folder_it_did_not_make_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mine");
+    std::fs::create_dir_all(out.join("people")).unwrap();
+    std::fs::write(out.join("important.txt"), b"keep me").unwrap();
+    std::fs::write(out.join("people/arthur.png"), b"my own arthur").unwrap();
+    let before = tree(&out);
+
+    let refused = run_into("scenarios/three_gen.ron", &out, &[]);
+    let err = stderr_of(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("is not empty") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(err.contains("important.txt"), "{err}");
+    assert_eq!(tree(&out), before, "a refused run changed the folder");
+
+    let forced = run_into("scenarios/three_gen.ron", &out, &["--force"]);
+    assert!(forced.status.success(), "{}", stderr_of(&forced));
+    assert_eq!(
+        std::fs::read(out.join("important.txt")).unwrap(),
+        b"keep me"
+    );
+    assert!(out.join("manifest.json").is_file());
+}
+
+#[test]
+fn starting_over_removes_what_the_earlier_run_wrote_and_only_that() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let first = run_into("scenarios/three_gen.ron", &out, &["--gedcom", "--dot"]);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    assert!(out.join("tree.ged").is_file());
+    // The user keeps notes beside the run's files.
+    std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+    std::fs::write(out.join("people/notes.txt"), b"mine too").unwrap();
+
+    let second = run_into("scenarios/two_parents_one_child.ron", &out, &[]);
+    assert!(second.status.success(), "{}", stderr_of(&second));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let mut expected: Vec<String> = manifest["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["image"].as_str().unwrap().to_string())
+        .collect();
+    expected.push("people/notes.txt".into());
+    expected.sort();
+    let mut found: Vec<String> = tree(&out)
+        .into_keys()
+        .map(|k| k.to_string_lossy().into_owned())
+        .filter(|k| k.starts_with("people/"))
+        .collect();
+    found.sort();
+    assert_eq!(found, expected, "stale portraits of the earlier run");
+    // The exports the earlier run wrote are gone too; the notes stay.
+    assert!(!out.join("tree.ged").exists() && !out.join("tree.dot").exists());
+    assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
+    // A fresh run in a fresh folder gives the same files.
+    let fresh = dir.path().join("fresh");
+    let third = run_into("scenarios/two_parents_one_child.ron", &fresh, &[]);
+    assert!(third.status.success(), "{}", stderr_of(&third));
+    std::fs::remove_file(out.join("notes.txt")).unwrap();
+    std::fs::remove_file(out.join("people/notes.txt")).unwrap();
+    assert_eq!(tree(&out), tree(&fresh));
+}
+
+#[test]
+fn an_out_path_that_is_a_file_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("taken");
+    std::fs::write(&file, b"a file").unwrap();
+    let o = run_into("scenarios/three_gen.ron", &file, &[]);
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is a file"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    let o = famsim(&[
+        "dataset",
+        "--spec",
+        "scenarios/dataset_small.ron",
+        "--out",
+        file.to_str().unwrap(),
+        "--families",
+        "1",
+        "--quiet",
+    ]);
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is a file"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"a file");
+}
+
+#[test]
+fn resume_removes_the_temporaries_a_killed_run_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let first = run_into("scenarios/two_parents_one_child.ron", &out, &[]);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    let complete = tree(&out);
+    // What a kill -9 during the final writes leaves: famsim's temporaries
+    // at the top of the folder and among the faces.
+    std::fs::write(out.join(".famsim-Xy12ab.tmp"), b"half a manifest").unwrap();
+    std::fs::write(out.join("people/.famsim-Qw34cd.tmp"), b"half a png").unwrap();
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
+    let resumed = run_into("scenarios/two_parents_one_child.ron", &out, &["--resume"]);
+    assert!(resumed.status.success(), "{}", stderr_of(&resumed));
+    assert_eq!(tree(&out), complete);
+}

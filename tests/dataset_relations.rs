@@ -221,6 +221,7 @@ fn random_pedigree(seed: u64) -> Pedigree {
         people.push(Person {
             id: format!("p{i}"),
             name: format!("p{i}"),
+            surname: None,
             sex,
             age: AgeGroup::Age30To39,
             ancestry: if parents.is_none() {

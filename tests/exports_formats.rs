@@ -233,3 +233,141 @@ fn gramps_imports_the_gedcom_without_errors() {
         "{text}"
     );
 }
+
+/// Graphviz looks for images relative to its working directory, not the
+/// .dot file: the graph names the run folder in `imagepath`, so it renders
+/// from anywhere, and the SVG still points at `people/<id>.png`.
+#[test]
+fn dot_graph_renders_from_any_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let manifest = run_with_exports(&run);
+    let dot = std::fs::read_to_string(run.join("tree.dot")).unwrap();
+    let folder = std::fs::canonicalize(&run).unwrap();
+    assert!(
+        dot.contains(&format!("imagepath=\"{}:.\"", folder.display())),
+        "{dot}"
+    );
+    if !installed("dot") {
+        eprintln!("graphviz not installed: DOT rendering not checked");
+        return;
+    }
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let out = Command::new("dot")
+        .arg("-Tsvg")
+        .arg(run.join("tree.dot"))
+        .args(["-o", "tree.svg"])
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "dot: {stderr}"
+    );
+    let svg = std::fs::read_to_string(elsewhere.join("tree.svg")).unwrap();
+    assert_eq!(svg.matches("<image").count(), manifest.people.len());
+    for p in &manifest.people {
+        assert!(svg.contains(&format!("\"{}\"", p.image)), "{}", p.image);
+    }
+}
+
+/// A scenario of `three_gen.ron`'s family where Emma's surname is written out.
+fn run_with_surnames(dir: &Path) -> std::path::PathBuf {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/three_gen.ron");
+    let text = std::fs::read_to_string(shipped).unwrap();
+    let text = text.replacen(
+        "(id: \"emma\", name: \"Emma\",",
+        "(id: \"emma\", name: \"Emma\", surname: \"Hale\",",
+        1,
+    );
+    assert!(text.contains("surname: \"Hale\""));
+    let scenario = dir.join("family.ron");
+    std::fs::write(&scenario, text).unwrap();
+    let run = dir.join("run");
+    famsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--size",
+        "64",
+        "--quiet",
+        "--gedcom",
+    ]);
+    run
+}
+
+#[test]
+fn gedcom_names_carry_the_surname_between_slashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = run_with_surnames(tmp.path());
+    let records = parse_gedcom(&std::fs::read_to_string(run.join("tree.ged")).unwrap()).unwrap();
+    let name_of = |id: &str| -> String {
+        let indi = records
+            .iter()
+            .find(|r| {
+                r.tag == "INDI"
+                    && r.values("NOTE")
+                        .first()
+                        .is_some_and(|n| n.starts_with(&format!("famsim id {id};")))
+            })
+            .unwrap_or_else(|| panic!("no INDI for {id}"));
+        indi.values("NAME")[0].to_string()
+    };
+    // From the display name's last word, from `surname`, and none at all.
+    assert_eq!(name_of("arthur"), "Arthur /Hale/");
+    assert_eq!(name_of("kenji"), "Kenji /Mori/");
+    assert_eq!(name_of("emma"), "Emma /Hale/");
+    assert_eq!(name_of("leo"), "Leo");
+    // The manifest keeps the surname that was written, and only that one.
+    let manifest = Manifest::read(&run.join("manifest.json")).unwrap();
+    assert_eq!(
+        manifest.person("emma").unwrap().surname.as_deref(),
+        Some("Hale")
+    );
+    assert_eq!(manifest.person("arthur").unwrap().surname, None);
+}
+
+/// Gramps files people under the surname between the slashes (before, the
+/// whole family sat under an empty surname).
+#[test]
+fn gramps_files_people_under_their_surnames() {
+    if !installed("gramps") {
+        eprintln!("gramps not installed: Gramps surnames not checked");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let run = run_with_surnames(tmp.path());
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = Command::new("gramps")
+        .args([
+            "-y",
+            "-C",
+            "famsim-surnames",
+            "-i",
+            "tree.ged",
+            "-e",
+            "people.csv",
+        ])
+        .env("HOME", &home)
+        .current_dir(&run)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "gramps failed: {text}");
+    let csv = std::fs::read_to_string(run.join("people.csv")).unwrap();
+    // Person rows: [Ixxxx],Surname,Given,…
+    let surname_of = |given: &str| -> Option<String> {
+        csv.lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|cols| cols.len() > 2 && cols[0].starts_with("[I") && cols[2] == given)
+            .map(|cols| cols[1].to_string())
+    };
+    assert_eq!(surname_of("Arthur").as_deref(), Some("Hale"), "{csv}");
+    assert_eq!(surname_of("Aiko").as_deref(), Some("Mori"), "{csv}");
+    assert_eq!(surname_of("Emma").as_deref(), Some("Hale"), "{csv}");
+}

@@ -1,5 +1,6 @@
 //! Statistics of StyleGene's crossover and mutation, checked against the
-//! method's rules in DESIGN.md. Parents and pool entries are filled with
+//! method's rules as README.md ("How the genetics work") and
+//! `src/genetics/crossover.rs` state them. Parents and pool entries are filled with
 //! distinct constants so every region's source can be read off its values.
 
 use famsim::genetics::rng::{stream, Purpose};

@@ -670,3 +670,36 @@ fn photo_founders_without_a_photo_encoder_or_with_a_bad_one_are_explained() {
         "{err}"
     );
 }
+
+/// `famsim check` reports what `famsim run` will load from an existing
+/// weights folder: a folder without a gene pool, or without the photo
+/// encoder a `Photo` founder needs, is an error in check, not only in run.
+#[test]
+fn check_reports_the_weights_files_run_will_need() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    family_scenario(dir);
+    // Without e4e: the photo founder is named, located, and the fix given.
+    let weights = import_with(dir, &[]);
+    let err = input_error(dir, &["check", "family.ron"]);
+    assert!(err.starts_with("error: family.ron:18:87:"), "{err}");
+    assert!(err.contains("person \"stepmum\""), "{err}");
+    assert!(err.contains("no photo encoder"), "{err}");
+    assert!(err.contains("--e4e"), "{err}");
+    assert!(!err.contains("gene pool"), "{err}");
+
+    // Everything there: valid.
+    std::fs::remove_dir_all(&weights).unwrap();
+    let weights = import(dir);
+    let said = ok(dir, &["check", "family.ron"]);
+    assert!(said.contains("ok: the scenario is valid"), "{said}");
+
+    // No gene pool: an error pointing at the weights folder, for check and run alike.
+    std::fs::remove_file(weights.join("gene_pool.safetensors")).unwrap();
+    let err = input_error(dir, &["check", "family.ron"]);
+    assert!(err.starts_with("error: family.ron:9:31:"), "{err}");
+    assert!(err.contains("has no gene pool"), "{err}");
+    assert!(err.contains("famsim pool build"), "{err}");
+    let err = input_error(dir, &["run", "family.ron", "--out", "run", "--quiet"]);
+    assert!(err.contains("has no gene pool"), "{err}");
+}

@@ -210,3 +210,46 @@ fn a_missing_file_is_bad_input() {
         "{stderr}"
     );
 }
+
+/// Windows editors save UTF-8 with a byte-order mark; ron alone would stop
+/// at it ("expected `(`").
+#[test]
+fn a_scenario_with_a_byte_order_mark_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bom.ron");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/three_gen.ron");
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend(std::fs::read(shipped).unwrap());
+    std::fs::write(&path, bytes).unwrap();
+    let out = famsim_check(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: the scenario is valid"));
+}
+
+/// A file nested 100,000 brackets deep gets a plain message, not ron's hint
+/// about its options, and not a 200 kB source line under it.
+#[test]
+fn a_scenario_nested_100000_deep_gets_a_plain_short_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep.ron");
+    let depth = 100_000;
+    let text = format!(
+        "(name: \"deep\", people: [{}{}])",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = famsim_check(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nested too deeply"), "{stderr}");
+    for internal in ["recursion_limit", "serde_stacker", "ron::"] {
+        assert!(!stderr.contains(internal), "{internal} in {stderr}");
+    }
+    assert!(
+        has_location(&stderr, &path.display().to_string()),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 2_000, "{} bytes of message", stderr.len());
+}

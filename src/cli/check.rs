@@ -1,7 +1,9 @@
 //! `famsim check`: validate a scenario and summarise it, writing nothing.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::stylegene::weights::{self, ModelInfo};
 use crate::pedigree::Pedigree;
+use crate::scenario::diagnostics::{Diagnostic, Source};
 use crate::scenario::format::{FounderGenes, ModelSpec, ScenarioFile};
 use crate::scenario::{self, LoadedScenario};
 use petgraph::graph::NodeIndex;
@@ -11,8 +13,105 @@ use std::path::Path;
 /// Validates the scenario at `path` and prints its summary to stdout.
 pub fn check(path: &Path) -> Result<()> {
     let loaded = scenario::load(path)?;
+    weights_needed(&loaded)?;
     print!("{}", summary(&loaded));
     Ok(())
+}
+
+/// For the neural model with a weights folder that exists: the files `famsim
+/// run` will load from it (generator, mappings, the gene pool children draw
+/// from, and the photo encoder when a founder comes from a photo), so that
+/// `check` does not call valid a scenario that `run` then refuses. A folder
+/// that does not exist yet is only a warning, given by validation.
+fn weights_needed(loaded: &LoadedScenario) -> Result<()> {
+    let ModelSpec::StyleGene(spec) = &loaded.file.model else {
+        return Ok(());
+    };
+    // The folder exactly as `famsim run` finds it.
+    let dir = weights::resolve_weights_dir(&spec.weights, &loaded.path);
+    if spec.weights.trim().is_empty() || !dir.is_dir() {
+        return Ok(());
+    }
+    let text = scenario::read_text(&loaded.path, "scenario")?;
+    let source = Source::new(&loaded.path, &text);
+    let tree = scenario::source::parse(&text);
+    let weights_span = tree.as_ref().and_then(|t| {
+        let model = t.field("model")?.value.unwrap_some().variant_struct();
+        model
+            .value_span("weights")
+            .or_else(|| t.value_span("model"))
+    });
+    let shown = dir.display();
+    let info = match ModelInfo::read(&dir) {
+        Ok(info) => info,
+        // Not a weights folder at all: one error says it all.
+        Err(e) => {
+            let d = Diagnostic::error(weights_span, e.to_string());
+            return Err(Error::Scenario(source.report(&[d])));
+        }
+    };
+    let mut errors = Vec::new();
+    let needed = [
+        (weights::GENERATOR_FILE, "the generator"),
+        (weights::MAPPINGS_FILE, "the gene mappings"),
+    ];
+    for (file, what) in needed {
+        if !dir.join(file).is_file() {
+            errors.push(
+                Diagnostic::error(
+                    weights_span.clone(),
+                    format!("weights folder {shown} has no {file} ({what})"),
+                )
+                .help(
+                    "import the weights again with `famsim weights import` (see weights/README.md)",
+                ),
+            );
+        }
+    }
+    if !dir.join(weights::POOL_FILE).is_file() {
+        errors.push(
+            Diagnostic::error(
+                weights_span.clone(),
+                format!(
+                    "weights folder {shown} has no gene pool ({}); `famsim run` draws every child's \
+                     mutated regions and pool founders from it",
+                    weights::POOL_FILE
+                ),
+            )
+            .help("import one with `famsim weights import --gene-pool`, or build one with `famsim pool build`"),
+        );
+    }
+    // The test `famsim run` makes before it loads the encoder.
+    let has_encoder =
+        info.photo_encoder.is_some() && dir.join(weights::PHOTO_ENCODER_FILE).is_file();
+    if !has_encoder {
+        let people = tree
+            .as_ref()
+            .and_then(|t| t.field("people"))
+            .map_or(&[][..], |f| f.value.items());
+        for (entry, p) in loaded.file.people.iter().enumerate() {
+            if !matches!(p.genes, Some(FounderGenes::Photo(_))) {
+                continue;
+            }
+            let span = people.get(entry).and_then(|n| n.value_span("genes"));
+            errors.push(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "founder from a photo, but weights folder {shown} has no photo encoder ({})",
+                        weights::PHOTO_ENCODER_FILE
+                    ),
+                )
+                .person(&p.id)
+                .help("re-run `famsim weights import` with `--e4e e4e_ffhq_encode.pt` (see weights/README.md)"),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Scenario(source.report(&errors)))
+    }
 }
 
 /// The text `famsim check` prints: the settings, everyone by generation, the

@@ -41,6 +41,7 @@ pub struct DatasetArgs {
 
 pub fn dataset(args: DatasetArgs) -> Result<()> {
     let started = Instant::now();
+    super::run_folder::refuse_file(&args.out)?;
     let mut spec = DatasetSpec::load(&args.spec)?;
     if let Some(n) = args.families {
         if n == 0 {

@@ -65,7 +65,8 @@ pub struct MergeArgs {
 pub struct RunArgs {
     /// Scenario file (.ron).
     pub scenario: PathBuf,
-    /// Output directory (default: runs/<scenario file name>).
+    /// Output directory (default: runs/<scenario file name>): new, empty, or
+    /// an earlier run's, whose files are replaced.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Override the scenario's seed.
@@ -83,6 +84,10 @@ pub struct RunArgs {
     /// No progress bar or summary.
     #[arg(long)]
     pub quiet: bool,
+    /// Write into a non-empty --out that `famsim run` did not make (files
+    /// with the names the run writes are replaced; nothing else is touched).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub exports: export::ExportFlags,
     #[command(flatten)]
@@ -101,6 +106,7 @@ pub mod model_args;
 pub mod pool;
 pub mod render;
 pub mod run;
+pub mod run_folder;
 pub mod sample;
 pub mod stamp;
 pub mod weights;

@@ -1,6 +1,7 @@
 //! `famsim run`: simulate a scenario end to end and write the run directory.
 
 use super::cluster::model_factory;
+use super::run_folder;
 use super::stamp::{add_face_inputs, check_resume, stamp};
 use super::RunArgs;
 use crate::engine::{simulate, ProgressReport, RunOptions};
@@ -9,6 +10,7 @@ use crate::exports::{write_exports, write_run_outputs};
 use crate::io::atomic::write_atomic;
 use crate::model::FaceModel;
 use crate::scenario;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,6 +34,8 @@ pub fn run(args: RunArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| default_out_dir(&args.scenario));
+    // Before the model loads: a wrong --out should not cost the wait.
+    let folder = run_folder::inspect(&out_dir, RUN_STAMP, args.resume, args.force)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
@@ -64,6 +68,17 @@ pub fn run(args: RunArgs) -> Result<()> {
         args.resume,
         "scenario, seed, size, model, weights, founder file",
     )?;
+    let same_run = std::fs::read_to_string(out_dir.join(RUN_STAMP)).is_ok_and(|s| s == stamp);
+    let image_name = crate::engine::people_dir_images();
+    let mut files: BTreeSet<String> = run_folder::FIXED_OUTPUTS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    files.extend(loaded.pedigree.people().map(|(_, p)| image_name(p)));
+    // With several processes in one folder, another's temporary file in
+    // flight looks just like a stale one; only a lone process cleans up.
+    let alone = args.cluster.processes <= 1;
+    run_folder::prepare(&out_dir, folder, args.resume, same_run, alone, &files)?;
     write_atomic(&out_dir.join(RUN_STAMP), stamp.as_bytes())?;
 
     let opts = RunOptions {
@@ -77,7 +92,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         } else {
             ProgressReport::Bar
         },
-        image_name: crate::engine::people_dir_images(),
+        image_name,
         cluster,
     };
     let mut report = simulate(&loaded.pedigree, model.as_ref(), &opts)?;

@@ -151,6 +151,7 @@ impl Builder<'_> {
         let parent_id = |i: usize| self.members[i].person.id.clone();
         let person = Person {
             name: id.clone(),
+            surname: None,
             id,
             sex,
             age,

@@ -614,6 +614,7 @@ impl<'a> Simulation<'a> {
         PersonRecord {
             id: p.id.clone(),
             name: p.name.clone(),
+            surname: p.surname.clone(),
             sex: p.sex,
             age_group: p.age,
             ancestry: self.pedigree.ancestry(st.node).to_vec(),

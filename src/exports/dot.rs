@@ -1,14 +1,23 @@
 //! Graphviz DOT: one node per person showing their face, generations as
 //! ranks (a partner who married in stands in their partner's rank), and a
-//! small union node per couple from which the children hang. Render it from
-//! the run directory (image paths are relative): `dot -Tsvg tree.dot -o tree.svg`.
+//! small union node per couple from which the children hang. Image paths are
+//! relative to the run folder, and Graphviz looks for them in the folders
+//! of the graph's `imagepath` (not beside the .dot file), so the graph names
+//! the run folder there: `dot -Tsvg RUN/tree.dot -o tree.svg` works from
+//! any directory, and the SVG still refers to `people/<id>.png`.
 
 use super::manifest::Manifest;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::Path;
 
-/// The whole graph.
-pub fn to_dot(manifest: &Manifest) -> String {
+/// Separator of Graphviz's `imagepath` list.
+const IMAGEPATH_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
+
+/// The whole graph. `run_dir` (absolute) is where the faces are; without
+/// it, or when its name holds the `imagepath` separator, the graph renders
+/// from inside the run folder only.
+pub fn to_dot(manifest: &Manifest, run_dir: Option<&Path>) -> String {
     let ids: BTreeMap<&str, usize> = manifest
         .people
         .iter()
@@ -45,9 +54,21 @@ pub fn to_dot(manifest: &Manifest) -> String {
 
     let mut d = String::new();
     let _ = writeln!(d, "digraph family {{");
+    // `.` comes second, so a run folder that was moved still renders from
+    // inside itself, as before `imagepath` was written.
+    let imagepath = run_dir
+        .map(|dir| dir.to_string_lossy().into_owned())
+        .filter(|dir| !dir.contains(IMAGEPATH_SEPARATOR))
+        .map(|dir| {
+            format!(
+                "imagepath={}, ",
+                quote(&format!("{dir}{IMAGEPATH_SEPARATOR}."))
+            )
+        })
+        .unwrap_or_default();
     let _ = writeln!(
         d,
-        "  graph [label={}, labelloc=t, rankdir=TB, nodesep=0.3, ranksep=0.6];",
+        "  graph [{imagepath}label={}, labelloc=t, rankdir=TB, nodesep=0.3, ranksep=0.6];",
         quote(&manifest.scenario)
     );
     let _ = writeln!(

@@ -56,7 +56,7 @@ pub fn to_gedcom(manifest: &Manifest) -> String {
     line(1, "NAME famsim");
     for p in &manifest.people {
         line(0, &format!("{} INDI", xref[p.id.as_str()]));
-        line(1, &format!("NAME {}", clean(&p.name)));
+        line(1, &format!("NAME {}", clean(&gedcom_name(p))));
         line(
             1,
             &format!(
@@ -100,6 +100,41 @@ pub fn to_gedcom(manifest: &Manifest) -> String {
     }
     line(0, "TRLR");
     g
+}
+
+/// The NAME value: the surname between slashes, as genealogy programs file
+/// people under it (`Arthur /Hale/`). The surname is the scenario's
+/// `surname`, or else the last word of a display name with a space, after
+/// dropping a closing remark in brackets ("Maria (Paul's first partner)"
+/// has none). Without a surname the name is written as it is.
+fn gedcom_name(p: &PersonRecord) -> String {
+    let name = p.name.trim();
+    let bare = match name.rfind(" (") {
+        Some(i) if name.ends_with(')') => name[..i].trim_end(),
+        _ => name,
+    };
+    let (given, surname) = match p.surname.as_deref().map(str::trim) {
+        // "Arthur Hale" with surname "Hale" is Arthur /Hale/; "Mary" with
+        // surname "Hale" is Mary /Hale/.
+        Some(surname) => match bare.strip_suffix(surname) {
+            Some(rest) if rest.trim().is_empty() || rest.ends_with(char::is_whitespace) => {
+                (rest.trim_end(), surname)
+            }
+            _ => (name, surname),
+        },
+        None => match bare.rsplit_once(char::is_whitespace) {
+            Some((given, last)) => (given.trim_end(), last),
+            None => return name.to_string(),
+        },
+    };
+    // A slash inside a part would end the surname early.
+    let given = given.replace('/', " ");
+    let surname = surname.replace('/', " ");
+    if given.is_empty() {
+        format!("/{surname}/")
+    } else {
+        format!("{given} /{surname}/")
+    }
 }
 
 /// A line value: no line breaks, no `@` (GEDCOM reserves it for pointers), at most 200 characters.
@@ -212,6 +247,49 @@ mod tests {
         let err = parse_gedcom("0 HEAD\n2 VERS 1\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
         assert!(parse_gedcom("x HEAD\n").is_err());
+    }
+
+    #[test]
+    fn names_carry_the_surname_between_slashes() {
+        let person = |name: &str, surname: Option<&str>| PersonRecord {
+            id: "p".into(),
+            name: name.into(),
+            surname: surname.map(String::from),
+            sex: crate::attributes::Sex::Female,
+            age_group: crate::attributes::AgeGroup::Age30To39,
+            ancestry: Vec::new(),
+            father: None,
+            mother: None,
+            generation: 0,
+            image: "people/p.png".into(),
+            founder_genes: None,
+            pool_keys: Vec::new(),
+            gamma: None,
+            eta: None,
+            regions: Vec::new(),
+        };
+        let cases = [
+            ("Arthur Hale", None, "Arthur /Hale/"),
+            ("Mary Ann Hale", None, "Mary Ann /Hale/"),
+            ("anna", None, "anna"),
+            (
+                "Maria (Paul's first partner)",
+                None,
+                "Maria (Paul's first partner)",
+            ),
+            ("Kenji Mori (grandpa)", None, "Kenji /Mori/"),
+            ("Arthur Hale", Some("Hale"), "Arthur /Hale/"),
+            ("Mary", Some("Hale"), "Mary /Hale/"),
+            ("Jan van Dijk", Some("van Dijk"), "Jan /van Dijk/"),
+            ("Hale", Some("Hale"), "/Hale/"),
+        ];
+        for (name, surname, want) in cases {
+            assert_eq!(
+                gedcom_name(&person(name, surname)),
+                want,
+                "{name} {surname:?}"
+            );
+        }
     }
 
     #[test]

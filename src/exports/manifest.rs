@@ -35,6 +35,10 @@ pub struct Manifest {
 pub struct PersonRecord {
     pub id: String,
     pub name: String,
+    /// The family name given in the scenario; absent when the scenario gives
+    /// none (GEDCOM then takes the last word of a name with a space).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surname: Option<String>,
     pub sex: Sex,
     pub age_group: AgeGroup,
     /// Founders: their own ancestry; children: every ancestry they descend from.

@@ -59,9 +59,14 @@ pub const EXPORTS: &[Export] = &[
     Export {
         flag: "dot",
         file: DOT_FILE,
-        help: "Write `tree.dot` (Graphviz, faces as node images; render inside the run folder)",
+        help: "Write `tree.dot` (Graphviz, faces as node images; renders from any directory)",
         in_every_run: false,
-        render: |manifest, _| Ok(dot::to_dot(manifest)),
+        render: |manifest, run_dir| {
+            // The absolute folder, so the graph renders from any directory.
+            let dir = std::fs::canonicalize(run_dir)
+                .map_err(|e| crate::error::Error::io(run_dir, e))?;
+            Ok(dot::to_dot(manifest, Some(&dir)))
+        },
     },
     Export {
         flag: "html",

@@ -19,6 +19,9 @@ pub use founder::FounderGenes;
 pub struct Person {
     pub id: String,
     pub name: String,
+    /// The family name as written in the scenario, if it was; exports
+    /// derive one from `name` otherwise.
+    pub surname: Option<String>,
     pub sex: Sex,
     pub age: AgeGroup,
     /// A founder's own ancestry; empty for children, whose ancestry is derived.
@@ -497,6 +500,7 @@ mod tests {
         Person {
             id: id.into(),
             name: id.into(),
+            surname: None,
             sex,
             age,
             ancestry: if parents.is_none() {

@@ -4,7 +4,7 @@
 //! Plain text only, no colours: the report travels inside
 //! [`crate::Error::Scenario`] and ends up in terminals, logs and tests alike.
 
-use super::source::Span;
+use super::source::{Node, Span};
 // Re-exported: the hints below and validate.rs's suggest names with it.
 pub use crate::suggest::closest;
 use std::fmt::Write as _;
@@ -170,6 +170,7 @@ impl<'a> Source<'a> {
                 .chars()
                 .count()
                 .max(1);
+            let (shown, before, width) = window(&shown, before, width);
             let _ = writeln!(out, "{gutter} |");
             let _ = writeln!(out, "{number} | {shown}");
             let _ = writeln!(
@@ -211,13 +212,95 @@ impl<'a> Source<'a> {
     }
 }
 
-/// Turns one of ron's errors into a message and hints in scenario terms.
+/// Widest source line shown whole under a message.
+const MAX_SHOWN: usize = 120;
+
+/// A long line (a whole file on one line, brackets nested thousands deep)
+/// cut to [`MAX_SHOWN`] characters around the caret, with `…` where text
+/// was left out; returns the text, the caret's column in it and its width.
+fn window(line: &str, before: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= MAX_SHOWN {
+        return (line.to_string(), before, width);
+    }
+    let start = before
+        .saturating_sub(MAX_SHOWN / 2)
+        .min(chars.len() - MAX_SHOWN);
+    let end = start + MAX_SHOWN;
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    let caret = before - start + usize::from(start > 0);
+    (shown, caret, width.min(end.saturating_sub(before)).max(1))
+}
+
+/// What a field of the file holds, for hints after a type error: the
+/// scenario's fields by default; a dataset spec adds its own.
+pub type FieldHints = fn(&str) -> Option<String>;
+
+/// One of ron's errors as a located diagnostic. `whole` has the same byte
+/// offsets as the source (it may have fields blanked out); `within` is the
+/// part of it that ron was given. `hints` describes the file's fields
+/// (`None`: the scenario's).
+pub fn from_ron_error(
+    source: &Source,
+    tree: Option<&Node>,
+    whole: &str,
+    within: &str,
+    err: &ron::error::SpannedError,
+    hints: Option<FieldHints>,
+) -> Diagnostic {
+    let base = within.as_ptr() as usize - whole.as_ptr() as usize;
+    let mut start = source.offset_in(base, within, err.span.start.line, err.span.start.col);
+    // ron's span starts where its cursor was, often on the whitespace before
+    // the token at fault; point at the token.
+    let rest = &source.text[start..];
+    if !rest.trim().is_empty() {
+        start += rest.len() - rest.trim_start().len();
+    }
+    let mut end = source
+        .offset_in(base, within, err.span.end.line, err.span.end.col)
+        .max(start);
+    if end == start {
+        end = start + token_len(&source.text[start..]);
+    }
+    let field = tree
+        .and_then(|t| t.field_at(start))
+        .map(|f| f.name.as_str());
+    let found = source.text[start..].chars().next();
+    let (message, help) = describe_ron_error(&err.code, field, found, hints.unwrap_or(field_hint));
+    let mut d = Diagnostic::error(Some(start..end), message);
+    d.help = help;
+    d
+}
+
+/// Length in bytes of the token at the start of `text` (a quoted string, a
+/// word or number, or one character), for underlining it.
+fn token_len(text: &str) -> usize {
+    let mut chars = text.char_indices();
+    match chars.next() {
+        None => 0,
+        Some((_, '"')) => text[1..].find('"').map_or(1, |i| i + 2),
+        Some((_, c)) if c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.') => text
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.')))
+            .unwrap_or(text.len()),
+        Some((_, c)) => c.len_utf8(),
+    }
+}
+
+/// Turns one of ron's errors into a message and hints in the file's terms.
 /// `field` is the field the error happened in, if known; `found` the
-/// character ron stopped at.
+/// character ron stopped at; `field_hint` says what a field holds.
 pub fn describe_ron_error(
     code: &ron::Error,
     field: Option<&str>,
     found: Option<char>,
+    field_hint: FieldHints,
 ) -> (String, Vec<String>) {
     use ron::Error as E;
     let mut help = Vec::new();
@@ -294,6 +377,16 @@ pub fn describe_ron_error(
             help.push("a `(`, `[` or `{` is probably never closed".into());
             "the file ends in the middle of a value".into()
         }
+        // ron's own text names its options and `serde_stacker`, which mean
+        // nothing to someone writing a family; no real file comes close to
+        // the limit (ron's default, 128 levels).
+        E::ExceededRecursionLimit => {
+            help.push(
+                "a real file needs a few levels of `(`, `[` and `{`; is one repeated by mistake?"
+                    .into(),
+            );
+            "brackets are nested too deeply here (more than 128 levels)".into()
+        }
         E::TrailingCharacters => {
             help.push("a scenario is one `( … )` block; is there an extra `)`?".into());
             "unexpected text after the end of the scenario".into()
@@ -333,10 +426,11 @@ pub fn describe_ron_error(
     (message, help)
 }
 
-/// What a field holds, for hints.
-fn field_hint(field: &str) -> Option<String> {
+/// What a scenario field holds, for hints.
+pub fn field_hint(field: &str) -> Option<String> {
     Some(match field {
         "name" => "a string in double quotes, e.g. \"The Okafors\"".into(),
+        "surname" => "a family name in double quotes, e.g. \"Hale\"".into(),
         "id" | "father" | "mother" => "a person id in double quotes, e.g. \"anna\"".into(),
         "seed" => "a whole number from 0 to 18446744073709551615".into(),
         "image_size" => "a whole number of pixels from 64 to 1024".into(),
@@ -373,6 +467,8 @@ fn struct_words(name: Option<&str>) -> String {
         Some("PersonSpec") => "a person".into(),
         Some("Defaults") => "`defaults`".into(),
         Some("StyleGeneSpec") => "`StyleGene(…)`".into(),
+        Some("DatasetSpec") => "the dataset spec".into(),
+        Some("SplitRatios") => "`splits`".into(),
         Some(other) => format!("`{other}`"),
         None => "this block".into(),
     }
@@ -422,5 +518,20 @@ mod tests {
             shown,
             "error: s.ron:2:10: person \"kid\": bad mother\n  |\n2 |     mother: \"bob\",\n  |             ^^^^^\n  = help: try \"ann\"\n"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_the_caret() {
+        let text = format!("({}x{})", "[".repeat(500), "]".repeat(500));
+        let src = Source::new(Path::new("s.ron"), &text);
+        let at = text.find('x').unwrap();
+        let shown = src.render(&Diagnostic::error(Some(at..at + 1), "here"));
+        let lines: Vec<&str> = shown.lines().collect();
+        assert!(lines[2].chars().count() < 140, "{shown}");
+        assert!(lines[2].starts_with("1 | …[") && lines[2].ends_with("]…"), "{shown}");
+        assert!(lines[2].contains("[[[[x]]]]"), "{shown}");
+        // The caret is under the x.
+        let x = lines[2].chars().position(|c| c == 'x').unwrap();
+        assert_eq!(lines[3].chars().position(|c| c == '^'), Some(x), "{shown}");
     }
 }

@@ -112,6 +112,11 @@ pub struct PersonSpec {
     /// For founders: where their genes come from (default: the gene pool).
     #[serde(default)]
     pub genes: Option<FounderGenes>,
+    /// Family name for genealogy exports (GEDCOM's `/…/`); by default the
+    /// last word of a display name with a space. Last in the struct so that
+    /// the field list in "unknown field" messages starts with the usual ones.
+    #[serde(default)]
+    pub surname: Option<String>,
 }
 
 /// A region or group name as a map key (kept as text for error messages).

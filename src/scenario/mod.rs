@@ -14,7 +14,7 @@ pub mod validate;
 
 use crate::error::{Error, Result};
 use crate::pedigree::Pedigree;
-use diagnostics::{describe_ron_error, Diagnostic, Source};
+use diagnostics::{Diagnostic, Source};
 use format::{PersonSpec, ScenarioFile};
 use ron::value::RawValue;
 use source::Node;
@@ -42,9 +42,20 @@ impl LoadedScenario {
 /// Reads, parses and validates a scenario file. Every problem found is in the
 /// returned [`Error::Scenario`] report (exit code 2).
 pub fn load(path: &Path) -> Result<LoadedScenario> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(format!("cannot read scenario {}: {e}", path.display())))?;
+    let text = read_text(path, "scenario")?;
     parse_and_validate(path, &text)
+}
+
+/// The text of a scenario or dataset spec (`what` names it in the message),
+/// without the UTF-8 byte-order mark that Windows editors put first: ron
+/// would take it for a stray character before the opening `(`.
+pub fn read_text(path: &Path, what: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::input(format!("cannot read {what} {}: {e}", path.display())))?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 /// [`load`] for text already in memory; `path` names it in messages and
@@ -153,7 +164,7 @@ fn blank_out(work: &mut String, field: &source::Field) {
     work.replace_range(start..end, &" ".repeat(end - start));
 }
 
-/// One of ron's errors, located in the whole file.
+/// One of ron's errors, located in the whole file, with the person it is in.
 fn ron_diagnostic(
     source: &Source,
     tree: Option<&Node>,
@@ -161,33 +172,12 @@ fn ron_diagnostic(
     within: &str,
     err: &ron::error::SpannedError,
 ) -> Diagnostic {
-    // `whole` has the same byte offsets as the source (it may have fields
-    // blanked out); `within` is the part of it that ron was given.
-    let base = within.as_ptr() as usize - whole.as_ptr() as usize;
-    let mut start = source.offset_in(base, within, err.span.start.line, err.span.start.col);
-    // ron's span starts where its cursor was, often on the whitespace before
-    // the token at fault; point at the token.
-    let rest = &source.text[start..];
-    if !rest.trim().is_empty() {
-        start += rest.len() - rest.trim_start().len();
+    let d = diagnostics::from_ron_error(source, tree, whole, within, err, None);
+    let start = d.span.as_ref().map_or(0, |s| s.start);
+    match tree.and_then(|t| person_at(source, t, start)) {
+        Some(id) => d.person(&id),
+        None => d,
     }
-    let mut end = source
-        .offset_in(base, within, err.span.end.line, err.span.end.col)
-        .max(start);
-    if end == start {
-        end = start + token_len(&source.text[start..]);
-    }
-    let field = tree
-        .and_then(|t| t.field_at(start))
-        .map(|f| f.name.as_str());
-    let found = source.text[start..].chars().next();
-    let (message, help) = describe_ron_error(&err.code, field, found);
-    let mut d = Diagnostic::error(Some(start..end), message);
-    d.help = help;
-    if let Some(id) = tree.and_then(|t| person_at(source, t, start)) {
-        d = d.person(&id);
-    }
-    d
 }
 
 /// The id of the person whose entry contains `offset`.
@@ -198,20 +188,6 @@ fn person_at(source: &Source, tree: &Node, offset: usize) -> Option<String> {
         .find(|p| p.span.start <= offset && offset <= p.span.end)?;
     let id_text = &source.text[person.value_span("id")?];
     ron::from_str::<String>(id_text).ok()
-}
-
-/// Length in bytes of the token at the start of `text` (a quoted string, a
-/// word or number, or one character), for underlining it.
-fn token_len(text: &str) -> usize {
-    let mut chars = text.char_indices();
-    match chars.next() {
-        None => 0,
-        Some((_, '"')) => text[1..].find('"').map_or(1, |i| i + 2),
-        Some((_, c)) if c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.') => text
-            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.')))
-            .unwrap_or(text.len()),
-        Some((_, c)) => c.len_utf8(),
-    }
 }
 
 #[cfg(test)]

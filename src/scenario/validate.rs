@@ -281,6 +281,22 @@ fn check_person(
                 .help("leave `name` out to show the id instead"),
         );
     }
+    if let Some(surname) = &p.surname {
+        let problem = if surname.trim().is_empty() {
+            Some("`surname` is empty")
+        } else if surname.contains('/') {
+            Some("`surname` contains `/`, which GEDCOM uses to mark the surname")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            out.push(
+                Diagnostic::error(at.person_field(entry, "surname"), problem)
+                    .person(id)
+                    .help("leave `surname` out to take the last word of `name`"),
+            );
+        }
+    }
     for (field, value) in [("gamma", p.gamma), ("eta", p.eta)] {
         let Some(value) = value else { continue };
         if !in_unit_range(value) {
@@ -330,12 +346,12 @@ fn check_person(
                     Diagnostic::error(span, format!("the `{variant}` file name is empty"))
                         .person(id),
                 );
-            } else if !resolve(source.path, file_name).is_file() {
+            } else if let Some(problem) = not_a_file(&resolve(source.path, file_name)) {
                 out.push(
                     Diagnostic::error(
                         span,
                         format!(
-                            "{} file {file_name:?} not found (looked at {})",
+                            "{} file {file_name:?} {problem} (looked at {})",
                             variant.to_lowercase(),
                             resolve(source.path, file_name).display()
                         ),
@@ -354,6 +370,20 @@ fn check_person(
             }
         }
         _ => {}
+    }
+}
+
+/// Why `path` cannot be read as a founder's file, if it cannot: "not found",
+/// or what it is instead (a folder, a device such as `/dev/zero` that would
+/// never end, a socket), so the message does not send the user looking for
+/// a file that is there.
+fn not_a_file(path: &Path) -> Option<&'static str> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("not found"),
+        Err(_) => Some("cannot be read"),
+        Ok(meta) if meta.is_dir() => Some("is a directory"),
+        Ok(meta) if !meta.is_file() => Some("is not a regular file"),
+        Ok(_) => None,
     }
 }
 
@@ -491,6 +521,7 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
     Person {
         id: p.id.clone(),
         name: p.name.clone().unwrap_or_else(|| p.id.clone()),
+        surname: p.surname.clone(),
         sex: p.sex,
         age: p.age,
         ancestry: if is_founder {

@@ -126,6 +126,7 @@ mod tests {
         Person {
             id: id.into(),
             name: id.into(),
+            surname: None,
             sex,
             age: if parents.is_some() {
                 AgeGroup::Age10To19

@@ -12,7 +12,9 @@
 //! - the resolution from the number of upsampling blocks (`convs` come in pairs),
 //!   hence N = 2·log2(size) − 2 W+ layers and 2·log2(size) − 3 noise buffers.
 //!
-//! Computation (see DESIGN.md, "The neural model"): the port modulates the conv
+//! Computation: the PyTorch port's modulated conv scales the weight by
+//! 1/√(in·k²), multiplies each input channel by the style s and divides each
+//! output filter by √(Σ(scale·W·s)² + 1e-8); it modulates the conv
 //! *weights* per sample and folds the batch into conv groups. Here the style
 //! scales the *input* channels and the demodulation scales the *output*
 //! channels of one shared-weight convolution — the same linear map
