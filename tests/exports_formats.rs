@@ -7,7 +7,7 @@
 
 use famsim::exports::gedcom::{parse_gedcom, GedcomNode};
 use famsim::exports::manifest::Manifest;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -51,6 +51,7 @@ fn gedcom_parses_back_to_the_pedigree() {
     let run = tmp.path().join("run");
     let manifest = run_with_exports(&run);
     let text = std::fs::read_to_string(run.join("tree.ged")).unwrap();
+    assert_eq!(gedcom_551_problems(&text), Vec::<String>::new());
     let records = parse_gedcom(&text).unwrap();
 
     let head = &records[0];

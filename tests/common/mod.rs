@@ -134,6 +134,12 @@ pub fn outside_tool(tool: &str, what: &str) -> bool {
         std::env::var("CI").as_deref() != Ok("true"),
         "`{tool}` is not on PATH, but CI=true: {what} must be checked in CI (.ci/run installs it)"
     );
-    eprintln!("SKIPPED: `{tool}` is not installed, so {what} was not checked (CI=true makes this a failure)");
+    // Straight to stderr, not `eprintln!`, which the test harness captures
+    // and hides for a test that passes.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: `{tool}` is not installed, so {what} was not checked (CI=true makes this a failure)"
+    );
     false
 }
