@@ -296,7 +296,8 @@ fn bad_flags_are_input_errors() {
 /// README's "Same seed, same bytes" section must say so.
 #[test]
 fn a_procedural_portrait_keeps_its_bytes_across_versions() {
-    const DAUGHTER_SHA256: &str = "edd44d6d6338f39f61a8494be238aa9d4ebf909f9a6df3962b25321adc272f80";
+    const DAUGHTER_SHA256: &str =
+        "edd44d6d6338f39f61a8494be238aa9d4ebf909f9a6df3962b25321adc272f80";
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     run_ok(&[

@@ -274,9 +274,7 @@ fn killed_runs_resume_to_the_same_bytes() {
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains(&format!(
-            "--resume: {out} was made from a different"
-        )),
+        stderr.contains(&format!("--resume: {out} was made from a different")),
         "{stderr}"
     );
 }
@@ -287,10 +285,7 @@ fn bad_specs_are_input_errors() {
     let spec = tmp.path().join("bad.ron");
     // The shipped spec is valid (other tests run it), so this one breaks only
     // the rule under test and the error must be that rule's.
-    let valid = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC),
-    )
-    .unwrap();
+    let valid = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC)).unwrap();
     assert!(valid.contains("generations: 3,"));
     std::fs::write(&spec, valid.replace("generations: 3,", "generations: 9,")).unwrap();
     let out = tmp.path().join("o");
@@ -313,4 +308,18 @@ fn bad_specs_are_input_errors() {
         "{stderr}"
     );
     assert!(!out.exists(), "a bad spec wrote output");
+
+    // Bad flags on the valid spec.
+    for (flags, message) in [
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--families", "0"], "--families must be at least 1"),
+    ] {
+        let mut args = vec!["dataset", "--spec", SPEC, "--out", out.to_str().unwrap()];
+        args.extend(flags);
+        let o = famsim(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+        assert!(!out.exists(), "{flags:?} wrote output");
+    }
 }

@@ -295,12 +295,15 @@ fn long_values_continue_on_conc_lines_and_keep_every_rule() {
         let indi = records
             .iter()
             .find(|r| {
-                r.tag == "INDI"
-                    && r.values("NOTE")[0].starts_with(&format!("famsim id {};", p.id))
+                r.tag == "INDI" && r.values("NOTE")[0].starts_with(&format!("famsim id {};", p.id))
             })
             .unwrap_or_else(|| panic!("no INDI for {}", p.id));
         let name = indi.values("NAME")[0];
-        assert!(name.contains(&escaped(&p.name)), "{name:?} lost part of {:?}", p.name);
+        assert!(
+            name.contains(&escaped(&p.name)),
+            "{name:?} lost part of {:?}",
+            p.name
+        );
     }
 }
 
@@ -338,6 +341,19 @@ fn gramps_reads_long_values_whole() {
     }
 }
 
+/// One line of a GEDCOM file, for the rule checker below.
+struct Line<'a> {
+    /// 1-based line number.
+    n: usize,
+    level: usize,
+    xref: Option<&'a str>,
+    tag: &'a str,
+    value: Option<&'a str>,
+}
+
+/// A record for the rule checker: its tag and its level-1 (tag, value) pairs.
+type Record<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+
 /// Problems with `text` under the GEDCOM 5.5.1 rules that famsim's reader
 /// does not check, found without it: every line at most 255 bytes with its
 /// terminator; each line is `level [@XREF@] TAG [value]` with single spaces,
@@ -350,7 +366,7 @@ fn gramps_reads_long_values_whole() {
 fn gedcom_551_problems(text: &str) -> Vec<String> {
     let mut problems = Vec::new();
     // (line number, level, xref, tag, value) of each line.
-    let mut lines: Vec<(usize, usize, Option<&str>, &str, Option<&str>)> = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     let is_pointer = |v: &str| {
         v.len() > 2
             && v.starts_with('@')
@@ -417,7 +433,7 @@ fn gedcom_551_problems(text: &str) -> Vec<String> {
             }
         }
         if tag == "CONC" {
-            let before = lines.last().and_then(|l| l.4).unwrap_or("");
+            let before = lines.last().and_then(|l| l.value).unwrap_or("");
             if value.is_none_or(|v| v.starts_with(' ')) || before.ends_with(' ') {
                 problems.push(format!("line {n}: CONC split next to a space"));
             }
@@ -425,19 +441,32 @@ fn gedcom_551_problems(text: &str) -> Vec<String> {
         if xref.is_some() && level != 0 {
             problems.push(format!("line {n}: a cross-reference below level 0"));
         }
-        lines.push((n, level, xref, tag, value));
+        lines.push(Line {
+            n,
+            level,
+            xref,
+            tag,
+            value,
+        });
     }
-    if lines.first().map(|l| (l.1, l.3)) != Some((0, "HEAD")) {
+    if lines.first().map(|l| (l.level, l.tag)) != Some((0, "HEAD")) {
         problems.push("the first record is not HEAD".into());
     }
-    if lines.last().map(|l| (l.1, l.3, l.4)) != Some((0, "TRLR", None)) {
+    if lines.last().map(|l| (l.level, l.tag, l.value)) != Some((0, "TRLR", None)) {
         problems.push("the last line is not `0 TRLR`".into());
     }
 
     // Records: xref → (tag, level-1 (tag, value) pairs).
-    let mut records: BTreeMap<&str, (&str, Vec<(&str, &str)>)> = BTreeMap::new();
+    let mut records: BTreeMap<&str, Record> = BTreeMap::new();
     let mut current: Option<&str> = None;
-    for &(n, level, xref, tag, value) in &lines {
+    for &Line {
+        n,
+        level,
+        xref,
+        tag,
+        value,
+    } in &lines
+    {
         if level == 0 {
             current = xref;
             if let Some(x) = xref {
@@ -451,7 +480,7 @@ fn gedcom_551_problems(text: &str) -> Vec<String> {
             }
         }
     }
-    for &(n, _, _, tag, value) in &lines {
+    for &Line { n, tag, value, .. } in &lines {
         if let Some(v) = value.filter(|v| is_pointer(v)) {
             if !records.contains_key(v) {
                 problems.push(format!("line {n}: {tag} {v} points to no record"));
@@ -476,7 +505,10 @@ fn gedcom_551_problems(text: &str) -> Vec<String> {
             if kind(v).is_some_and(|k| k != wants) {
                 problems.push(format!("{x}: {tag} {v} is not a {wants} record"));
             } else if kind(v).is_some() && !back.iter().any(|b| has(v, b, x)) {
-                problems.push(format!("{x}: {tag} {v} has no {} back to {x}", back.join("/")));
+                problems.push(format!(
+                    "{x}: {tag} {v} has no {} back to {x}",
+                    back.join("/")
+                ));
             }
         }
     }
@@ -498,7 +530,11 @@ fn the_gedcom_rule_checker_catches_each_broken_rule() {
     let good = good.replace("2 CONC  with", "2 CONC with");
     assert_eq!(gedcom_551_problems(&good), Vec::<String>::new());
     for (from, to, expected) in [
-        ("1 NAME Ann", &*format!("1 NAME {}", "a".repeat(248)), "over 255"),
+        (
+            "1 NAME Ann",
+            &*format!("1 NAME {}", "a".repeat(248)),
+            "over 255",
+        ),
         ("1 NAME Ann", "01 NAME Ann", "bad level"),
         ("1 NAME Ann", "3 NAME Ann", "level 3 follows level 0"),
         ("1 NAME Ann", "1  NAME Ann", "bad tag"),
@@ -513,7 +549,11 @@ fn the_gedcom_rule_checker_catches_each_broken_rule() {
         ("1 CHIL @I2@", "1 NOTE x", "has no CHIL back"),
         ("0 TRLR\n", "", "TRLR"),
         ("0 HEAD", "0 HEAT", "not HEAD"),
-        ("1 NOTE a note\n2 CONC with", "1 NOTE a note \n2 CONC with", "next to a space"),
+        (
+            "1 NOTE a note\n2 CONC with",
+            "1 NOTE a note \n2 CONC with",
+            "next to a space",
+        ),
     ] {
         let bad = good.replacen(from, to, 1);
         assert_ne!(bad, good, "{from:?} not in the sample");

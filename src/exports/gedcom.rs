@@ -121,8 +121,8 @@ fn write_line(g: &mut String, level: u8, text: &str) {
         None => (text, ""),
     };
     let first = format!("{level} {head}");
-    // The whole line with its newline.
-    if format!("{level} {text}").len() < MAX_LINE_BYTES {
+    // Whole when the line and its newline fit (or there is no value to move).
+    if format!("{level} {text}").len() < MAX_LINE_BYTES || value.is_empty() {
         let _ = writeln!(g, "{level} {text}");
         return;
     }
@@ -131,7 +131,7 @@ fn write_line(g: &mut String, level: u8, text: &str) {
     let mut prefix = first.as_str();
     while !rest.is_empty() {
         // Room for the value after "prefix " and before the newline.
-        let room = MAX_LINE_BYTES - prefix.len() - 2;
+        let room = MAX_LINE_BYTES.saturating_sub(prefix.len() + 2);
         let end = split_point(rest, room);
         let _ = writeln!(g, "{prefix} {}", &rest[..end]);
         rest = &rest[end..];
@@ -312,13 +312,22 @@ mod tests {
         let lines: Vec<&str> = g.lines().collect();
         assert!(lines.len() > 3, "{g}");
         for (i, l) in lines.iter().enumerate() {
-            assert!(l.len() < MAX_LINE_BYTES, "line {i} has {} bytes", l.len() + 1);
+            assert!(
+                l.len() < MAX_LINE_BYTES,
+                "line {i} has {} bytes",
+                l.len() + 1
+            );
             if i > 0 && l.starts_with("2 CONC ") {
-                assert!(!l.starts_with("2 CONC  ") && !lines[i - 1].ends_with(' '), "{l}");
+                assert!(
+                    !l.starts_with("2 CONC  ") && !lines[i - 1].ends_with(' '),
+                    "{l}"
+                );
                 assert!(!lines[i - 1].ends_with('@') || lines[i - 1].ends_with("@@"));
             }
         }
-        assert!(lines[1..lines.len() - 1].iter().all(|l| l.starts_with("2 CONC ")));
+        assert!(lines[1..lines.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("2 CONC ")));
         assert_eq!(lines.last(), Some(&"0 @I1@ INDI"));
         let records = parse_gedcom(&format!("0 @I1@ INDI\n{g}")).unwrap();
         assert_eq!(records[0].values("NOTE"), [value.as_str()]);
