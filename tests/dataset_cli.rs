@@ -169,8 +169,9 @@ fn families_do_not_depend_on_thread_count_or_how_many_follow() {
             assert_eq!(Some(bytes), tb.get(path), "{}", path.display());
         }
     }
+    // The same dataset again on other thread and worker counts.
     let c = tmp.path().join("c");
-    dataset(&c, &["--families", "6", "--threads", "2"]);
+    dataset(&c, &["--families", "6", "--threads", "2", "--workers", "2"]);
     assert_eq!(ta, tree(&c));
 }
 
@@ -295,26 +296,54 @@ fn killed_runs_resume_to_the_same_bytes() {
     .output()
     .unwrap();
     assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!("--resume: {out} was made from a different")),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bad_specs_are_input_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = tmp.path().join("bad.ron");
-    std::fs::write(
-        &spec,
-        "DatasetSpec(name: \"x\", families: 2, generations: 9)",
-    )
-    .unwrap();
+    // The shipped spec is valid (other tests run it), so this one breaks only
+    // the rule under test and the error must be that rule's.
+    let valid = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC)).unwrap();
+    assert!(valid.contains("generations: 3,"));
+    std::fs::write(&spec, valid.replace("generations: 3,", "generations: 9,")).unwrap();
+    let out = tmp.path().join("o");
     let o = famsim(&[
         "dataset",
         "--spec",
         spec.to_str().unwrap(),
         "--out",
-        tmp.path().join("o").to_str().unwrap(),
+        out.to_str().unwrap(),
     ])
     .output()
     .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.ron"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: `generations` is 9, but must be 1 to 5",
+            spec.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a bad spec wrote output");
+
+    // Bad flags on the valid spec.
+    for (flags, message) in [
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--families", "0"], "--families must be at least 1"),
+    ] {
+        let mut args = vec!["dataset", "--spec", SPEC, "--out", out.to_str().unwrap()];
+        args.extend(flags);
+        let o = famsim(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+        assert!(!out.exists(), "{flags:?} wrote output");
+    }
 }

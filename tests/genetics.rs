@@ -234,9 +234,24 @@ fn overrides_are_obeyed_and_change_nothing_else() {
 
 #[test]
 fn same_stream_same_child_other_person_other_child() {
-    let a = child(CrossoverParams::default(), &BTreeMap::new(), 9);
-    let b = child(CrossoverParams::default(), &BTreeMap::new(), 9);
-    let c = child(CrossoverParams::default(), &BTreeMap::new(), 10);
-    assert_eq!(a.genome, b.genome);
-    assert_ne!(a.genome, c.genome);
+    // Same parents and pool throughout; only the stream's key changes.
+    let draw = |seed: u64, person: &str| {
+        let pool = pool();
+        let refs: Vec<&Genome> = pool.iter().collect();
+        crossover(
+            &constant(FATHER, 0.5),
+            &constant(MOTHER, -0.5),
+            &refs,
+            CrossoverParams::default(),
+            &BTreeMap::new(),
+            &mut stream(seed, person, Purpose::Crossover),
+        )
+    };
+    let a = draw(9, "child");
+    assert_eq!(a.genome, draw(9, "child").genome, "same stream");
+    // Another person under the same seed (ids that differ by one character).
+    assert_ne!(a.genome, draw(9, "child2").genome, "other person");
+    assert_ne!(a.genome, draw(9, "chile").genome, "other person");
+    // The same person under another seed.
+    assert_ne!(a.genome, draw(10, "child").genome, "other seed");
 }

@@ -39,9 +39,7 @@ pub fn to_gedcom(manifest: &Manifest) -> String {
     }
 
     let mut g = String::new();
-    let mut line = |level: u8, text: &str| {
-        let _ = writeln!(g, "{level} {text}");
-    };
+    let mut line = |level: u8, text: &str| write_line(&mut g, level, text);
     line(0, "HEAD");
     line(1, "SOUR FAMSIM");
     line(2, &format!("VERS {}", env!("CARGO_PKG_VERSION")));
@@ -137,15 +135,86 @@ fn gedcom_name(p: &PersonRecord) -> String {
     }
 }
 
-/// A line value: no line breaks, no `@` (GEDCOM reserves it for pointers), at most 200 characters.
+/// GEDCOM 5.5.1's longest line, terminator included. The standard counts
+/// characters; counting UTF-8 bytes keeps byte-limited readers safe too.
+pub const MAX_LINE_BYTES: usize = 255;
+
+/// Writes `level text` (`text` = `[@XREF@ ]TAG[ value]`), moving whatever of
+/// the value does not fit in [`MAX_LINE_BYTES`] onto `CONC` lines one level
+/// down, so no value is cut short. A split never falls next to a space
+/// (readers trim spaces at line ends, which would lose it) nor inside an
+/// escaped `@@`.
+fn write_line(g: &mut String, level: u8, text: &str) {
+    // The tag ends at the first space after the optional cross-reference.
+    let tag_start = if text.starts_with('@') {
+        text.find(' ').map_or(text.len(), |i| i + 1)
+    } else {
+        0
+    };
+    let (head, value) = match text[tag_start..].find(' ') {
+        Some(i) => (&text[..tag_start + i], &text[tag_start + i + 1..]),
+        None => (text, ""),
+    };
+    let first = format!("{level} {head}");
+    // Whole when the line and its newline fit (or there is no value to move).
+    if format!("{level} {text}").len() < MAX_LINE_BYTES || value.is_empty() {
+        let _ = writeln!(g, "{level} {text}");
+        return;
+    }
+    let conc = format!("{} CONC", level + 1);
+    let mut rest = value;
+    let mut prefix = first.as_str();
+    while !rest.is_empty() {
+        // Room for the value after "prefix " and before the newline.
+        let room = MAX_LINE_BYTES.saturating_sub(prefix.len() + 2);
+        let end = split_point(rest, room);
+        let _ = writeln!(g, "{prefix} {}", &rest[..end]);
+        rest = &rest[end..];
+        prefix = conc.as_str();
+    }
+}
+
+/// Where to cut `value` so that its first part takes at most `room` bytes:
+/// the whole value if it fits, else the last char boundary within `room`
+/// that is not inside `@@` and has no space on either side (or the last
+/// boundary within `room` if there is no such place).
+fn split_point(value: &str, room: usize) -> usize {
+    if value.len() <= room {
+        return value.len();
+    }
+    let mut last_fit = 0;
+    let mut best = 0;
+    let mut chars = value.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let mut end = i + c.len_utf8();
+        // `@@` is one escaped `@`: keep the pair together.
+        if c == '@' && chars.peek().is_some_and(|&(_, n)| n == '@') {
+            chars.next();
+            end += 1;
+        }
+        if end > room {
+            break;
+        }
+        last_fit = end;
+        let next_is_space = value[end..].starts_with(' ');
+        if c != ' ' && !next_is_space {
+            best = end;
+        }
+    }
+    if best > 0 {
+        best
+    } else {
+        last_fit.max(value.chars().next().map_or(1, char::len_utf8))
+    }
+}
+
+/// A line value: no line breaks, no `@` (GEDCOM reserves it for pointers).
+/// Long values are kept whole: the writer continues them on `CONC` lines.
 fn clean(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .replace('@', "@@")
-        .chars()
-        .take(200)
-        .collect()
 }
 
 /// One GEDCOM record or sub-record.
@@ -173,8 +242,9 @@ impl GedcomNode {
     }
 }
 
-/// Parses GEDCOM lines (`level [@xref@] TAG [value]`) into a record tree.
-/// Errors name the line and what is wrong with it.
+/// Parses GEDCOM lines (`level [@xref@] TAG [value]`) into a record tree,
+/// joining `CONC` (no separator) and `CONT` (a newline) lines onto the value
+/// they continue. Errors name the line and what is wrong with it.
 pub fn parse_gedcom(text: &str) -> Result<Vec<GedcomNode>, String> {
     let mut roots: Vec<GedcomNode> = Vec::new();
     // The open chain of records, one per level.
@@ -220,6 +290,17 @@ pub fn parse_gedcom(text: &str) -> Result<Vec<GedcomNode>, String> {
             ));
         }
         close_to(&mut stack, &mut roots, level);
+        if tag == "CONC" || tag == "CONT" {
+            let Some(parent) = stack.last_mut() else {
+                return Err(format!("line {}: {tag} continues no value", n + 1));
+            };
+            let joined = parent.value.get_or_insert_with(String::new);
+            if tag == "CONT" {
+                joined.push('\n');
+            }
+            joined.push_str(value.as_deref().unwrap_or(""));
+            continue;
+        }
         stack.push(GedcomNode {
             xref,
             tag,
@@ -295,6 +376,42 @@ mod tests {
     #[test]
     fn values_never_break_lines_or_fake_pointers() {
         assert_eq!(clean("a\nb @c"), "a b @@c");
-        assert_eq!(clean(&"x".repeat(300)).len(), 200);
+        assert_eq!(clean(&"x".repeat(300)).len(), 300);
+    }
+
+    #[test]
+    fn long_values_continue_on_conc_lines_and_read_back_whole() {
+        // Two-byte letters, spaces and escaped `@`s, so a naive cut would
+        // split a letter, a space or an `@@` pair.
+        let value = clean(&"Жанна Мария @ab ".repeat(40));
+        let mut g = String::new();
+        write_line(&mut g, 1, &format!("NOTE {value}"));
+        write_line(&mut g, 0, "@I1@ INDI");
+        let lines: Vec<&str> = g.lines().collect();
+        assert!(lines.len() > 3, "{g}");
+        for (i, l) in lines.iter().enumerate() {
+            assert!(
+                l.len() < MAX_LINE_BYTES,
+                "line {i} has {} bytes",
+                l.len() + 1
+            );
+            if i > 0 && l.starts_with("2 CONC ") {
+                assert!(
+                    !l.starts_with("2 CONC  ") && !lines[i - 1].ends_with(' '),
+                    "{l}"
+                );
+                assert!(!lines[i - 1].ends_with('@') || lines[i - 1].ends_with("@@"));
+            }
+        }
+        assert!(lines[1..lines.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("2 CONC ")));
+        assert_eq!(lines.last(), Some(&"0 @I1@ INDI"));
+        let records = parse_gedcom(&format!("0 @I1@ INDI\n{g}")).unwrap();
+        assert_eq!(records[0].values("NOTE"), [value.as_str()]);
+        // CONT keeps its line break.
+        let cont = parse_gedcom("0 NOTE a\n1 CONT b\n1 CONC c\n").unwrap();
+        assert_eq!(cont[0].value.as_deref(), Some("a\nbc"));
+        assert!(parse_gedcom("0 CONC x\n").is_err());
     }
 }

@@ -275,3 +275,32 @@ pub fn finished_files(dir: &Path, ext: &str) -> usize {
     }
     n
 }
+
+/// Whether the outside program `tool` (an independent judge of famsim's
+/// output, such as Graphviz or Gramps) can be run. When it cannot: with
+/// `CI=true` this panics, because CI (`.ci/run`) installs every such program
+/// and a check that silently stops running proves nothing; elsewhere it
+/// prints that `what` was not checked and returns false, so the caller can skip.
+pub fn outside_tool(tool: &str, what: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "`{tool}` is not on PATH, but CI=true: {what} must be checked in CI (.ci/run installs it)"
+    );
+    // Straight to stderr, not `eprintln!`, which the test harness captures
+    // and hides for a test that passes.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: `{tool}` is not installed, so {what} was not checked (CI=true makes this a failure)"
+    );
+    false
+}
