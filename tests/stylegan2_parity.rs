@@ -205,6 +205,56 @@ fn eight_bit_conversion_matches_the_fixture_script() {
     assert!(want.iter().filter(|&&v| v > 10 && v < 245).count() > want.len() / 2);
 }
 
+/// famsim's 8-bit conversion deliberately differs from StyleGene's own
+/// `tensor2rgb` (models/stylegene/api.py), which truncates
+/// `clip((x * 0.5 + 0.5) * 255)` to an integer: famsim rounds half up, as
+/// torchvision's `save_image` (which the StyleGAN2 port saves samples with)
+/// does, so it is never lower and at most one level higher, and exactly one
+/// level higher where the scaled value's fraction is at least one half.
+/// The reference bytes come from the fixture script's copy of `tensor2rgb`.
+#[test]
+fn eight_bit_conversion_rounds_where_stylegenes_tensor2rgb_truncates() {
+    let io = Io::open();
+    let (_, floats) = io.f32s("image");
+    let images = to_images(io.tensor::<4>("image")).unwrap();
+    let got: Vec<u8> = images.iter().flat_map(|im| im.rgb.clone()).collect();
+    let reference = SafeTensors::deserialize(
+        &std::fs::read(fixture("tensor2rgb.safetensors")).expect("fixture exists"),
+    )
+    .unwrap()
+    .tensor("image_u8_hwc")
+    .unwrap()
+    .data()
+    .to_vec();
+    assert_eq!(got.len(), reference.len());
+    // The float values in famsim's HWC byte order.
+    let (batch, side) = (2, 32);
+    let plane = side * side;
+    let scaled: Vec<f64> = (0..batch)
+        .flat_map(|b| (0..plane).flat_map(move |p| (0..3).map(move |c| (b, c, p))))
+        .map(|(b, c, p)| (f64::from(floats[(b * 3 + c) * plane + p]) + 1.0) * 127.5)
+        .collect();
+    let mut rounded_up = 0;
+    for (i, ((&ours, &theirs), &v)) in got.iter().zip(&reference).zip(&scaled).enumerate() {
+        assert!(
+            ours == theirs || ours == theirs + 1,
+            "value {i}: famsim {ours}, tensor2rgb {theirs}"
+        );
+        let fraction = v - v.floor();
+        // Away from the boundaries, where float32 and float64 agree on the side.
+        if (0.0..255.0).contains(&v) && (fraction - 0.5).abs() > 1e-3 && fraction > 1e-3 {
+            assert_eq!(
+                ours - theirs,
+                u8::from(fraction > 0.5),
+                "value {i} ({v}): famsim {ours}, tensor2rgb {theirs}"
+            );
+        }
+        rounded_up += usize::from(ours != theirs);
+    }
+    // About half the graded values round up; the difference is real.
+    assert!(rounded_up > got.len() / 4, "only {rounded_up} values differ");
+}
+
 #[test]
 fn seeded_noise_is_reproducible_and_independent_of_the_batch() {
     let (g, io) = (generator(), Io::open());
