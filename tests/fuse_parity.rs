@@ -29,7 +29,7 @@ const SEED: u64 = 7;
 const CHILD: &str = "child";
 
 /// W+ of the child vs the float64 reference through w2sub34, crossover,
-/// sampling and sub2w in float32. Measured: 7.2e-7 (CPU, 2026-11-30).
+/// sampling and sub2w in float32. Measured: 4.9e-7 (CPU, 2026-11-30).
 const WPLUS_TOLERANCE: f32 = 2e-6;
 
 fn fixture(name: &str) -> PathBuf {
@@ -312,6 +312,7 @@ fn assert_picture_matches_reference(what: &str, png: &Path) {
             off_by_one += usize::from(diff == 1);
         }
     }
+    eprintln!("{what}: {off_by_one} of {} values one level off", 3 * plane);
     // Measured: 0 of 12288 values one level off (CPU, 2026-11-30).
     assert!(off_by_one <= 12, "{what}: {off_by_one} values one level off");
 }
