@@ -197,14 +197,17 @@ fn famsim_still_makes_the_recorded_draws() {
     assert_eq!(draws, recorded);
     let recorded_eps = famsim::io::npy::read(&fixture("eps.npy")).unwrap();
     assert_eq!(recorded_eps.data, eps);
-    // The draws exercise every kind of region, and only the child's keys.
+    // The draws exercise every kind of region, and only the child's keys:
+    // floor(34 · 0.6) = 20 regions were drawn to be inherited, the background
+    // among them, which the father's genes then replace; 14 mutate.
     let count = |kind: &str| draws.regions.iter().filter(|r| r.kind == kind).count();
-    assert_eq!(count("father"), 1);
-    assert_eq!(count("blend") + count("pool"), 33);
-    assert!(count("blend") >= 19 && count("pool") >= 13);
+    assert_eq!((count("father"), count("blend"), count("pool")), (1, 19, 14));
     for r in &draws.regions {
         if let Some(key) = &r.key {
-            assert!(key == "3-9-female-White" || key == "3-9-female-Black", "{r:?}");
+            assert!(
+                key == "3-9-female-White" || key == "3-9-female-Black",
+                "{r:?}"
+            );
         }
     }
 }
@@ -314,7 +317,10 @@ fn assert_picture_matches_reference(what: &str, png: &Path) {
     }
     eprintln!("{what}: {off_by_one} of {} values one level off", 3 * plane);
     // Measured: 0 of 12288 values one level off (CPU, 2026-11-30).
-    assert!(off_by_one <= 12, "{what}: {off_by_one} values one level off");
+    assert!(
+        off_by_one <= 12,
+        "{what}: {off_by_one} values one level off"
+    );
 }
 
 /// `famsim child` makes fuse_latent's child: crossover and mutation with the
