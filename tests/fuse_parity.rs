@@ -201,7 +201,10 @@ fn famsim_still_makes_the_recorded_draws() {
     // floor(34 · 0.6) = 20 regions were drawn to be inherited, the background
     // among them, which the father's genes then replace; 14 mutate.
     let count = |kind: &str| draws.regions.iter().filter(|r| r.kind == kind).count();
-    assert_eq!((count("father"), count("blend"), count("pool")), (1, 19, 14));
+    assert_eq!(
+        (count("father"), count("blend"), count("pool")),
+        (1, 19, 14)
+    );
     for r in &draws.regions {
         if let Some(key) = &r.key {
             assert!(

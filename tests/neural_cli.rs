@@ -628,6 +628,35 @@ fn invert_matches_pytorch_on_any_thread_count() {
     assert_eq!((image.width, image.height), (32, 32));
 }
 
+/// An e4e checkpoint whose mean latent is `[N, W]` (as official ones store
+/// it), distinct per layer, survives import: `invert` adds each layer's own mean.
+#[test]
+fn invert_adds_an_imported_per_layer_mean_latent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let e4e = fixture("e4e/e4e_avg_per_layer.pt");
+    let weights = import_with(dir, &["--e4e", s(&e4e)]);
+    let out = dir.join("w.npy");
+    let photo = fixture("e4e/face.png");
+    ok(
+        dir,
+        &[
+            "invert",
+            "--weights",
+            s(&weights),
+            "--photo",
+            s(&photo),
+            "--out",
+            s(&out),
+        ],
+    );
+    let (shape, got) = npy(&out);
+    let (want_shape, want) = expected_e4e("face.latent.per_layer");
+    assert_eq!(shape, want_shape);
+    // The same bound as `invert_matches_pytorch_on_any_thread_count`'s.
+    assert_close("inverted W+, per-layer mean", &got, &want, 2e-5);
+}
+
 #[test]
 fn photo_founders_without_a_photo_encoder_or_with_a_bad_one_are_explained() {
     let tmp = tempfile::tempdir().unwrap();
