@@ -11,8 +11,14 @@ use std::path::PathBuf;
 
 mod common;
 
-/// PyTorch float64 reference vs our float32 forward pass.
-const TOLERANCE: f32 = 1e-4;
+/// PyTorch float64 reference vs our float32 forward pass, on W+ values of
+/// RMS about 1.2: about five times the 3.6e-6 measured on an x86-64 CPU on
+/// 2026-11-30, so another CPU's summation order passes while adding the wrong
+/// mean latent (0.3 per value) or a real mistake cannot.
+const TOLERANCE: f32 = 2e-5;
+/// CUDA: not measured (no GPU where the bound above was set); the original bound.
+#[cfg(feature = "cuda")]
+const CUDA_TOLERANCE: f32 = 1e-4;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,15 +37,27 @@ fn load<G: Backend>(name: &str) -> famsim::Result<PhotoEncoder<G>> {
 }
 
 /// The check against PyTorch's numbers, run on every backend below.
-fn photo_to_latent<G: Backend>() {
-    let encoder = load::<G>("e4e.pt").unwrap();
+/// `e4e.pt` has its own `latent_avg` ([W], not the generator's), so adding
+/// the wrong mean fails here.
+fn photo_to_latent<G: Backend>(tolerance: f32) {
+    photo_to_latent_with::<G>("e4e.pt", "face.latent", tolerance);
+}
+
+/// The same encoder with an `[N, W]` `latent_avg`, distinct per layer (the
+/// shape official e4e checkpoints store): each layer gets its own mean.
+fn photo_to_latent_per_layer_mean<G: Backend>(tolerance: f32) {
+    photo_to_latent_with::<G>("e4e_avg_per_layer.pt", "face.latent.per_layer", tolerance);
+}
+
+fn photo_to_latent_with<G: Backend>(file: &str, expected_name: &str, tolerance: f32) {
+    let encoder = load::<G>(file).unwrap();
     let sizes = encoder.sizes();
     assert_eq!((sizes.input_size, sizes.n_latent, sizes.width), (64, 8, 32));
     assert_eq!(sizes.stage_units, vec![1, 2, 2, 1]);
     let (shape, input) = expected("face.input");
     let photos = Tensor::<G, 4>::from_data(TensorData::new(input, shape), &Default::default());
     let got: Vec<f32> = encoder.forward(photos).into_data().to_vec().unwrap();
-    let (want_shape, want) = expected("face.latent");
+    let (want_shape, want) = expected(expected_name);
     assert_eq!(want_shape, vec![1, 8, 32]);
     assert_eq!(got.len(), want.len());
     let worst = got
@@ -47,8 +65,11 @@ fn photo_to_latent<G: Backend>() {
         .zip(&want)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    eprintln!("e4e W+: max abs error {worst:e}");
-    assert!(worst <= TOLERANCE, "e4e W+: max abs error {worst}");
+    eprintln!("e4e W+ ({file}): max abs error {worst:e}");
+    assert!(
+        worst <= tolerance,
+        "e4e W+ ({file}): max abs error {worst} > {tolerance}"
+    );
     // Every W+ layer differs from style 0's (the offsets were added), and the
     // fixture is not trivial.
     assert!(want.iter().any(|v| v.abs() > 0.5), "fixture is trivial");
@@ -57,7 +78,14 @@ fn photo_to_latent<G: Backend>() {
 mod cpu {
     #[test]
     fn photo_to_latent_matches_pytorch() {
-        super::photo_to_latent::<famsim::model::stylegene::device::CpuBackend>();
+        super::photo_to_latent::<famsim::model::stylegene::device::CpuBackend>(super::TOLERANCE);
+    }
+
+    #[test]
+    fn a_per_layer_mean_latent_is_added_layer_by_layer() {
+        super::photo_to_latent_per_layer_mean::<famsim::model::stylegene::device::CpuBackend>(
+            super::TOLERANCE,
+        );
     }
 }
 
@@ -66,7 +94,16 @@ mod cpu {
 mod cuda {
     #[test]
     fn photo_to_latent_matches_pytorch() {
-        super::photo_to_latent::<famsim::model::stylegene::device::CudaBackend>();
+        super::photo_to_latent::<famsim::model::stylegene::device::CudaBackend>(
+            super::CUDA_TOLERANCE,
+        );
+    }
+
+    #[test]
+    fn a_per_layer_mean_latent_is_added_layer_by_layer() {
+        super::photo_to_latent_per_layer_mean::<famsim::model::stylegene::device::CudaBackend>(
+            super::CUDA_TOLERANCE,
+        );
     }
 }
 

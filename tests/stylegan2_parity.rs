@@ -18,7 +18,43 @@ use std::path::{Path, PathBuf};
 
 type B = CpuBackend;
 
-const TOLERANCE: f32 = 1e-4;
+/// Largest absolute error allowed against the float64 reference, per check
+/// and backend. Each is about five times the error measured on an x86-64 CPU
+/// on 2026-11-30 (the figure beside it), so that another CPU's summation order
+/// passes while a real mistake (≥ 1e-3 on values of RMS 0.3–1.2) cannot.
+#[derive(Clone, Copy)]
+struct Bounds {
+    mapping: f32,
+    truncation: f32,
+    synthesis: f32,
+    z_to_image: f32,
+}
+
+/// famsim's CPU backend (gemm convolutions).
+const CPU: Bounds = Bounds {
+    mapping: 5e-6,    // measured 9.5e-7
+    truncation: 2e-6, // measured 4.8e-7
+    synthesis: 5e-6,  // measured 9.5e-7
+    z_to_image: 5e-6, // measured 9.5e-7
+};
+
+/// burn's own conv2d on the CPU. Its synthesis error is 6.1e-5 to 8.2e-5 and
+/// varies from run to run, so those two stay at the original 1e-4.
+const BURN_CONV: Bounds = Bounds {
+    mapping: 5e-6,    // measured 9.5e-7
+    truncation: 2e-6, // measured 4.8e-7
+    synthesis: 1e-4,  // measured 6.6e-5 to 6.9e-5
+    z_to_image: 1e-4, // measured 6.1e-5 to 8.2e-5
+};
+
+/// CUDA: not measured (no GPU where these bounds were set); the original bound.
+#[cfg(feature = "cuda")]
+const CUDA: Bounds = Bounds {
+    mapping: 1e-4,
+    truncation: 1e-4,
+    synthesis: 1e-4,
+    z_to_image: 1e-4,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,13 +132,15 @@ fn assert_close<G: Backend, const D: usize>(
     got: Tensor<G, D>,
     io: &Io,
     expected: &str,
+    tolerance: f32,
 ) {
     let (shape, want) = io.f32s(expected);
     assert_eq!(got.dims().to_vec(), shape, "{what}: shape");
     let err = max_abs_diff(&values(got), &want);
+    eprintln!("{what}: max abs error {err:e}");
     assert!(
-        err <= TOLERANCE,
-        "{what}: max abs error {err} > {TOLERANCE}"
+        err <= tolerance,
+        "{what}: max abs error {err} > {tolerance}"
     );
 }
 
@@ -119,75 +157,84 @@ fn sizes_are_inferred_from_the_checkpoint() {
 mod parity {
     use super::*;
 
-    pub fn mapping<G: ConvBackend>(device: &G::Device) {
+    pub fn mapping<G: ConvBackend>(device: &G::Device, bounds: Bounds) {
         let (g, io) = (generator_on::<G>(device), Io::open());
         let w = g.mapping(io.tensor_on("z", device)).unwrap();
-        assert_close("mapping", w, &io, "w");
+        assert_close("mapping", w, &io, "w", bounds.mapping);
     }
 
-    pub fn truncation<G: ConvBackend>(device: &G::Device) {
+    pub fn truncation<G: ConvBackend>(device: &G::Device, bounds: Bounds) {
         let (g, io) = (generator_on::<G>(device), Io::open());
         let (_, psi) = io.f32s("psi");
         let w = g.truncate(io.tensor_on("w", device), psi[0]);
-        assert_close("truncation", w, &io, "w_truncated");
+        assert_close("truncation", w, &io, "w_truncated", bounds.truncation);
     }
 
-    pub fn synthesis_with_stored_noise<G: ConvBackend>(device: &G::Device) {
+    pub fn synthesis_with_stored_noise<G: ConvBackend>(device: &G::Device, bounds: Bounds) {
         let (g, io) = (generator_on::<G>(device), Io::open());
         let image = g
             .synthesis(io.tensor_on("wplus", device), NoiseMode::Stored)
             .unwrap();
-        assert_close("synthesis", image, &io, "image");
+        assert_close("synthesis", image, &io, "image", bounds.synthesis);
     }
 
-    pub fn z_to_image<G: ConvBackend>(device: &G::Device) {
+    pub fn z_to_image<G: ConvBackend>(device: &G::Device, bounds: Bounds) {
         let (g, io) = (generator_on::<G>(device), Io::open());
         let (_, psi) = io.f32s("psi");
         let w = g.truncate(g.mapping(io.tensor_on("z", device)).unwrap(), psi[0]);
         let image = g.synthesis(g.broadcast_w(w), NoiseMode::Stored).unwrap();
-        assert_close("z → image", image, &io, "image_from_z");
+        assert_close("z → image", image, &io, "image_from_z", bounds.z_to_image);
     }
 }
 
 /// One test per parity check for `$backend`, in module `$name`.
 macro_rules! parity_tests {
-    ($name:ident, $backend:ty) => {
+    ($name:ident, $backend:ty, $bounds:expr) => {
         mod $name {
             use super::parity;
 
             #[test]
             fn mapping_matches_pytorch() {
-                parity::mapping::<$backend>(&Default::default());
+                parity::mapping::<$backend>(&Default::default(), $bounds);
             }
 
             #[test]
             fn truncation_matches_pytorch() {
-                parity::truncation::<$backend>(&Default::default());
+                parity::truncation::<$backend>(&Default::default(), $bounds);
             }
 
             #[test]
             fn synthesis_with_stored_noise_matches_pytorch() {
-                parity::synthesis_with_stored_noise::<$backend>(&Default::default());
+                parity::synthesis_with_stored_noise::<$backend>(&Default::default(), $bounds);
             }
 
             #[test]
             fn z_to_image_matches_pytorch() {
-                parity::z_to_image::<$backend>(&Default::default());
+                parity::z_to_image::<$backend>(&Default::default(), $bounds);
             }
         }
     };
 }
 
 // The CPU backend: synthesis convolutions as gemm matrix products.
-parity_tests!(cpu, famsim::model::stylegene::device::CpuBackend);
+parity_tests!(
+    cpu,
+    famsim::model::stylegene::device::CpuBackend,
+    super::CPU
+);
 // burn's own conv2d path (what CUDA runs), checked here on the CPU.
 parity_tests!(
     burn_conv,
-    famsim::model::stylegene::conv::ReferenceCpuBackend
+    famsim::model::stylegene::conv::ReferenceCpuBackend,
+    super::BURN_CONV
 );
 // On a GPU machine: cargo test --features cuda --test stylegan2_parity cuda::
 #[cfg(feature = "cuda")]
-parity_tests!(cuda, famsim::model::stylegene::device::CudaBackend);
+parity_tests!(
+    cuda,
+    famsim::model::stylegene::device::CudaBackend,
+    super::CUDA
+);
 
 #[test]
 fn eight_bit_conversion_matches_the_fixture_script() {
@@ -203,6 +250,59 @@ fn eight_bit_conversion_matches_the_fixture_script() {
     // The fixture exercises both clamping and graded values.
     assert!(want.contains(&0) || want.contains(&255));
     assert!(want.iter().filter(|&&v| v > 10 && v < 245).count() > want.len() / 2);
+}
+
+/// famsim's 8-bit conversion deliberately differs from StyleGene's own
+/// `tensor2rgb` (models/stylegene/api.py), which truncates
+/// `clip((x * 0.5 + 0.5) * 255)` to an integer: famsim rounds half up, as
+/// torchvision's `save_image` (which the StyleGAN2 port saves samples with)
+/// does, so it is never lower and at most one level higher, and exactly one
+/// level higher where the scaled value's fraction is at least one half.
+/// The reference bytes come from the fixture script's copy of `tensor2rgb`.
+#[test]
+fn eight_bit_conversion_rounds_where_stylegenes_tensor2rgb_truncates() {
+    let io = Io::open();
+    let (_, floats) = io.f32s("image");
+    let images = to_images(io.tensor::<4>("image")).unwrap();
+    let got: Vec<u8> = images.iter().flat_map(|im| im.rgb.clone()).collect();
+    let reference = SafeTensors::deserialize(
+        &std::fs::read(fixture("tensor2rgb.safetensors")).expect("fixture exists"),
+    )
+    .unwrap()
+    .tensor("image_u8_hwc")
+    .unwrap()
+    .data()
+    .to_vec();
+    assert_eq!(got.len(), reference.len());
+    // The float values in famsim's HWC byte order.
+    let (batch, side) = (2, 32);
+    let plane = side * side;
+    let scaled: Vec<f64> = (0..batch)
+        .flat_map(|b| (0..plane).flat_map(move |p| (0..3).map(move |c| (b, c, p))))
+        .map(|(b, c, p)| (f64::from(floats[(b * 3 + c) * plane + p]) + 1.0) * 127.5)
+        .collect();
+    let mut rounded_up = 0;
+    for (i, ((&ours, &theirs), &v)) in got.iter().zip(&reference).zip(&scaled).enumerate() {
+        assert!(
+            ours == theirs || ours == theirs + 1,
+            "value {i}: famsim {ours}, tensor2rgb {theirs}"
+        );
+        let fraction = v - v.floor();
+        // Away from the boundaries, where float32 and float64 agree on the side.
+        if (0.0..255.0).contains(&v) && (fraction - 0.5).abs() > 1e-3 && fraction > 1e-3 {
+            assert_eq!(
+                ours - theirs,
+                u8::from(fraction > 0.5),
+                "value {i} ({v}): famsim {ours}, tensor2rgb {theirs}"
+            );
+        }
+        rounded_up += usize::from(ours != theirs);
+    }
+    // About half the graded values round up; the difference is real.
+    assert!(
+        rounded_up > got.len() / 4,
+        "only {rounded_up} values differ"
+    );
 }
 
 #[test]
@@ -350,7 +450,7 @@ fn in_memory_copy_loads_like_the_file() {
     let io = Io::open();
     let g = from_parts(tiny_tensors()).unwrap();
     let image = g.synthesis(io.tensor("wplus"), NoiseMode::Stored).unwrap();
-    assert_close("in-memory synthesis", image, &io, "image");
+    assert_close("in-memory synthesis", image, &io, "image", CPU.synthesis);
 }
 
 #[test]

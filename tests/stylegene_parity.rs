@@ -18,8 +18,36 @@ mod common;
 
 type B = famsim::model::stylegene::device::CpuBackend;
 
-/// PyTorch float64 reference vs our float32 forward pass.
-const TOLERANCE: f32 = 1e-4;
+/// Largest absolute error allowed against PyTorch's float64 reference, per
+/// output and backend: about five times the error measured on an x86-64 CPU
+/// on 2026-11-30 (beside each), so that another CPU's summation order passes
+/// while a real mistake cannot.
+#[derive(Clone, Copy)]
+struct Bounds {
+    /// Gene means and log-variances (tanh-bounded, RMS about 0.5).
+    genes: f32,
+    /// Decoded W+.
+    decoded: f32,
+}
+
+/// famsim's CPU backend (gemm dense layers).
+const CPU: Bounds = Bounds {
+    genes: 1e-5,   // measured 1.9e-6 (mean), 1.8e-6 (log-variance)
+    decoded: 2e-6, // measured 2.7e-7
+};
+
+/// burn's own matmul on the CPU.
+const BURN_MATMUL: Bounds = Bounds {
+    genes: 1e-5,   // measured 1.4e-6 (mean), 2.3e-6 (log-variance)
+    decoded: 2e-6, // measured 3.0e-7
+};
+
+/// CUDA: not measured (no GPU where these bounds were set); the original bound.
+#[cfg(feature = "cuda")]
+const CUDA: Bounds = Bounds {
+    genes: 1e-4,
+    decoded: 1e-4,
+};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -62,6 +90,7 @@ fn assert_close<G: Backend, const D: usize>(
     got: Tensor<G, D>,
     shape: &[usize],
     want: &[f32],
+    tolerance: f32,
 ) {
     assert_eq!(got.dims().as_slice(), shape, "{name}: shape");
     let got: Vec<f32> = got.into_data().to_vec().unwrap();
@@ -71,7 +100,10 @@ fn assert_close<G: Backend, const D: usize>(
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     eprintln!("{name}: max abs error {worst:e}");
-    assert!(worst <= TOLERANCE, "{name}: max abs error {worst}");
+    assert!(
+        worst <= tolerance,
+        "{name}: max abs error {worst} > {tolerance}"
+    );
     // Guard against a degenerate fixture that any code would match.
     assert!(
         want.iter().any(|v| v.abs() > 0.1),
@@ -83,7 +115,7 @@ fn assert_close<G: Backend, const D: usize>(
 mod parity {
     use super::*;
 
-    pub fn encoder<G: Backend>() {
+    pub fn encoder<G: Backend>(bounds: Bounds) {
         let expected = Expected::load();
         let maps =
             StyleGeneMappings::<G>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
@@ -94,11 +126,11 @@ mod parity {
         let (mean_shape, want_mean) = expected.get("encoder.mean");
         let (logvar_shape, want_logvar) = expected.get("encoder.logvar");
         assert_eq!(mean_shape, vec![3, 2, 34, 16]);
-        assert_close("mean", mean, &mean_shape, &want_mean);
-        assert_close("logvar", logvar, &logvar_shape, &want_logvar);
+        assert_close("mean", mean, &mean_shape, &want_mean, bounds.genes);
+        assert_close("logvar", logvar, &logvar_shape, &want_logvar, bounds.genes);
     }
 
-    pub fn decoder<G: Backend>() {
+    pub fn decoder<G: Backend>(bounds: Bounds) {
         let expected = Expected::load();
         let dec = GeneDecoder::<G>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
         assert_eq!((dec.n_layers(), dec.width(), dec.depth()), (2, 16, 2));
@@ -106,37 +138,46 @@ mod parity {
         let out = dec.forward(tensor(&shape, input));
         let (out_shape, want) = expected.get("decoder.output");
         assert_eq!(out_shape, vec![3, 2, 16]);
-        assert_close("decoded W+", out, &out_shape, &want);
+        assert_close("decoded W+", out, &out_shape, &want, bounds.decoded);
     }
 }
 
 /// The parity tests for `$backend`, in module `$name`.
 macro_rules! parity_tests {
-    ($name:ident, $backend:ty) => {
+    ($name:ident, $backend:ty, $bounds:expr) => {
         mod $name {
             #[test]
             fn encoder_matches_pytorch() {
-                super::parity::encoder::<$backend>();
+                super::parity::encoder::<$backend>($bounds);
             }
 
             #[test]
             fn decoder_matches_pytorch() {
-                super::parity::decoder::<$backend>();
+                super::parity::decoder::<$backend>($bounds);
             }
         }
     };
 }
 
 // The CPU backend: dense layers through gemm (cpu_dense.rs).
-parity_tests!(cpu, famsim::model::stylegene::device::CpuBackend);
+parity_tests!(
+    cpu,
+    famsim::model::stylegene::device::CpuBackend,
+    super::CPU
+);
 // burn's own matmul (what CUDA runs), checked here on the CPU.
 parity_tests!(
     burn_matmul,
-    famsim::model::stylegene::conv::ReferenceCpuBackend
+    famsim::model::stylegene::conv::ReferenceCpuBackend,
+    super::BURN_MATMUL
 );
 // On a GPU machine: cargo test --features cuda --test stylegene_parity cuda::
 #[cfg(feature = "cuda")]
-parity_tests!(cuda, famsim::model::stylegene::device::CudaBackend);
+parity_tests!(
+    cuda,
+    famsim::model::stylegene::device::CudaBackend,
+    super::CUDA
+);
 
 #[test]
 fn separate_encoder_load_matches_the_pair() {
@@ -145,7 +186,7 @@ fn separate_encoder_load_matches_the_pair() {
     let (shape, input) = expected.get("encoder.input");
     let (mean, _) = enc.forward(tensor(&shape, input));
     let (mean_shape, want) = expected.get("encoder.mean");
-    assert_close("mean", mean, &mean_shape, &want);
+    assert_close("mean", mean, &mean_shape, &want, CPU.genes);
 }
 
 #[test]
@@ -164,12 +205,14 @@ fn batch_helpers_match_the_forward_pass() {
         tensor::<B, 1>(&[got_mean.len()], got_mean),
         &[want_mean.len()],
         &want_mean,
+        CPU.genes,
     );
     assert_close(
         "encode logvar",
         tensor::<B, 1>(&[got_logvar.len()], got_logvar),
         &[want_logvar.len()],
         &want_logvar,
+        CPU.genes,
     );
 
     let (_, genes) = expected.get("decoder.input");
@@ -197,6 +240,7 @@ fn batch_helpers_match_the_forward_pass() {
         tensor::<B, 1>(&[decoded.len()], decoded),
         &[want.len()],
         &want,
+        CPU.decoded,
     );
 
     let wrong = Latent::zeros(3, 16);
