@@ -39,14 +39,18 @@ pub fn inspect(out_dir: &Path, stamp_file: &str, resume: bool, force: bool) -> R
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Folder::Fresh),
         Err(e) => return Err(Error::io(out_dir, e)),
     };
+    // famsim's own temporary files do not make a folder someone else's.
     let mut names: Vec<String> = entries
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !(n.starts_with(".famsim-") && n.ends_with(".tmp")))
         .collect();
     if names.is_empty() {
         return Ok(Folder::Fresh);
     }
-    if names.iter().any(|n| n == stamp_file) {
+    // The list alone: another process of the same cluster run, sharing the
+    // folder, has just written it and is about to write the stamp.
+    if names.iter().any(|n| n == stamp_file || n == RUN_FILES) {
         return Ok(Folder::Ours);
     }
     if !resume && !force {
@@ -84,7 +88,8 @@ pub fn refuse_file(out_dir: &Path) -> Result<()> {
 /// over in a folder of its own, removes what the earlier run recorded there
 /// (all of it when `same_run` is false; otherwise only the files this run
 /// will not write again); with `clean_temporaries`, removes the temporary
-/// files a killed run left at the top of the folder; then records `files`.
+/// files a killed run left at the top of the folder (not in a folder that
+/// is someone else's); then records `files`.
 ///
 /// `same_run` (the stamp is unchanged) keeps the processes of one cluster run
 /// that share a folder from removing each other's fresh files: they all
@@ -105,7 +110,7 @@ pub fn prepare(
             remove_written(out_dir, &rel)?;
         }
     }
-    if clean_temporaries && folder != Folder::Fresh {
+    if clean_temporaries && folder != Folder::Theirs {
         remove_stale_temporaries(out_dir)?;
     }
     let list: Vec<&String> = files.iter().collect();
