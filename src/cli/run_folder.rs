@@ -182,3 +182,52 @@ fn remove_written(out_dir: &Path, rel: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list is a file anyone can edit: a path leading out of the run
+    /// folder is refused and nothing outside is removed.
+    #[test]
+    fn a_listed_path_outside_the_run_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        std::fs::write(dir.path().join("outside.txt"), b"keep").unwrap();
+        std::fs::write(run.join(".famsim-run.json"), b"{}").unwrap();
+        std::fs::write(run.join(RUN_FILES), br#"["../outside.txt"]"#).unwrap();
+        let folder = inspect(&run, ".famsim-run.json", false, false).unwrap();
+        assert_eq!(folder, Folder::Ours);
+        let err = prepare(&run, folder, false, false, true, &BTreeSet::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("not a path inside the run folder"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("outside.txt")).unwrap(),
+            b"keep"
+        );
+    }
+
+    /// Removing a listed file also removes the folders it leaves empty, and
+    /// only those.
+    #[test]
+    fn emptied_folders_go_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path();
+        for f in ["people/a.png", "people/b.png", "kept/mine.txt"] {
+            std::fs::create_dir_all(run.join(f).parent().unwrap()).unwrap();
+            std::fs::write(run.join(f), b"x").unwrap();
+        }
+        std::fs::write(run.join(".famsim-run.json"), b"{}").unwrap();
+        std::fs::write(run.join(RUN_FILES), br#"["people/a.png", "people/b.png"]"#).unwrap();
+        let new: BTreeSet<String> = ["people/c.png".to_string()].into();
+        prepare(run, Folder::Ours, false, false, true, &new).unwrap();
+        assert!(!run.join("people").exists());
+        assert!(run.join("kept/mine.txt").is_file());
+        let list: Vec<String> =
+            serde_json::from_slice(&std::fs::read(run.join(RUN_FILES)).unwrap()).unwrap();
+        assert_eq!(list, ["people/c.png"]);
+    }
+}
