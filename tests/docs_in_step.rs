@@ -168,7 +168,7 @@ fn commands_in(code: &str) -> Vec<Vec<String>> {
         }
         let rest = &code[i + "famsim ".len()..];
         let end = rest
-            .find(|c| matches!(c, '#' | '|' | '>' | ';' | '\'' | '"' | '`'))
+            .find(['#', '|', '>', ';', '\'', '"', '`'])
             .unwrap_or(rest.len());
         let words: Vec<String> = rest[..end].split_whitespace().map(String::from).collect();
         if words

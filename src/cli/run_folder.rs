@@ -39,14 +39,18 @@ pub fn inspect(out_dir: &Path, stamp_file: &str, resume: bool, force: bool) -> R
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Folder::Fresh),
         Err(e) => return Err(Error::io(out_dir, e)),
     };
+    // famsim's own temporary files do not make a folder someone else's.
     let mut names: Vec<String> = entries
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !(n.starts_with(".famsim-") && n.ends_with(".tmp")))
         .collect();
     if names.is_empty() {
         return Ok(Folder::Fresh);
     }
-    if names.iter().any(|n| n == stamp_file) {
+    // The list alone: another process of the same cluster run, sharing the
+    // folder, has just written it and is about to write the stamp.
+    if names.iter().any(|n| n == stamp_file || n == RUN_FILES) {
         return Ok(Folder::Ours);
     }
     if !resume && !force {
@@ -84,7 +88,8 @@ pub fn refuse_file(out_dir: &Path) -> Result<()> {
 /// over in a folder of its own, removes what the earlier run recorded there
 /// (all of it when `same_run` is false; otherwise only the files this run
 /// will not write again); with `clean_temporaries`, removes the temporary
-/// files a killed run left at the top of the folder; then records `files`.
+/// files a killed run left at the top of the folder (not in a folder that
+/// is someone else's); then records `files`.
 ///
 /// `same_run` (the stamp is unchanged) keeps the processes of one cluster run
 /// that share a folder from removing each other's fresh files: they all
@@ -105,7 +110,7 @@ pub fn prepare(
             remove_written(out_dir, &rel)?;
         }
     }
-    if clean_temporaries && folder != Folder::Fresh {
+    if clean_temporaries && folder != Folder::Theirs {
         remove_stale_temporaries(out_dir)?;
     }
     let list: Vec<&String> = files.iter().collect();
@@ -176,4 +181,53 @@ fn remove_written(out_dir: &Path, rel: &str) -> Result<()> {
         dir = d.parent().map(Path::to_path_buf);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list is a file anyone can edit: a path leading out of the run
+    /// folder is refused and nothing outside is removed.
+    #[test]
+    fn a_listed_path_outside_the_run_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        std::fs::write(dir.path().join("outside.txt"), b"keep").unwrap();
+        std::fs::write(run.join(".famsim-run.json"), b"{}").unwrap();
+        std::fs::write(run.join(RUN_FILES), br#"["../outside.txt"]"#).unwrap();
+        let folder = inspect(&run, ".famsim-run.json", false, false).unwrap();
+        assert_eq!(folder, Folder::Ours);
+        let err = prepare(&run, folder, false, false, true, &BTreeSet::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("not a path inside the run folder"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("outside.txt")).unwrap(),
+            b"keep"
+        );
+    }
+
+    /// Removing a listed file also removes the folders it leaves empty, and
+    /// only those.
+    #[test]
+    fn emptied_folders_go_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path();
+        for f in ["people/a.png", "people/b.png", "kept/mine.txt"] {
+            std::fs::create_dir_all(run.join(f).parent().unwrap()).unwrap();
+            std::fs::write(run.join(f), b"x").unwrap();
+        }
+        std::fs::write(run.join(".famsim-run.json"), b"{}").unwrap();
+        std::fs::write(run.join(RUN_FILES), br#"["people/a.png", "people/b.png"]"#).unwrap();
+        let new: BTreeSet<String> = ["people/c.png".to_string()].into();
+        prepare(run, Folder::Ours, false, false, true, &new).unwrap();
+        assert!(!run.join("people").exists());
+        assert!(run.join("kept/mine.txt").is_file());
+        let list: Vec<String> =
+            serde_json::from_slice(&std::fs::read(run.join(RUN_FILES)).unwrap()).unwrap();
+        assert_eq!(list, ["people/c.png"]);
+    }
 }

@@ -528,7 +528,10 @@ mod tests {
         let shown = src.render(&Diagnostic::error(Some(at..at + 1), "here"));
         let lines: Vec<&str> = shown.lines().collect();
         assert!(lines[2].chars().count() < 140, "{shown}");
-        assert!(lines[2].starts_with("1 | …[") && lines[2].ends_with("]…"), "{shown}");
+        assert!(
+            lines[2].starts_with("1 | …[") && lines[2].ends_with("]…"),
+            "{shown}"
+        );
         assert!(lines[2].contains("[[[[x]]]]"), "{shown}");
         // The caret is under the x.
         let x = lines[2].chars().position(|c| c == 'x').unwrap();
