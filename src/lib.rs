@@ -3,9 +3,11 @@
 //! The modules follow the data flow:
 //! [`scenario`] → [`pedigree`] → [`genetics`] → [`model`] → [`engine`] → [`exports`].
 
+pub mod align;
 pub mod attributes;
 pub mod cli;
 pub mod dataset;
+pub mod dlib;
 pub mod engine;
 pub mod error;
 pub mod exports;
