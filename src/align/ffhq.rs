@@ -55,7 +55,7 @@ pub fn ffhq_quad(landmarks: &[[f64; 2]]) -> Result<([[f64; 2]; 4], f64)> {
         eye_to_eye[1] - eye_to_mouth[0],
     ];
     let norm = x[0].hypot(x[1]);
-    if !(norm > 0.0) {
+    if norm.is_nan() || norm <= 0.0 {
         return Err(Error::input(
             "the landmarks are degenerate (eyes and mouth coincide)",
         ));
@@ -341,7 +341,7 @@ fn quad_transform(img: &Image, data: &[f64; 8], size: u32) -> Image {
             let (xi, yi) = (x as f64 + 0.5, y as f64 + 0.5);
             let sx = a[0] + a[1] * xi + a[2] * yi + a[3] * xi * yi;
             let sy = a[4] + a[5] * xi + a[6] * yi + a[7] * xi * yi;
-            if !(sx >= 0.0 && sx < iw as f64 && sy >= 0.0 && sy < ih as f64) {
+            if !((0.0..iw as f64).contains(&sx) && (0.0..ih as f64).contains(&sy)) {
                 continue;
             }
             let (sx, sy) = (sx - 0.5, sy - 0.5);

@@ -376,6 +376,18 @@ mod tests {
     }
 
     #[test]
+    fn raw_tensor_data_is_little_endian_f32() {
+        let mut bytes = int(2);
+        bytes.extend(1.5f32.to_le_bytes());
+        bytes.extend((-0.25f32).to_le_bytes());
+        let mut r = reader(bytes);
+        assert_eq!(r.i64("version").unwrap(), 2);
+        assert_eq!(r.raw_f32("tensor", 2).unwrap(), vec![1.5, -0.25]);
+        let err = r.raw_f32("tensor", 1).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
     fn ascii_floats_are_refused_clearly() {
         let err = reader(b"1.5 ".to_vec())
             .f32("thresh")
