@@ -479,10 +479,10 @@ mod tests {
 
     #[test]
     fn reflect_modes_match_numpy_and_scipy() {
-        // np.pad([0,1,2,3], 5, 'reflect') → 3 2 1 2 1 | 0 1 2 3 | 2 1 0 1 2
+        // np.pad(np.arange(4), 5, 'reflect') → 1 2 3 2 1 | 0 1 2 3 | 2 1 0 1 2
         let got: Vec<usize> = (-5..9).map(|i| reflect(i, 4)).collect();
-        assert_eq!(got, [3, 2, 1, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1, 2]);
-        // scipy 'reflect': 1 0 | 0 1 2 3 | 3 2
+        assert_eq!(got, [1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1, 2]);
+        // scipy 'reflect' = np.pad 'symmetric': 1 0 | 0 1 2 3 | 3 2
         let got: Vec<usize> = (-2..6).map(|i| symmetric(i, 4)).collect();
         assert_eq!(got, [1, 0, 0, 1, 2, 3, 3, 2]);
     }
