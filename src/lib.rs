@@ -6,9 +6,11 @@
 //! [`attributes`]) sits in leaf modules, so no module imports one that
 //! imports it back (`tests/module_cycles.rs`). ARCHITECTURE.md has the map.
 
+pub mod align;
 pub mod attributes;
 pub mod cli;
 pub mod dataset;
+pub mod dlib;
 pub mod engine;
 pub mod error;
 pub mod exports;

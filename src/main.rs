@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Invert(args) => famsim::cli::invert::run(args),
         Command::Child(args) => famsim::cli::child::run(args),
         Command::Pool { command } => famsim::cli::pool::run(command),
+        Command::Align(args) => famsim::cli::align::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -49,6 +49,8 @@ pub enum Command {
     },
     /// Join the run directories that the processes of a cluster run wrote.
     Merge(MergeArgs),
+    /// Face photos → aligned encoder crops (detection, dlib landmarks, FFHQ alignment).
+    Align(align::AlignArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,6 +96,7 @@ pub struct RunArgs {
     pub cluster: cluster::ClusterArgs,
 }
 
+pub mod align;
 pub mod check;
 pub mod child;
 pub mod cluster;

@@ -1,0 +1,163 @@
+//! `famsim align PHOTO... --out DIR`: ordinary face photos → the aligned
+//! crops the photo encoder expects, as the official StyleGene demo makes them
+//! (detection, dlib's 68 landmarks, FFHQ `image_align`), with the landmarks
+//! and a preview of what was cropped.
+//!
+//! Every photo is read, detected and aligned before anything is written, so
+//! one bad photo leaves the output folder untouched.
+
+use crate::align::detect::{Detection, FaceDetector, MIN_FACE};
+use crate::align::{align, photo, preview};
+use crate::dlib::shape_predictor::dlib_round;
+use crate::dlib::{FaceBox, ShapePredictor};
+use crate::error::{Error, Result};
+use crate::exports::atomic::write_atomic;
+use crate::exports::png::encode_png;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct AlignArgs {
+    /// Face photos (PNG or JPEG; JPEG EXIF orientation is honoured).
+    #[arg(required = true, value_name = "PHOTO")]
+    pub photos: Vec<PathBuf>,
+    /// Output folder: <name>.png (aligned), <name>.preview.png, landmarks.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// dlib's shape_predictor_68_face_landmarks.dat or .dat.bz2 (see weights/README.md).
+    #[arg(long, value_name = "FILE")]
+    pub landmarks: PathBuf,
+    /// SeetaFace's seeta_fd_frontal_v1.0.bin face detector (see weights/README.md).
+    #[arg(long, value_name = "FILE")]
+    pub detector: PathBuf,
+    /// Side of the aligned crops in pixels (the encoder's input; 256 officially).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=1024))]
+    pub size: u32,
+    /// Which face to align when a photo has several, 1 = the largest.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub face: u32,
+}
+
+#[derive(serde::Serialize)]
+struct Record {
+    photo: String,
+    aligned: String,
+    preview: String,
+    width: u32,
+    height: u32,
+    #[serde(rename = "box")]
+    face: FaceBox,
+    score: f64,
+    /// dlib's 68 points as its Python binding reports them (integer pixels).
+    landmarks: Vec<[i64; 2]>,
+    /// FFHQ quad corners: top-left, bottom-left, bottom-right, top-right.
+    quad: [[f64; 2]; 4],
+    other_faces: Vec<Detection>,
+}
+
+pub fn run(args: AlignArgs) -> Result<()> {
+    let predictor = ShapePredictor::load(&args.landmarks)?;
+    if predictor.parts() != 68 {
+        return Err(Error::input(format!(
+            "{}: a {}-point shape predictor; FFHQ alignment needs the 68-point one",
+            args.landmarks.display(),
+            predictor.parts()
+        )));
+    }
+    let mut detector = FaceDetector::load(&args.detector)?;
+    let mut outputs: Vec<(PathBuf, Vec<u8>)> = vec![];
+    let mut records = vec![];
+    let mut names = std::collections::BTreeSet::new();
+    for path in &args.photos {
+        let image = photo::read_upright(path)?;
+        let mut faces = detector.detect(&image);
+        if faces.is_empty() {
+            return Err(Error::input(format!(
+                "{}: no face found; use a frontal photo with the face at least {MIN_FACE} px wide",
+                path.display()
+            )));
+        }
+        let k = args.face as usize;
+        if k > faces.len() {
+            return Err(Error::input(format!(
+                "{}: --face {k} but only {} faces were found",
+                path.display(),
+                faces.len()
+            )));
+        }
+        let chosen = faces.remove(k - 1);
+        if !faces.is_empty() {
+            eprintln!(
+                "warning: {}: {} faces; aligning face {k} at {:?} (--face chooses another); the others: {}",
+                path.display(),
+                faces.len() + 1,
+                chosen.face,
+                faces
+                    .iter()
+                    .map(|f| format!("{:?}", f.face))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let side = chosen.face.right - chosen.face.left + 1;
+        if side < args.size as i64 / 2 {
+            eprintln!(
+                "warning: {}: the face is {side} px wide, small for a {} px crop; the encoding will be blurry",
+                path.display(),
+                args.size
+            );
+        }
+        // The official pipeline aligns dlib's integer points.
+        let points = dlib_round(&predictor.predict(&image, chosen.face)?);
+        let landmarks: Vec<[f64; 2]> = points.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
+        let aligned = align(&image, &landmarks, args.size, 1024.max(args.size))
+            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        let stem = unique_stem(path, &mut names);
+        let (crop_name, preview_name) = (format!("{stem}.png"), format!("{stem}.preview.png"));
+        let drawn = preview::draw(&image, chosen.face, &landmarks, &aligned.quad)?;
+        outputs.push((args.out.join(&crop_name), encode_png(&aligned.image)?));
+        outputs.push((args.out.join(&preview_name), encode_png(&drawn)?));
+        records.push(Record {
+            photo: path.display().to_string(),
+            aligned: crop_name,
+            preview: preview_name,
+            width: image.width,
+            height: image.height,
+            face: chosen.face,
+            score: chosen.score,
+            landmarks: points,
+            quad: aligned.quad,
+            other_faces: faces,
+        });
+    }
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    for (path, bytes) in &outputs {
+        write_atomic(path, bytes)?;
+    }
+    let json = serde_json::to_string_pretty(&records)
+        .map_err(|e| Error::internal(format!("landmarks.json: {e}")))?;
+    write_atomic(
+        &args.out.join("landmarks.json"),
+        format!("{json}\n").as_bytes(),
+    )?;
+    eprintln!(
+        "aligned {} photo(s) into {}",
+        records.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The photo's file stem, numbered when two photos share one.
+fn unique_stem(path: &Path, taken: &mut std::collections::BTreeSet<String>) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "photo".into());
+    let mut name = stem.clone();
+    let mut n = 2;
+    while !taken.insert(name.clone()) {
+        name = format!("{stem}-{n}");
+        n += 1;
+    }
+    name
+}
