@@ -14,5 +14,6 @@ pub mod io;
 pub mod model;
 pub mod pedigree;
 pub mod scenario;
+pub mod weights;
 
 pub use error::{Error, Result};

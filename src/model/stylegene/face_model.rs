@@ -10,13 +10,13 @@ use super::device::{check_cuda, device_name, CpuBackend};
 use super::e4e::PhotoEncoder;
 use super::mixer::{GeneDecoder, GeneEncoder};
 use super::stylegan2::{to_images, Generator, NoiseMode};
-use super::torch_pickle::TorchFile;
 use super::weights::{self, ModelInfo};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
 use crate::model::{FaceModel, Image, Latent, Subject};
 use crate::scenario::format::{DeviceSpec, StyleGeneSpec};
+use crate::weights::Weights;
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -169,12 +169,12 @@ impl<B: ConvBackend> StyleGeneModel<B> {
         let wants_decoder = matches!(opts.parts, Parts::All | Parts::Decoder);
         let (mut encoder, mut decoder) = (None, None);
         if wants_encoder || wants_decoder {
-            let mut file = TorchFile::open_safetensors(&path)?;
+            let weights = Weights::safetensors(&path)?;
             if wants_encoder {
-                encoder = Some(GeneEncoder::from_torch(&mut file, &device)?);
+                encoder = Some(GeneEncoder::from_weights(&weights, &device)?);
             }
             if wants_decoder {
-                decoder = Some(GeneDecoder::from_torch(&mut file, &device)?);
+                decoder = Some(GeneDecoder::from_weights(&weights, &device)?);
             }
         }
         if let Some(encoder) = &encoder {
@@ -305,22 +305,9 @@ impl<B: ConvBackend> StyleGeneModel<B> {
     }
 }
 
-/// Reads the native generator file into the generator's loader.
+/// Reads the native generator file.
 fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
-    let file = crate::io::safetensors::TensorFile::open(path)?;
-    let (names, shapes): (Vec<String>, Vec<Vec<usize>>) = file
-        .tensors()
-        .iter()
-        .map(|(n, t)| (n.clone(), t.shape.clone()))
-        .unzip();
-    let values = file.read_many(&names)?;
-    let tensors: Vec<(String, TensorData)> = names
-        .into_iter()
-        .zip(shapes.into_iter().zip(values))
-        .map(|(name, (shape, values))| (name, TensorData::new(values, shape)))
-        .collect();
-    let checkpoint = super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
-    Generator::from_checkpoint(&checkpoint, device)
+    Generator::from_weights(&Weights::safetensors(path)?, device)
 }
 
 /// Reads the weights directory's photo encoder, which `weights import --e4e`
@@ -339,8 +326,7 @@ fn load_photo_encoder<B: ConvBackend>(
             weights::PHOTO_ENCODER_FILE
         )));
     }
-    let mut file = TorchFile::open_safetensors(&path)?;
-    let encoder = PhotoEncoder::from_torch(&mut file, device)?;
+    let encoder = PhotoEncoder::from_weights(&Weights::safetensors(&path)?, device)?;
     let sizes = encoder.sizes();
     check_recorded_shape(
         &path,

@@ -21,12 +21,11 @@
 //! or unexpected tensor is an input error naming the tensor.
 
 use super::cpu_dense::gelu;
-use super::state_dict::StateDict;
-use super::torch_pickle::TorchFile;
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::region::REGION_COUNT;
 use crate::model::Latent;
+use crate::weights::{StateDict, Weights};
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -156,13 +155,12 @@ pub struct GeneEncoder<B: Backend> {
 impl<B: Backend> GeneEncoder<B> {
     /// Loads `w2sub34.*` from a StyleGene checkpoint.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
-        Self::from_torch(&mut TorchFile::open(path)?, device)
+        Self::from_weights(&Weights::open(path)?, device)
     }
 
-    /// Loads `w2sub34.*` from an opened checkpoint.
-    pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
-        file.prefetch("w2sub34.");
-        let mut w = StateDict::new(file, "w2sub34", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
+    /// Loads `w2sub34.*` from an opened checkpoint or its native copy.
+    pub fn from_weights(weights: &Weights, device: &B::Device) -> Result<Self> {
+        let w = StateDict::new(weights, "w2sub34", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
         let [tokens, n_layers] = w.shape_of::<2>("layer.1.weight", "[34·N, N]")?;
         if n_layers == 0 || tokens != REGION_COUNT * n_layers {
             return Err(w.wrong_shape(
@@ -295,13 +293,12 @@ pub struct GeneDecoder<B: Backend> {
 impl<B: Backend> GeneDecoder<B> {
     /// Loads `sub2w.*` from a StyleGene checkpoint.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
-        Self::from_torch(&mut TorchFile::open(path)?, device)
+        Self::from_weights(&Weights::open(path)?, device)
     }
 
-    /// Loads `sub2w.*` from an opened checkpoint.
-    pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
-        file.prefetch("sub2w.");
-        let mut w = StateDict::new(file, "sub2w", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
+    /// Loads `sub2w.*` from an opened checkpoint or its native copy.
+    pub fn from_weights(weights: &Weights, device: &B::Device) -> Result<Self> {
+        let w = StateDict::new(weights, "sub2w", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
         let depth = count_blocks(&w, "layer.", 1);
         let norm_name = format!("layer.{}", depth + 1);
         let dense_name = format!("layer.{}", depth + 3);
@@ -430,17 +427,13 @@ impl<B: Backend> StyleGeneMappings<B> {
     /// Reads `stylegene_N18.ckpt` (or a smaller checkpoint of the same layout)
     /// once and loads both mappings, which must agree on N and W.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
-        let mut file = TorchFile::open(path)?;
-        let encoder = GeneEncoder::from_torch(&mut file, device)?;
-        let decoder = GeneDecoder::from_torch(&mut file, device)?;
+        let weights = Weights::open(path)?;
+        let encoder = GeneEncoder::from_weights(&weights, device)?;
+        let decoder = GeneDecoder::from_weights(&weights, device)?;
         if (encoder.n_layers, encoder.width) != (decoder.n_layers, decoder.width) {
-            return Err(Error::input(format!(
-                "{}: the encoder maps [{}, {}] latents but the decoder [{}, {}]",
-                file.path().display(),
-                encoder.n_layers,
-                encoder.width,
-                decoder.n_layers,
-                decoder.width
+            return Err(weights.error(format!(
+                "the encoder maps [{}, {}] latents but the decoder [{}, {}]",
+                encoder.n_layers, encoder.width, decoder.n_layers, decoder.width
             )));
         }
         Ok(StyleGeneMappings { encoder, decoder })
@@ -450,20 +443,20 @@ impl<B: Backend> StyleGeneMappings<B> {
 /// The mixers' layer readers.
 impl<B: Backend> StateDict<'_, B> {
     /// A Linear(in → out) stored as `weight [out, in]`, `bias [out]`.
-    fn dense(&mut self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
+    fn dense(&self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
         let weight = self.tensor(&format!("{name}.weight"), [outputs, inputs])?;
         self.dense_from(name, weight, outputs)
     }
 
     /// A Conv1d(in → out, kernel 1) stored as `weight [out, in, 1]`, `bias [out]`.
-    fn conv1x1(&mut self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
+    fn conv1x1(&self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
         // Built as [out, in] directly: reshaping a loaded tensor copies it.
         let values = self.values(&format!("{name}.weight"), &[outputs, inputs, 1])?;
         let weight = Tensor::from_data(TensorData::new(values, [outputs, inputs]), self.device);
         self.dense_from(name, weight, outputs)
     }
 
-    fn dense_from(&mut self, name: &str, weight: Tensor<B, 2>, outputs: usize) -> Result<Dense<B>> {
+    fn dense_from(&self, name: &str, weight: Tensor<B, 2>, outputs: usize) -> Result<Dense<B>> {
         let bias = self.tensor(&format!("{name}.bias"), [outputs])?;
         Ok(Dense {
             weight_t: Param::from_tensor(weight.transpose()),
@@ -471,14 +464,14 @@ impl<B: Backend> StateDict<'_, B> {
         })
     }
 
-    fn norm(&mut self, name: &str, width: usize) -> Result<LayerNorm<B>> {
+    fn norm(&self, name: &str, width: usize) -> Result<LayerNorm<B>> {
         Ok(LayerNorm {
             weight: Param::from_tensor(self.tensor(&format!("{name}.weight"), [width])?),
             bias: Param::from_tensor(self.tensor(&format!("{name}.bias"), [width])?),
         })
     }
 
-    fn block(&mut self, name: &str, tokens: usize, width: usize) -> Result<MixerBlock<B>> {
+    fn block(&self, name: &str, tokens: usize, width: usize) -> Result<MixerBlock<B>> {
         let [token_hidden, _, _] =
             self.shape_of::<3>(&format!("{name}.0.fn.0.weight"), "[hidden, 34·N, 1]")?;
         let [channel_hidden, _] = self.shape_of::<2>(
@@ -495,7 +488,7 @@ impl<B: Backend> StateDict<'_, B> {
         })
     }
 
-    fn head(&mut self, name: &str, tokens: usize, width: usize) -> Result<GeneHead<B>> {
+    fn head(&self, name: &str, tokens: usize, width: usize) -> Result<GeneHead<B>> {
         let depth = count_blocks(self, &format!("{name}."), 0);
         let blocks = (0..depth)
             .map(|i| self.block(&format!("{name}.{i}"), tokens, width))

@@ -1,7 +1,6 @@
 //! StyleGene, the neural face model: the StyleGAN2 generator and the gene
 //! mappings, loaded from the official PyTorch checkpoints.
 
-pub mod checkpoint;
 pub mod conv;
 pub mod cpu_conv;
 pub mod cpu_dense;
@@ -13,10 +12,19 @@ pub mod face_model;
 pub mod gene_pool;
 pub mod import;
 pub mod mixer;
-pub mod state_dict;
 pub mod stylegan2;
-pub mod torch_pickle;
 pub mod weights;
+
+/// The weights layer under the names the tests and benchmarks import
+/// (the reader itself is [`crate::weights`]).
+pub mod checkpoint {
+    pub use crate::weights::Weights as Checkpoint;
+}
+
+/// See [`checkpoint`].
+pub mod torch_pickle {
+    pub use crate::weights::Weights as TorchFile;
+}
 
 /// Test inputs shared by the CPU kernels' unit tests.
 #[cfg(test)]
