@@ -12,7 +12,7 @@
 use burn::tensor::{Tensor, TensorData};
 use burn_ndarray::{NdArray, NdArrayDevice};
 use criterion::{criterion_group, criterion_main, Criterion};
-use famsim::model::stylegene::conv::ConvBackend;
+use famsim::model::backend::ModelBackend;
 use famsim::model::stylegene::stylegan2::{Generator, NoiseMode};
 use famsim::weights::Weights as Checkpoint;
 use rand::{Rng, SeedableRng};
@@ -102,7 +102,7 @@ fn random_checkpoint(style_dim: usize, mapping_layers: usize, widths: &[usize]) 
 /// Config-f's widths from 4 px up to 1024 px (a prefix gives smaller sizes).
 const CONFIG_F: [usize; 9] = [512, 512, 512, 512, 512, 256, 128, 64, 32];
 
-fn wplus<G: ConvBackend>(g: &Generator<G>, batch: usize, device: &G::Device) -> Tensor<G, 3> {
+fn wplus<G: ModelBackend>(g: &Generator<G>, batch: usize, device: &G::Device) -> Tensor<G, 3> {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let n = batch * g.n_latent() * g.style_dim();
     let values: Vec<f32> = (0..n).map(|_| rng.sample(StandardNormal)).collect();

@@ -8,12 +8,9 @@
 use crate::error::{Error, Result};
 use crate::scenario::format::DeviceSpec;
 
-/// The CPU backend: burn-ndarray in f32.
-pub type CpuBackend = burn_ndarray::NdArray<f32>;
-
-/// The CUDA backend: burn-cuda in f32.
+pub use crate::model::backend::CpuBackend;
 #[cfg(feature = "cuda")]
-pub type CudaBackend = burn_cuda::Cuda<f32, i32>;
+pub use crate::model::backend::CudaBackend;
 
 /// Parses a `--device` flag: `cpu`, `cuda` (GPU 0) or `cuda:N`.
 pub fn parse_device(text: &str) -> std::result::Result<DeviceSpec, String> {

@@ -29,8 +29,8 @@
 //! tensor shapes, so small checkpoints load through the same code. Batch
 //! norms run with their stored statistics (eval mode, eps 1e-5).
 
-use super::cpu_im2col;
 use crate::error::Result;
+use crate::model::backend::ModelBackend;
 use crate::weights::{StateDict, Weights};
 use burn::tensor::activation::{leaky_relu, relu, sigmoid};
 use burn::tensor::backend::Backend;
@@ -67,13 +67,12 @@ struct Conv<B: Backend> {
     padding: usize,
 }
 
-impl<B: Backend> Conv<B> {
+impl<B: ModelBackend> Conv<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        // im2col + gemm on the CPU backend, burn's conv2d elsewhere.
-        cpu_im2col::conv2d(
+        B::strided_conv2d(
             x,
-            &self.weight,
-            self.bias.as_ref(),
+            self.weight.clone(),
+            self.bias.clone(),
             self.stride,
             self.padding,
         )
@@ -152,7 +151,7 @@ struct Unit<B: Backend> {
     excite: SqueezeExcite<B>,
 }
 
-impl<B: Backend> Unit<B> {
+impl<B: ModelBackend> Unit<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let shortcut = match &self.shortcut {
             Shortcut::Subsample(1) => x.clone(),
@@ -174,7 +173,7 @@ struct StyleBlock<B: Backend> {
     linear_bias: Tensor<B, 1>,
 }
 
-impl<B: Backend> StyleBlock<B> {
+impl<B: ModelBackend> StyleBlock<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = self
             .convs
@@ -214,7 +213,7 @@ pub struct PhotoEncoderSizes {
     pub stage_units: Vec<usize>,
 }
 
-impl<B: Backend> PhotoEncoder<B> {
+impl<B: ModelBackend> PhotoEncoder<B> {
     /// [`PhotoEncoder::from_weights`] under the name the tests and
     /// benchmarks use.
     pub fn from_torch(weights: &mut Weights, device: &B::Device) -> Result<Self> {
@@ -299,9 +298,11 @@ impl<B: Backend> PhotoEncoder<B> {
         let latent_avg = match latent_avg.len() {
             n if n == width => latent_avg.repeat(n_latent),
             n if n == width * n_latent => latent_avg,
-            n => return Err(weights.error(format!(
+            n => {
+                return Err(weights.error(format!(
                 "tensor `{LATENT_AVG}` has {n} values, expected [{width}] or [{n_latent}, {width}]"
-            ))),
+            )))
+            }
         };
         Ok(PhotoEncoder {
             stem_conv,

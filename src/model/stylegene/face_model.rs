@@ -5,7 +5,6 @@
 //! checked here, before they reach the networks (whose forward passes assert
 //! on shapes), so a wrong latent is an input error, never a panic.
 
-use super::conv::ConvBackend;
 use super::device::{check_cuda, device_name, CpuBackend};
 use super::e4e::PhotoEncoder;
 use super::mixer::{GeneDecoder, GeneEncoder};
@@ -14,6 +13,7 @@ use super::weights::{self, ModelInfo};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
+use crate::model::backend::ModelBackend;
 use crate::model::{FaceModel, Image, Latent, Subject};
 use crate::scenario::format::{DeviceSpec, StyleGeneSpec};
 use crate::weights::Weights;
@@ -124,7 +124,7 @@ fn load_cuda(_dir: &Path, index: usize, _opts: LoadOptions) -> Result<Box<dyn Ne
 }
 
 /// The StyleGene model on backend `B`.
-pub struct StyleGeneModel<B: ConvBackend> {
+pub struct StyleGeneModel<B: ModelBackend> {
     dir: PathBuf,
     info: ModelInfo,
     device: B::Device,
@@ -145,7 +145,7 @@ pub struct StyleGeneModel<B: ConvBackend> {
     image_size: Option<u32>,
 }
 
-impl<B: ConvBackend> StyleGeneModel<B> {
+impl<B: ModelBackend> StyleGeneModel<B> {
     /// Loads `dir` (written by `famsim weights import`) onto `device`.
     pub fn load(dir: &Path, device: B::Device, opts: LoadOptions) -> Result<Self> {
         let info = ModelInfo::read(dir)?;
@@ -306,13 +306,13 @@ impl<B: ConvBackend> StyleGeneModel<B> {
 }
 
 /// Reads the native generator file.
-fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
+fn load_generator<B: ModelBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
     Generator::from_weights(&Weights::safetensors(path)?, device)
 }
 
 /// Reads the weights directory's photo encoder, which `weights import --e4e`
 /// writes; a directory imported without it says how to add it.
-fn load_photo_encoder<B: ConvBackend>(
+fn load_photo_encoder<B: ModelBackend>(
     dir: &Path,
     info: &ModelInfo,
     device: &B::Device,
@@ -356,7 +356,7 @@ fn check_recorded_shape(path: &Path, found: (usize, usize), recorded: GeneShape)
 }
 
 /// The generator and the mappings (their encoder) must agree on N and W.
-pub fn check_agreement<B: ConvBackend>(
+pub fn check_agreement<B: ModelBackend>(
     generator: &Generator<B>,
     encoder: &GeneEncoder<B>,
     what: &str,
@@ -377,7 +377,7 @@ pub fn check_agreement<B: ConvBackend>(
     Ok(())
 }
 
-impl<B: ConvBackend> FaceModel for StyleGeneModel<B>
+impl<B: ModelBackend> FaceModel for StyleGeneModel<B>
 where
     StyleGeneModel<B>: Send + Sync,
 {
@@ -528,7 +528,7 @@ where
     }
 }
 
-impl<B: ConvBackend> NeuralFaceModel for StyleGeneModel<B>
+impl<B: ModelBackend> NeuralFaceModel for StyleGeneModel<B>
 where
     StyleGeneModel<B>: Send + Sync,
 {

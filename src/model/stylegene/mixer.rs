@@ -20,10 +20,10 @@
 //! Loading is strict, like PyTorch's `load_state_dict`: a missing, misshapen
 //! or unexpected tensor is an input error naming the tensor.
 
-use super::cpu_dense::gelu;
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::region::REGION_COUNT;
+use crate::model::backend::ModelBackend;
 use crate::model::Latent;
 use crate::weights::{StateDict, Weights};
 use burn::module::{Module, Param};
@@ -51,14 +51,10 @@ pub struct Dense<B: Backend> {
     bias: Param<Tensor<B, 1>>,
 }
 
-impl<B: Backend> Dense<B> {
+impl<B: ModelBackend> Dense<B> {
     /// `[rows, in]` → `[rows, out]`.
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let (weight_t, bias) = (self.weight_t.val(), self.bias.val());
-        if let Some(y) = super::cpu_dense::linear(&x, &weight_t, &bias) {
-            return y;
-        }
-        x.matmul(weight_t) + bias.unsqueeze::<2>()
+        B::dense(x, self.weight_t.val(), self.bias.val())
     }
 
     /// Applies the layer along the last axis of `[a, b, in]`.
@@ -102,19 +98,19 @@ pub struct MixerBlock<B: Backend> {
     channel_contract: Dense<B>,
 }
 
-impl<B: Backend> MixerBlock<B> {
+impl<B: ModelBackend> MixerBlock<B> {
     /// `[B, tokens, W]` → same shape.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         // Token mixing: move tokens to the last axis, mix them, move back.
         let y = self.token_norm.forward(x.clone()).swap_dims(1, 2);
         let y = self.token_expand.forward_last(y);
-        let y = self.token_contract.forward_last(gelu(y));
+        let y = self.token_contract.forward_last(B::gelu_erf(y));
         let x = x + y.swap_dims(1, 2);
         // Channel mixing within each token.
         let y = self
             .channel_expand
             .forward_last(self.channel_norm.forward(x.clone()));
-        x + self.channel_contract.forward_last(gelu(y))
+        x + self.channel_contract.forward_last(B::gelu_erf(y))
     }
 }
 
@@ -127,7 +123,7 @@ pub struct GeneHead<B: Backend> {
     norm: LayerNorm<B>,
 }
 
-impl<B: Backend> GeneHead<B> {
+impl<B: ModelBackend> GeneHead<B> {
     fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = self.blocks.iter().fold(x, |x, block| block.forward(x));
         self.norm.forward(x).tanh()
@@ -152,7 +148,7 @@ pub struct GeneEncoder<B: Backend> {
     width: usize,
 }
 
-impl<B: Backend> GeneEncoder<B> {
+impl<B: ModelBackend> GeneEncoder<B> {
     /// Loads `w2sub34.*` from a StyleGene checkpoint.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         Self::from_weights(&Weights::open(path)?, device)
@@ -290,7 +286,7 @@ pub struct GeneDecoder<B: Backend> {
     width: usize,
 }
 
-impl<B: Backend> GeneDecoder<B> {
+impl<B: ModelBackend> GeneDecoder<B> {
     /// Loads `sub2w.*` from a StyleGene checkpoint.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         Self::from_weights(&Weights::open(path)?, device)
@@ -363,7 +359,7 @@ impl<B: Backend> GeneDecoder<B> {
         let x = self.blocks.iter().fold(x, |x, block| block.forward(x));
         // [B, 34N, W] → [B, W, 34N]: the tail works along the token axis.
         let x = self.norm.forward(x).swap_dims(1, 2);
-        let x = gelu(self.token_norm.forward(self.token_dense.forward_last(x)));
+        let x = B::gelu_erf(self.token_norm.forward(self.token_dense.forward_last(x)));
         self.tokens_to_layers.forward_last(x).swap_dims(1, 2)
     }
 
@@ -423,7 +419,7 @@ pub struct StyleGeneMappings<B: Backend> {
     pub decoder: GeneDecoder<B>,
 }
 
-impl<B: Backend> StyleGeneMappings<B> {
+impl<B: ModelBackend> StyleGeneMappings<B> {
     /// Reads `stylegene_N18.ckpt` (or a smaller checkpoint of the same layout)
     /// once and loads both mappings, which must agree on N and W.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {

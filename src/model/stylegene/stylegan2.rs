@@ -19,19 +19,20 @@
 //! (conv(x·s, W)·d = conv(x, W·s·d)), but one weight for the whole batch.
 //! The demodulation factors need only Σ_k W² per (in, out) pair, which is
 //! precomputed at load: d = rsqrt(s² · ΣW² + 1e-8) is a small matmul. Each
-//! backend runs the layer its own way (conv.rs): burn's `conv2d` on a GPU,
-//! matrix products with everything after the convolution fused on the CPU
-//! (cpu_conv.rs).
+//! backend runs the layer its own way (`crate::model::backend`): burn's
+//! `conv2d` on a GPU, matrix products with everything after the convolution
+//! fused on the CPU.
 //!
 //! Precision: float32 throughout; matches a float64 PyTorch reference within
 //! 1e-4 (tests/stylegan2_parity.rs). On the CPU the same input gives the same
 //! bits on any thread count and in any batch.
 
-use super::conv::{ConvBackend, ConvSpec, ACTIVATION_GAIN, CONV_KERNEL, FIR_KERNEL, LEAKY_SLOPE};
 use crate::error::{Error, Result};
+use crate::model::backend::{
+    leaky_relu_gain, ModelBackend, ModulatedConvSpec, CONV_KERNEL, FIR_KERNEL,
+};
 use crate::model::Image;
 use crate::weights::{StateDict, Weights};
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv_transpose2d;
 use burn::tensor::ops::ConvTransposeOptions;
@@ -64,7 +65,7 @@ pub enum NoiseMode {
 
 /// The StyleGAN2 generator (mapping + synthesis) of one checkpoint.
 #[derive(Clone, Debug)]
-pub struct Generator<B: ConvBackend> {
+pub struct Generator<B: ModelBackend> {
     /// `style.1` … `style.M`: the mapping network (after a pixel norm).
     style: Vec<EqualLinear<B>>,
     /// `latent_avg`: the mean W, centre of the truncation trick. [style_dim]
@@ -85,7 +86,7 @@ pub struct Generator<B: ConvBackend> {
     resolution: usize,
 }
 
-impl<B: ConvBackend> Generator<B> {
+impl<B: ModelBackend> Generator<B> {
     /// Loads `g_ema.*` and `latent_avg` from a PyTorch checkpoint file.
     pub fn load(path: &Path, device: &B::Device) -> Result<Generator<B>> {
         Generator::from_weights(&Weights::open(path)?, device)
@@ -388,7 +389,7 @@ impl<B: Backend> EqualLinear<B> {
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let y = x.matmul(self.weight.clone()) + self.bias.clone();
         if self.activate {
-            leaky_relu(y, LEAKY_SLOPE as f64).mul_scalar(ACTIVATION_GAIN)
+            leaky_relu_gain(y)
         } else {
             y
         }
@@ -399,10 +400,10 @@ impl<B: Backend> EqualLinear<B> {
 /// [1, out, in, k, k] scaled by 1/√(in·k²), input channels scaled by the style
 /// `modulation(w)`, output channels optionally demodulated, then the layer's
 /// noise, bias and activation. The backend runs all but the style affine
-/// (see `conv.rs`).
+/// ([`ModelBackend::modulated_conv`]).
 #[derive(Clone, Debug)]
-struct ModulatedConv<B: ConvBackend> {
-    conv: B::Conv,
+struct ModulatedConv<B: ModelBackend> {
+    conv: B::ModulatedConv,
     modulation: EqualLinear<B>,
 }
 
@@ -419,7 +420,7 @@ struct Layer {
     activate: bool,
 }
 
-impl<B: ConvBackend> ModulatedConv<B> {
+impl<B: ModelBackend> ModulatedConv<B> {
     /// `layer` is the styled conv or to-RGB (`convs.3`), whose `conv` is
     /// the modulated convolution.
     fn load(
@@ -446,7 +447,7 @@ impl<B: ConvBackend> ModulatedConv<B> {
             true => Some(layer_sd.values("noise.weight", &[1])?[0]),
             false => None,
         };
-        let spec = ConvSpec {
+        let spec = ModulatedConvSpec {
             out_ch,
             in_ch,
             kernel,
@@ -458,7 +459,7 @@ impl<B: ConvBackend> ModulatedConv<B> {
             activate: layer.activate,
         };
         Ok(ModulatedConv {
-            conv: B::load_conv(spec, layer_sd.device),
+            conv: B::load_modulated_conv(spec, layer_sd.device),
             modulation,
         })
     }
@@ -476,11 +477,11 @@ impl<B: ConvBackend> ModulatedConv<B> {
 /// Styled convolution (`conv1`, `convs.N`): modulated conv, then noise ×
 /// `noise.weight`, then leaky ReLU(x + `activate.bias`) ×√2.
 #[derive(Clone, Debug)]
-struct StyledConv<B: ConvBackend> {
+struct StyledConv<B: ModelBackend> {
     conv: ModulatedConv<B>,
 }
 
-impl<B: ConvBackend> StyledConv<B> {
+impl<B: ModelBackend> StyledConv<B> {
     fn load(sd: &StateDict<'_, B>, sizes: (usize, usize, usize), upsample: bool) -> Result<Self> {
         let (_, out_ch, _) = sizes;
         let layer = Layer {
@@ -505,13 +506,13 @@ impl<B: ConvBackend> StyledConv<B> {
 /// plus `bias`, plus the previous RGB image upsampled ×2 (zero insertion, the
 /// `upsample.kernel` FIR, padding (2, 1)).
 #[derive(Clone, Debug)]
-struct ToRgb<B: ConvBackend> {
+struct ToRgb<B: ModelBackend> {
     conv: ModulatedConv<B>,
     /// `upsample.kernel` as a [1, 1, 4, 4] transposed-conv weight; `None` for `to_rgb1`.
     upsample: Option<Tensor<B, 4>>,
 }
 
-impl<B: ConvBackend> ToRgb<B> {
+impl<B: ModelBackend> ToRgb<B> {
     fn load(
         sd: &StateDict<'_, B>,
         (in_ch, style_dim): (usize, usize),
