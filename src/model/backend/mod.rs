@@ -23,9 +23,11 @@
 //! - here, `burn.rs`: a type alias and one `burn_backend!` line (or, for
 //!   hand-written kernels, a folder like `cpu/` with its own
 //!   `impl ModelBackend`);
-//! - the device list: `stylegene/device.rs` (the alias re-exported, the
-//!   `--device` spelling and the check that the device exists), the
-//!   `DeviceSpec` variant, and its arm in `stylegene/face_model.rs`'s `load`.
+//! - the device list: `stylegene/device.rs` (its `--device` spelling, the
+//!   check that the device exists, and its arm in `run_on`, through which
+//!   the model loads) and the `DeviceSpec` variant it names.
+//!
+//! Nothing in the networks or the model changes.
 
 pub mod burn;
 pub mod cpu;

@@ -5,7 +5,7 @@
 //! checked here, before they reach the networks (whose forward passes assert
 //! on shapes), so a wrong latent is an input error, never a panic.
 
-use super::device::{check_cuda, device_name, CpuBackend};
+use super::device::{device_name, run_on, OnDevice};
 use super::e4e::PhotoEncoder;
 use super::mixer::{GeneDecoder, GeneEncoder};
 use super::stylegan2::{to_images, Generator, NoiseMode};
@@ -95,32 +95,23 @@ pub fn load(dir: &Path, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
             opts.truncation
         )));
     }
-    match opts.device {
-        DeviceSpec::Cpu => Ok(Box::new(StyleGeneModel::<CpuBackend>::load(
-            dir,
-            Default::default(),
-            opts,
-        )?)),
-        DeviceSpec::Cuda(index) => {
-            check_cuda(index)?;
-            load_cuda(dir, index, opts)
-        }
+    run_on(opts.device, Load { dir, opts })
+}
+
+/// Loading, for whichever backend the device runs.
+struct Load<'a> {
+    dir: &'a Path,
+    opts: LoadOptions,
+}
+
+impl OnDevice for Load<'_> {
+    type Output = Box<dyn NeuralFaceModel>;
+
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<Self::Output> {
+        Ok(Box::new(StyleGeneModel::<B>::load(
+            self.dir, device, self.opts,
+        )?))
     }
-}
-
-#[cfg(feature = "cuda")]
-fn load_cuda(dir: &Path, index: usize, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
-    use super::device::CudaBackend;
-    let device = burn_cuda::CudaDevice::new(index);
-    Ok(Box::new(StyleGeneModel::<CudaBackend>::load(
-        dir, device, opts,
-    )?))
-}
-
-#[cfg(not(feature = "cuda"))]
-fn load_cuda(_dir: &Path, index: usize, _opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
-    // check_cuda already refused; kept so both builds share one code path.
-    check_cuda(index).map(|_| unreachable!("a build without `cuda` never accepts a GPU"))
 }
 
 /// The StyleGene model on backend `B`.
