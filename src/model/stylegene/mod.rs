@@ -10,10 +10,37 @@ pub mod mixer;
 pub mod stylegan2;
 pub mod weights;
 
-/// The weights layer under the names the tests and benchmarks import
-/// (the reader itself is [`crate::weights`]).
+/// The weights layer under the names the tests import (the reader itself
+/// is [`crate::weights`]).
 pub mod checkpoint {
-    pub use crate::weights::Weights as Checkpoint;
+    use crate::error::Result;
+    use crate::weights::Weights;
+    use burn::tensor::TensorData;
+    use std::path::Path;
+
+    /// [`Weights`] opened from a `&Path`, as the generator tests do.
+    pub struct Checkpoint(Weights);
+
+    impl Checkpoint {
+        pub fn open(path: &Path) -> Result<Checkpoint> {
+            Weights::open(path).map(Checkpoint)
+        }
+
+        pub fn from_data(
+            label: impl Into<String>,
+            tensors: impl IntoIterator<Item = (String, TensorData)>,
+        ) -> Checkpoint {
+            Checkpoint(Weights::from_data(label, tensors))
+        }
+    }
+
+    impl std::ops::Deref for Checkpoint {
+        type Target = Weights;
+
+        fn deref(&self) -> &Weights {
+            &self.0
+        }
+    }
 }
 
 /// See [`checkpoint`].
