@@ -12,9 +12,9 @@
 use burn::tensor::{Tensor, TensorData};
 use burn_ndarray::{NdArray, NdArrayDevice};
 use criterion::{criterion_group, criterion_main, Criterion};
-use famsim::model::stylegene::checkpoint::Checkpoint;
-use famsim::model::stylegene::conv::ConvBackend;
+use famsim::model::backend::ModelBackend;
 use famsim::model::stylegene::stylegan2::{Generator, NoiseMode};
+use famsim::weights::Weights as Checkpoint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -102,7 +102,7 @@ fn random_checkpoint(style_dim: usize, mapping_layers: usize, widths: &[usize]) 
 /// Config-f's widths from 4 px up to 1024 px (a prefix gives smaller sizes).
 const CONFIG_F: [usize; 9] = [512, 512, 512, 512, 512, 256, 128, 64, 32];
 
-fn wplus<G: ConvBackend>(g: &Generator<G>, batch: usize, device: &G::Device) -> Tensor<G, 3> {
+fn wplus<G: ModelBackend>(g: &Generator<G>, batch: usize, device: &G::Device) -> Tensor<G, 3> {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let n = batch * g.n_latent() * g.style_dim();
     let values: Vec<f32> = (0..n).map(|_| rng.sample(StandardNormal)).collect();
@@ -125,7 +125,7 @@ fn bench(c: &mut Criterion) {
     });
 
     let ckpt = random_checkpoint(512, 8, &CONFIG_F[..7]);
-    let big = Generator::<B>::from_checkpoint(&ckpt, &device).expect("random config-f loads");
+    let big = Generator::<B>::from_weights(&ckpt, &device).expect("random config-f loads");
     assert_eq!(big.resolution(), 256);
     let w = wplus(&big, 1, &device);
     group.measurement_time(Duration::from_secs(5));
@@ -144,7 +144,7 @@ fn bench_cuda(c: &mut Criterion) {
     use famsim::model::stylegene::device::CudaBackend as C;
     let device = Default::default();
     let ckpt = random_checkpoint(512, 8, &CONFIG_F);
-    let g = Generator::<C>::from_checkpoint(&ckpt, &device).expect("random config-f loads");
+    let g = Generator::<C>::from_weights(&ckpt, &device).expect("random config-f loads");
     assert_eq!(g.resolution(), 1024);
     const BATCH: usize = 8;
     let w = wplus(&g, BATCH, &device);

@@ -17,7 +17,7 @@ use burn_ndarray::NdArray;
 use criterion::{criterion_group, criterion_main, Criterion};
 use famsim::io::safetensors::{self as st, TensorToWrite};
 use famsim::model::stylegene::e4e::PhotoEncoder;
-use famsim::model::stylegene::torch_pickle::TorchFile;
+use famsim::weights::Weights;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -141,16 +141,16 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10).warm_up_time(Duration::from_secs(1));
 
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e4e/e4e.pt");
-    let mut file = TorchFile::open(&fixture).expect("the e4e fixture");
-    let tiny = PhotoEncoder::<B>::from_torch(&mut file, &Default::default()).unwrap();
+    let file = Weights::open(&fixture).expect("the e4e fixture");
+    let tiny = PhotoEncoder::<B>::from_weights(&file, &Default::default()).unwrap();
     let input = photo(tiny.input_size());
     group.bench_function("tiny_64px", |b| b.iter(|| tiny.forward(input.clone())));
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("photo_encoder.safetensors");
     write_random_e4e(&path, 14);
-    let mut file = TorchFile::open_safetensors(&path).unwrap();
-    let full = PhotoEncoder::<B>::from_torch(&mut file, &Default::default()).unwrap();
+    let file = Weights::safetensors(&path).unwrap();
+    let full = PhotoEncoder::<B>::from_weights(&file, &Default::default()).unwrap();
     assert_eq!(full.input_size(), 256);
     let input = photo(256);
     group.measurement_time(Duration::from_secs(8));

@@ -23,5 +23,6 @@ pub mod model_spec;
 pub mod pedigree;
 pub mod scenario;
 pub mod suggest;
+pub mod weights;
 
 pub use error::{Error, Result};

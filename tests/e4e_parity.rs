@@ -3,8 +3,8 @@
 //! (random weights and batch-norm statistics; expected W+ computed there in
 //! float64), plus the errors users see for a checkpoint that does not fit.
 
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use famsim::model::backend::ModelBackend as Backend;
 use famsim::model::stylegene::e4e::PhotoEncoder;
 use famsim::model::stylegene::torch_pickle::TorchFile;
 use std::path::PathBuf;

@@ -3,10 +3,10 @@
 //! (official key layout, random weights; expected outputs computed there in
 //! float64), plus the errors users see for broken files.
 
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use famsim::attributes::PoolKey;
 use famsim::genetics::genome::{GeneSample, GeneShape};
+use famsim::model::backend::ModelBackend as Backend;
 use famsim::model::stylegene::gene_pool::load_gene_pool;
 use famsim::model::stylegene::mixer::{GeneDecoder, GeneEncoder, StyleGeneMappings};
 use famsim::model::Latent;

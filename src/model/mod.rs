@@ -6,6 +6,7 @@
 //! latent-based gene encoder), genes back into latents (the gene decoder), and
 //! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
 
+pub mod backend;
 pub mod procedural;
 pub mod stylegene;
 

@@ -1,19 +1,49 @@
 //! Where the neural model runs: burn-ndarray on the CPU (always built) or
-//! burn-cuda on a GPU (cargo feature `cuda`).
+//! burn-cuda on a GPU (cargo feature `cuda`). This is the device list: a new
+//! backend (see `crate::model::backend`) is named here, in [`parse_device`],
+//! [`run_on`] and [`device_name`], beside the `DeviceSpec` variant.
 //!
 //! burn-cuda panics deep inside the backend when there is no driver or no such
 //! GPU, so a `Cuda(i)` request is checked against the driver first and turned
 //! into a one-line input error (exit code 2) instead.
 
 use crate::error::{Error, Result};
+use crate::model::backend::ModelBackend;
 use crate::model_spec::DeviceSpec;
 
-/// The CPU backend: burn-ndarray in f32.
-pub type CpuBackend = burn_ndarray::NdArray<f32>;
-
-/// The CUDA backend: burn-cuda in f32.
+pub use crate::model::backend::CpuBackend;
 #[cfg(feature = "cuda")]
-pub type CudaBackend = burn_cuda::Cuda<f32, i32>;
+pub use crate::model::backend::CudaBackend;
+
+/// Work that runs on whichever backend a device uses (loading a model).
+pub trait OnDevice {
+    type Output;
+
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<Self::Output>;
+}
+
+/// Runs `job` on the backend of `spec`, after checking that this build and
+/// this machine can use the device.
+pub fn run_on<T: OnDevice>(spec: DeviceSpec, job: T) -> Result<T::Output> {
+    match spec {
+        DeviceSpec::Cpu => job.run::<CpuBackend>(Default::default()),
+        DeviceSpec::Cuda(index) => {
+            check_cuda(index)?;
+            run_on_cuda(index, job)
+        }
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn run_on_cuda<T: OnDevice>(index: usize, job: T) -> Result<T::Output> {
+    job.run::<CudaBackend>(burn_cuda::CudaDevice::new(index))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn run_on_cuda<T: OnDevice>(index: usize, _job: T) -> Result<T::Output> {
+    // check_cuda already refused; kept so both builds share one code path.
+    check_cuda(index).map(|_| unreachable!("a build without `cuda` never accepts a GPU"))
+}
 
 /// Parses a `--device` flag: `cpu`, `cuda` (GPU 0) or `cuda:N`.
 pub fn parse_device(text: &str) -> std::result::Result<DeviceSpec, String> {

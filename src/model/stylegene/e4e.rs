@@ -29,10 +29,9 @@
 //! tensor shapes, so small checkpoints load through the same code. Batch
 //! norms run with their stored statistics (eval mode, eps 1e-5).
 
-use super::cpu_im2col;
-use super::state_dict::StateDict;
-use super::torch_pickle::TorchFile;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::model::backend::ModelBackend;
+use crate::weights::{StateDict, Weights};
 use burn::tensor::activation::{leaky_relu, relu, sigmoid};
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{interpolate, max_pool2d};
@@ -68,13 +67,12 @@ struct Conv<B: Backend> {
     padding: usize,
 }
 
-impl<B: Backend> Conv<B> {
+impl<B: ModelBackend> Conv<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        // im2col + gemm on the CPU backend, burn's conv2d elsewhere.
-        cpu_im2col::conv2d(
+        B::strided_conv2d(
             x,
-            &self.weight,
-            self.bias.as_ref(),
+            self.weight.clone(),
+            self.bias.clone(),
             self.stride,
             self.padding,
         )
@@ -153,7 +151,7 @@ struct Unit<B: Backend> {
     excite: SqueezeExcite<B>,
 }
 
-impl<B: Backend> Unit<B> {
+impl<B: ModelBackend> Unit<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let shortcut = match &self.shortcut {
             Shortcut::Subsample(1) => x.clone(),
@@ -175,7 +173,7 @@ struct StyleBlock<B: Backend> {
     linear_bias: Tensor<B, 1>,
 }
 
-impl<B: Backend> StyleBlock<B> {
+impl<B: ModelBackend> StyleBlock<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = self
             .convs
@@ -215,13 +213,18 @@ pub struct PhotoEncoderSizes {
     pub stage_units: Vec<usize>,
 }
 
-impl<B: Backend> PhotoEncoder<B> {
+impl<B: ModelBackend> PhotoEncoder<B> {
+    /// [`PhotoEncoder::from_weights`] under the name the tests and
+    /// benchmarks use.
+    pub fn from_torch(weights: &mut Weights, device: &B::Device) -> Result<Self> {
+        Self::from_weights(weights, device)
+    }
+
     /// Reads `encoder.*` and `latent_avg` from the official checkpoint or
     /// from famsim's native copy of them.
-    pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
-        file.prefetch("encoder.");
-        let latent_avg = read_latent_avg(file)?;
-        let mut w = StateDict::new(file, "encoder", E4E_LAYOUT, E4E_FILE, device)?;
+    pub fn from_weights(weights: &Weights, device: &B::Device) -> Result<Self> {
+        let latent_avg = read_latent_avg(weights)?;
+        let w = StateDict::new(weights, "encoder", E4E_LAYOUT, E4E_FILE, device)?;
         let [stem, _, _, _] = w.shape_of::<4>("input_layer.0.weight", "[C, 3, 3, 3]")?;
         let stem_conv = w.conv("input_layer.0", 3, stem, 3, 1, false)?;
         let stem_norm = w.batch_norm("input_layer.1", stem)?;
@@ -296,10 +299,9 @@ impl<B: Backend> PhotoEncoder<B> {
             n if n == width => latent_avg.repeat(n_latent),
             n if n == width * n_latent => latent_avg,
             n => {
-                return Err(Error::input(format!(
-                    "{}: tensor `{LATENT_AVG}` has {n} values, expected [{width}] or [{n_latent}, {width}]",
-                    file.path().display()
-                )))
+                return Err(weights.error(format!(
+                "tensor `{LATENT_AVG}` has {n} values, expected [{width}] or [{n_latent}, {width}]"
+            )))
             }
         };
         Ok(PhotoEncoder {
@@ -380,26 +382,20 @@ fn upsample_add<B: Backend>(x: Tensor<B, 4>, y: Tensor<B, 4>) -> Tensor<B, 4> {
 }
 
 /// The checkpoint's top-level `latent_avg`, flattened.
-fn read_latent_avg(file: &mut TorchFile) -> Result<Vec<f32>> {
-    let tensor = file
-        .root()
-        .tensors_by_name()
-        .get(LATENT_AVG)
-        .cloned()
-        .ok_or_else(|| {
-            Error::input(format!(
-                "{}: missing tensor `{LATENT_AVG}` (expected [W] or [N, W]); is this {E4E_FILE}?",
-                file.path().display()
-            ))
-        })?;
-    file.read_f32(&tensor, LATENT_AVG)
+fn read_latent_avg(weights: &Weights) -> Result<Vec<f32>> {
+    if !weights.contains(LATENT_AVG) {
+        return Err(weights.error(format!(
+            "missing tensor `{LATENT_AVG}` (expected [W] or [N, W]); is this {E4E_FILE}?"
+        )));
+    }
+    weights.read(LATENT_AVG)
 }
 
 /// e4e's layer readers.
 impl<B: Backend> StateDict<'_, B> {
     /// `name.weight [out, in, k, k]` and, with `bias`, `name.bias [out]`.
     fn conv(
-        &mut self,
+        &self,
         name: &str,
         inputs: usize,
         outputs: usize,
@@ -420,8 +416,8 @@ impl<B: Backend> StateDict<'_, B> {
         })
     }
 
-    fn batch_norm(&mut self, name: &str, channels: usize) -> Result<BatchNorm<B>> {
-        let mut read = |part: &str| self.values(&format!("{name}.{part}"), &[channels]);
+    fn batch_norm(&self, name: &str, channels: usize) -> Result<BatchNorm<B>> {
+        let read = |part: &str| self.values(&format!("{name}.{part}"), &[channels]);
         let (gamma, beta) = (read("weight")?, read("bias")?);
         let (mean, var) = (read("running_mean")?, read("running_var")?);
         self.skip(&format!("{name}.num_batches_tracked"));
@@ -443,14 +439,14 @@ impl<B: Backend> StateDict<'_, B> {
         })
     }
 
-    fn prelu(&mut self, name: &str, channels: usize) -> Result<Prelu<B>> {
+    fn prelu(&self, name: &str, channels: usize) -> Result<Prelu<B>> {
         let slope = self.values(&format!("{name}.weight"), &[channels])?;
         Ok(Prelu {
             slope: Tensor::from_data(TensorData::new(slope, [1, channels, 1, 1]), self.device),
         })
     }
 
-    fn unit(&mut self, name: &str, inputs: usize, depth: usize, stride: usize) -> Result<Unit<B>> {
+    fn unit(&self, name: &str, inputs: usize, depth: usize, stride: usize) -> Result<Unit<B>> {
         let shortcut = if inputs == depth {
             Shortcut::Subsample(stride)
         } else {
@@ -489,7 +485,7 @@ impl<B: Backend> StateDict<'_, B> {
         })
     }
 
-    fn style_block(&mut self, name: &str, width: usize, n_convs: usize) -> Result<StyleBlock<B>> {
+    fn style_block(&self, name: &str, width: usize, n_convs: usize) -> Result<StyleBlock<B>> {
         let found = self.count(0, |k| format!("{name}.convs.{}.weight", 2 * k));
         if found != n_convs {
             return Err(self.err(format!(

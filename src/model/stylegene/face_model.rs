@@ -5,18 +5,18 @@
 //! checked here, before they reach the networks (whose forward passes assert
 //! on shapes), so a wrong latent is an input error, never a panic.
 
-use super::conv::ConvBackend;
-use super::device::{check_cuda, device_name, CpuBackend};
+use super::device::{device_name, run_on, OnDevice};
 use super::e4e::PhotoEncoder;
 use super::mixer::{GeneDecoder, GeneEncoder};
 use super::stylegan2::{to_images, Generator, NoiseMode};
-use super::torch_pickle::TorchFile;
 use super::weights::{self, ModelInfo};
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
+use crate::model::backend::ModelBackend;
 use crate::model::{FaceModel, Image, Latent, Subject};
 use crate::model_spec::{DeviceSpec, StyleGeneSpec};
+use crate::weights::Weights;
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -95,36 +95,27 @@ pub fn load(dir: &Path, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
             opts.truncation
         )));
     }
-    match opts.device {
-        DeviceSpec::Cpu => Ok(Box::new(StyleGeneModel::<CpuBackend>::load(
-            dir,
-            Default::default(),
-            opts,
-        )?)),
-        DeviceSpec::Cuda(index) => {
-            check_cuda(index)?;
-            load_cuda(dir, index, opts)
-        }
+    run_on(opts.device, Load { dir, opts })
+}
+
+/// Loading, for whichever backend the device runs.
+struct Load<'a> {
+    dir: &'a Path,
+    opts: LoadOptions,
+}
+
+impl OnDevice for Load<'_> {
+    type Output = Box<dyn NeuralFaceModel>;
+
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<Self::Output> {
+        Ok(Box::new(StyleGeneModel::<B>::load(
+            self.dir, device, self.opts,
+        )?))
     }
 }
 
-#[cfg(feature = "cuda")]
-fn load_cuda(dir: &Path, index: usize, opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
-    use super::device::CudaBackend;
-    let device = burn_cuda::CudaDevice::new(index);
-    Ok(Box::new(StyleGeneModel::<CudaBackend>::load(
-        dir, device, opts,
-    )?))
-}
-
-#[cfg(not(feature = "cuda"))]
-fn load_cuda(_dir: &Path, index: usize, _opts: LoadOptions) -> Result<Box<dyn NeuralFaceModel>> {
-    // check_cuda already refused; kept so both builds share one code path.
-    check_cuda(index).map(|_| unreachable!("a build without `cuda` never accepts a GPU"))
-}
-
 /// The StyleGene model on backend `B`.
-pub struct StyleGeneModel<B: ConvBackend> {
+pub struct StyleGeneModel<B: ModelBackend> {
     dir: PathBuf,
     info: ModelInfo,
     device: B::Device,
@@ -145,7 +136,7 @@ pub struct StyleGeneModel<B: ConvBackend> {
     image_size: Option<u32>,
 }
 
-impl<B: ConvBackend> StyleGeneModel<B> {
+impl<B: ModelBackend> StyleGeneModel<B> {
     /// Loads `dir` (written by `famsim weights import`) onto `device`.
     pub fn load(dir: &Path, device: B::Device, opts: LoadOptions) -> Result<Self> {
         let info = ModelInfo::read(dir)?;
@@ -169,12 +160,12 @@ impl<B: ConvBackend> StyleGeneModel<B> {
         let wants_decoder = matches!(opts.parts, Parts::All | Parts::Decoder);
         let (mut encoder, mut decoder) = (None, None);
         if wants_encoder || wants_decoder {
-            let mut file = TorchFile::open_safetensors(&path)?;
+            let weights = Weights::safetensors(&path)?;
             if wants_encoder {
-                encoder = Some(GeneEncoder::from_torch(&mut file, &device)?);
+                encoder = Some(GeneEncoder::from_weights(&weights, &device)?);
             }
             if wants_decoder {
-                decoder = Some(GeneDecoder::from_torch(&mut file, &device)?);
+                decoder = Some(GeneDecoder::from_weights(&weights, &device)?);
             }
         }
         if let Some(encoder) = &encoder {
@@ -305,27 +296,14 @@ impl<B: ConvBackend> StyleGeneModel<B> {
     }
 }
 
-/// Reads the native generator file into the generator's loader.
-fn load_generator<B: ConvBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
-    let file = crate::io::safetensors::TensorFile::open(path)?;
-    let (names, shapes): (Vec<String>, Vec<Vec<usize>>) = file
-        .tensors()
-        .iter()
-        .map(|(n, t)| (n.clone(), t.shape.clone()))
-        .unzip();
-    let values = file.read_many(&names)?;
-    let tensors: Vec<(String, TensorData)> = names
-        .into_iter()
-        .zip(shapes.into_iter().zip(values))
-        .map(|(name, (shape, values))| (name, TensorData::new(values, shape)))
-        .collect();
-    let checkpoint = super::checkpoint::Checkpoint::from_data(path.display().to_string(), tensors);
-    Generator::from_checkpoint(&checkpoint, device)
+/// Reads the native generator file.
+fn load_generator<B: ModelBackend>(path: &Path, device: &B::Device) -> Result<Generator<B>> {
+    Generator::from_weights(&Weights::safetensors(path)?, device)
 }
 
 /// Reads the weights directory's photo encoder, which `weights import --e4e`
 /// writes; a directory imported without it says how to add it.
-fn load_photo_encoder<B: ConvBackend>(
+fn load_photo_encoder<B: ModelBackend>(
     dir: &Path,
     info: &ModelInfo,
     device: &B::Device,
@@ -339,8 +317,7 @@ fn load_photo_encoder<B: ConvBackend>(
             weights::PHOTO_ENCODER_FILE
         )));
     }
-    let mut file = TorchFile::open_safetensors(&path)?;
-    let encoder = PhotoEncoder::from_torch(&mut file, device)?;
+    let encoder = PhotoEncoder::from_weights(&Weights::safetensors(&path)?, device)?;
     let sizes = encoder.sizes();
     check_recorded_shape(
         &path,
@@ -370,7 +347,7 @@ fn check_recorded_shape(path: &Path, found: (usize, usize), recorded: GeneShape)
 }
 
 /// The generator and the mappings (their encoder) must agree on N and W.
-pub fn check_agreement<B: ConvBackend>(
+pub fn check_agreement<B: ModelBackend>(
     generator: &Generator<B>,
     encoder: &GeneEncoder<B>,
     what: &str,
@@ -391,7 +368,7 @@ pub fn check_agreement<B: ConvBackend>(
     Ok(())
 }
 
-impl<B: ConvBackend> FaceModel for StyleGeneModel<B>
+impl<B: ModelBackend> FaceModel for StyleGeneModel<B>
 where
     StyleGeneModel<B>: Send + Sync,
 {
@@ -542,7 +519,7 @@ where
     }
 }
 
-impl<B: ConvBackend> NeuralFaceModel for StyleGeneModel<B>
+impl<B: ModelBackend> NeuralFaceModel for StyleGeneModel<B>
 where
     StyleGeneModel<B>: Send + Sync,
 {

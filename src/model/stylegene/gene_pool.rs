@@ -14,57 +14,65 @@
 //! keys follow a fixed vocabulary, so an unknown one means a different file
 //! and silently losing part of the pool would bias every child drawn from it.
 
-use super::torch_pickle::{TorchFile, Value};
 use crate::attributes::PoolKey;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::genetics::genome::{GeneShape, Genome};
 use crate::genetics::pool::GenePool;
 use crate::genetics::region::REGION_COUNT;
+use crate::weights::Weights;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Reads a pickled StyleGene gene pool (zip or legacy `torch.save` format).
+///
+/// The weights layer lists the pickle's tensors by path: entry i of key K is
+/// the pair `K.i.0` (mean), `K.i.1` (log-variance). Every tensor in the file
+/// must be such a pair member, in a run of entries from 0 without gaps.
 pub fn load_gene_pool(path: impl AsRef<Path>) -> Result<GenePool> {
-    let mut file = TorchFile::open(path)?;
-    let shown = file.path().display().to_string();
-    let bad = |msg: String| Error::input(format!("{shown}: {msg}"));
-    let Value::Dict(buckets) = file.root().clone() else {
-        return Err(bad(format!(
-            "expected a dict of \"age-gender-race\" → [(mean, logvar), …], found a {}",
-            file.root().kind()
-        )));
-    };
-    let buckets = buckets.borrow().clone();
+    let weights = Weights::pytorch(path)?;
+    let bad = |msg: String| weights.error(msg);
+    let keys: BTreeSet<&str> = weights
+        .names()
+        .into_iter()
+        .map(|name| name.split('.').next().unwrap_or(name))
+        .collect();
+    if keys.is_empty() {
+        return Err(bad(
+            "expected a dict of \"age-gender-race\" → [(mean, logvar), …], found no tensors".into(),
+        ));
+    }
     let mut pool = GenePool::new();
     let mut shape: Option<GeneShape> = None;
-    for (key, entries) in buckets {
-        let key_text = key
-            .as_str()
-            .ok_or_else(|| bad(format!("gene-pool key is a {}, not a string", key.kind())))?
-            .to_owned();
+    for key_text in keys {
         let pool_key: PoolKey = key_text.parse().map_err(|e: String| bad(e))?;
-        let entries = entries.items().ok_or_else(|| {
-            bad(format!(
-                "gene-pool key `{key_text}` holds a {}, not a list of (mean, logvar) pairs",
-                entries.kind()
-            ))
-        })?;
-        for (i, entry) in entries.iter().enumerate() {
+        let entry = |i: usize, part: usize| format!("{key_text}.{i}.{part}");
+        let count = (0..)
+            .take_while(|&i| weights.contains(&entry(i, 0)))
+            .count();
+        let under = format!("{key_text}.");
+        let expected: BTreeSet<String> = (0..count)
+            .flat_map(|i| [entry(i, 0), entry(i, 1)])
+            .collect();
+        if let Some(stray) = std::iter::once(key_text)
+            .filter(|k| weights.contains(k))
+            .chain(weights.names_under(&under))
+            .find(|name| !expected.contains(*name))
+        {
+            return Err(bad(format!(
+                "gene-pool key `{key_text}` does not hold a list of (mean, logvar) pairs of \
+                 tensors: found tensor `{stray}`"
+            )));
+        }
+        for i in 0..count {
             let what = format!("`{key_text}`[{i}]");
-            let (mean, logvar) = match entry.items().as_deref() {
-                Some([Value::Tensor(m), Value::Tensor(v)]) => (m.clone(), v.clone()),
-                _ => {
-                    return Err(bad(format!(
-                        "gene-pool entry {what} is a {}, not a (mean, logvar) pair of tensors",
-                        entry.kind()
-                    )))
-                }
-            };
-            let entry_shape = gene_shape(&mean.shape)
-                .filter(|_| mean.shape == logvar.shape)
+            let (mean, logvar) = (entry(i, 0), entry(i, 1));
+            let dims = |name: &str| weights.shape(name).unwrap_or_default();
+            let (mean_dims, logvar_dims) = (dims(&mean), dims(&logvar));
+            let entry_shape = gene_shape(&mean_dims)
+                .filter(|_| mean_dims == logvar_dims)
                 .ok_or_else(|| {
                     bad(format!(
-                        "gene-pool entry {what} has mean {:?} and logvar {:?}, expected [1, N, 34, W] each",
-                        mean.shape, logvar.shape
+                        "gene-pool entry {what} has mean {mean_dims:?} and logvar {logvar_dims:?}, expected [1, N, 34, W] each"
                     ))
                 })?;
             match shape {
@@ -77,9 +85,9 @@ pub fn load_gene_pool(path: impl AsRef<Path>) -> Result<GenePool> {
                 }
                 Some(_) => {}
             }
-            let mean = file.read_f32(&mean, &format!("{what}.mean"))?;
-            let logvar = file.read_f32(&logvar, &format!("{what}.logvar"))?;
-            let genome = Genome::from_parts(entry_shape, mean, logvar).map_err(bad)?;
+            let genome =
+                Genome::from_parts(entry_shape, weights.read(&mean)?, weights.read(&logvar)?)
+                    .map_err(bad)?;
             pool.insert(pool_key, genome);
         }
     }

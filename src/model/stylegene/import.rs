@@ -6,13 +6,11 @@
 //! the native files. Finally the written directory is loaded back, so an
 //! import that succeeds is a directory that loads.
 
-use super::checkpoint::Checkpoint;
 use super::device::CpuBackend;
 use super::e4e::{PhotoEncoder, LATENT_AVG};
 use super::face_model::{check_agreement, LoadOptions, Parts, StyleGeneModel};
 use super::mixer::StyleGeneMappings;
 use super::stylegan2::Generator;
-use super::torch_pickle::{DType, TensorRef, TorchFile, Value};
 use super::weights::{
     pool_info, write_pool, FileRecord, GeneratorArch, MappingsArch, ModelInfo, PhotoEncoderArch,
     FORMAT_VERSION, GENERATOR_FILE, MAPPINGS_FILE, PHOTO_ENCODER_FILE, POOL_FILE,
@@ -21,10 +19,10 @@ use crate::error::{Error, Result};
 use crate::genetics::genome::GeneShape;
 use crate::io::safetensors::{self as st, TensorToWrite};
 use crate::model_spec::DeviceSpec;
+use crate::weights::Weights;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// The files to import.
 #[derive(Clone, Debug)]
@@ -51,8 +49,8 @@ const MAPPING_PREFIXES: [&str; 2] = ["w2sub34.", "sub2w."];
 /// Imports the files and returns the written `model.ron`.
 pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     let device = Default::default();
-    let checkpoint = Checkpoint::open(&req.stylegan2)?;
-    let generator = Generator::<CpuBackend>::from_checkpoint(&checkpoint, &device)?;
+    let checkpoint = Weights::pytorch(&req.stylegan2)?;
+    let generator = Generator::<CpuBackend>::from_weights(&checkpoint, &device)?;
     let mappings = StyleGeneMappings::<CpuBackend>::load(&req.stylegene, &device)?;
     check_agreement(
         &generator,
@@ -188,7 +186,7 @@ fn mappings_arch_of(m: &StyleGeneMappings<CpuBackend>) -> MappingsArch {
 }
 
 /// Generator sizes from tensor shapes (the loader has already checked them).
-fn generator_arch(ckpt: &Checkpoint, m: &MappingsArch) -> Result<GeneratorArch> {
+fn generator_arch(ckpt: &Weights, m: &MappingsArch) -> Result<GeneratorArch> {
     let g = |name: &str| ckpt.shape(&format!("{GENERATOR_PREFIX}{name}"));
     let n_mlp = (1..)
         .take_while(|i| g(&format!("style.{i}.weight")).is_some())
@@ -213,61 +211,43 @@ fn generator_arch(ckpt: &Checkpoint, m: &MappingsArch) -> Result<GeneratorArch> 
 }
 
 /// Copies `g_ema.*` and `latent_avg` into the native generator file.
-fn write_generator(ckpt: &Checkpoint, out: &Path) -> Result<()> {
-    let names: Vec<String> = ckpt
-        .names()
-        .into_iter()
-        .filter(|n| n.starts_with(GENERATOR_PREFIX) || *n == LATENT_AVG)
-        .map(str::to_owned)
+fn write_generator(ckpt: &Weights, out: &Path) -> Result<()> {
+    let names: Vec<(String, String)> = ckpt
+        .names_under(GENERATOR_PREFIX)
+        .chain(ckpt.names_under(LATENT_AVG).filter(|n| *n == LATENT_AVG))
+        .map(|n| (n.to_owned(), n.to_owned()))
         .collect();
-    let tensors = names
-        .into_iter()
-        .map(|name| {
-            let shape = ckpt.shape(&name).unwrap_or_default();
-            TensorToWrite {
-                name: name.clone(),
-                shape: shape.clone(),
-                values: Box::new(move || Ok(Cow::Owned(ckpt.values(&name, &shape)?))),
-            }
-        })
-        .collect();
-    st::write(out, tensors, &meta("stylegan2-generator"))
+    write_tensors(ckpt, names, out, "stylegan2-generator")
 }
 
 /// Copies `w2sub34.*` and `sub2w.*` into the native mappings file.
 fn write_mappings(source: &Path, out: &Path) -> Result<()> {
-    let file = TorchFile::open(source)?;
-    let root = file.root().clone();
-    let state = match root.get("state_dict") {
-        Some(sd @ Value::Dict(_)) => sd,
-        _ => root,
-    };
-    let tensors: Vec<_> = state
-        .tensors_by_name()
-        .into_iter()
-        .filter(|(n, _)| MAPPING_PREFIXES.iter().any(|p| n.starts_with(p)))
+    let weights = Weights::pytorch(source)?;
+    let base = weights.state_dict_base();
+    // In name order, as the file always was written.
+    let mut names: Vec<(String, String)> = MAPPING_PREFIXES
+        .iter()
+        .flat_map(|prefix| weights.names_under_owned(&format!("{base}{prefix}")))
+        .map(|full| (full[base.len()..].to_owned(), full))
         .collect();
-    write_tensors(file, tensors, out, "stylegene-mappings")
+    names.sort();
+    write_tensors(&weights, names, out, "stylegene-mappings")
 }
 
-/// Streams `tensors` of a PyTorch file into a native safetensors file,
-/// one tensor at a time, under their PyTorch names.
+/// Streams tensors of a checkpoint into a native safetensors file, one
+/// tensor at a time; `names` pairs the native name with the source's.
 fn write_tensors(
-    file: TorchFile,
-    tensors: Vec<(String, Rc<TensorRef>)>,
+    weights: &Weights,
+    names: Vec<(String, String)>,
     out: &Path,
     what: &str,
 ) -> Result<()> {
-    let file = std::cell::RefCell::new(file);
-    let to_write = tensors
-        .iter()
-        .map(|(name, t)| {
-            let file = &file;
-            TensorToWrite {
-                name: name.clone(),
-                shape: t.shape.clone(),
-                values: Box::new(move || Ok(Cow::Owned(file.borrow_mut().read_f32(t, name)?))),
-            }
+    let to_write = names
+        .into_iter()
+        .map(|(name, full)| TensorToWrite {
+            name,
+            shape: weights.shape(&full).unwrap_or_default(),
+            values: Box::new(move || Ok(Cow::Owned(weights.read(&full)?))),
         })
         .collect();
     st::write(out, to_write, &meta(what))
@@ -277,8 +257,8 @@ fn write_tensors(
 /// any missing or misshapen tensor) and checks that it encodes photos into
 /// this generator's W+ space.
 fn check_e4e(path: &Path, shape: GeneShape) -> Result<PhotoEncoderArch> {
-    let mut file = TorchFile::open(path)?;
-    let encoder = PhotoEncoder::<CpuBackend>::from_torch(&mut file, &Default::default())?;
+    let weights = Weights::pytorch(path)?;
+    let encoder = PhotoEncoder::<CpuBackend>::from_weights(&weights, &Default::default())?;
     let sizes = encoder.sizes();
     if (sizes.n_latent, sizes.width) != (shape.layers, shape.width) {
         return Err(Error::input(format!(
@@ -300,20 +280,19 @@ fn check_e4e(path: &Path, shape: GeneShape) -> Result<PhotoEncoderArch> {
 /// Copies e4e's `encoder.*` and `latent_avg` into the native photo-encoder
 /// file (the generator saved beside them, `decoder.*`, is not needed).
 fn write_photo_encoder(source: &Path, out: &Path) -> Result<()> {
-    let file = TorchFile::open(source)?;
-    let root = file.root().clone();
-    let mut tensors: Vec<(String, _)> = match root.get("state_dict") {
-        Some(sd @ Value::Dict(_)) => sd.tensors_by_name().into_iter().collect(),
-        _ => Vec::new(),
-    };
+    let weights = Weights::pytorch(source)?;
+    let base = weights.state_dict_base();
     // Batch norm's `num_batches_tracked` is an integer training counter.
-    tensors.retain(|(name, t)| {
-        name.starts_with(PHOTO_ENCODER_PREFIX) && matches!(t.storage.dtype, DType::F32 | DType::F64)
-    });
-    if let Some(avg) = root.tensors_by_name().get(LATENT_AVG) {
-        tensors.push((LATENT_AVG.to_string(), avg.clone()));
+    let mut names: Vec<(String, String)> = weights
+        .names_under_owned(&format!("{base}{PHOTO_ENCODER_PREFIX}"))
+        .into_iter()
+        .filter(|full| weights.info(full).is_some_and(|t| t.float))
+        .map(|full| (full[base.len()..].to_owned(), full))
+        .collect();
+    if weights.contains(LATENT_AVG) {
+        names.push((LATENT_AVG.to_string(), LATENT_AVG.to_string()));
     }
-    write_tensors(file, tensors, out, "e4e-photo-encoder")
+    write_tensors(&weights, names, out, "e4e-photo-encoder")
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {

@@ -20,13 +20,12 @@
 //! Loading is strict, like PyTorch's `load_state_dict`: a missing, misshapen
 //! or unexpected tensor is an input error naming the tensor.
 
-use super::cpu_dense::gelu;
-use super::state_dict::StateDict;
-use super::torch_pickle::TorchFile;
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::region::REGION_COUNT;
+use crate::model::backend::ModelBackend;
 use crate::model::Latent;
+use crate::weights::{StateDict, Weights};
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -52,14 +51,10 @@ pub struct Dense<B: Backend> {
     bias: Param<Tensor<B, 1>>,
 }
 
-impl<B: Backend> Dense<B> {
+impl<B: ModelBackend> Dense<B> {
     /// `[rows, in]` → `[rows, out]`.
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let (weight_t, bias) = (self.weight_t.val(), self.bias.val());
-        if let Some(y) = super::cpu_dense::linear(&x, &weight_t, &bias) {
-            return y;
-        }
-        x.matmul(weight_t) + bias.unsqueeze::<2>()
+        B::dense(x, self.weight_t.val(), self.bias.val())
     }
 
     /// Applies the layer along the last axis of `[a, b, in]`.
@@ -103,19 +98,19 @@ pub struct MixerBlock<B: Backend> {
     channel_contract: Dense<B>,
 }
 
-impl<B: Backend> MixerBlock<B> {
+impl<B: ModelBackend> MixerBlock<B> {
     /// `[B, tokens, W]` → same shape.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         // Token mixing: move tokens to the last axis, mix them, move back.
         let y = self.token_norm.forward(x.clone()).swap_dims(1, 2);
         let y = self.token_expand.forward_last(y);
-        let y = self.token_contract.forward_last(gelu(y));
+        let y = self.token_contract.forward_last(B::gelu_erf(y));
         let x = x + y.swap_dims(1, 2);
         // Channel mixing within each token.
         let y = self
             .channel_expand
             .forward_last(self.channel_norm.forward(x.clone()));
-        x + self.channel_contract.forward_last(gelu(y))
+        x + self.channel_contract.forward_last(B::gelu_erf(y))
     }
 }
 
@@ -128,7 +123,7 @@ pub struct GeneHead<B: Backend> {
     norm: LayerNorm<B>,
 }
 
-impl<B: Backend> GeneHead<B> {
+impl<B: ModelBackend> GeneHead<B> {
     fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = self.blocks.iter().fold(x, |x, block| block.forward(x));
         self.norm.forward(x).tanh()
@@ -153,16 +148,15 @@ pub struct GeneEncoder<B: Backend> {
     width: usize,
 }
 
-impl<B: Backend> GeneEncoder<B> {
+impl<B: ModelBackend> GeneEncoder<B> {
     /// Loads `w2sub34.*` from a StyleGene checkpoint.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
-        Self::from_torch(&mut TorchFile::open(path)?, device)
+        Self::from_weights(&Weights::open(path)?, device)
     }
 
-    /// Loads `w2sub34.*` from an opened checkpoint.
-    pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
-        file.prefetch("w2sub34.");
-        let mut w = StateDict::new(file, "w2sub34", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
+    /// Loads `w2sub34.*` from an opened checkpoint or its native copy.
+    pub fn from_weights(weights: &Weights, device: &B::Device) -> Result<Self> {
+        let w = StateDict::new(weights, "w2sub34", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
         let [tokens, n_layers] = w.shape_of::<2>("layer.1.weight", "[34·N, N]")?;
         if n_layers == 0 || tokens != REGION_COUNT * n_layers {
             return Err(w.wrong_shape(
@@ -292,16 +286,15 @@ pub struct GeneDecoder<B: Backend> {
     width: usize,
 }
 
-impl<B: Backend> GeneDecoder<B> {
+impl<B: ModelBackend> GeneDecoder<B> {
     /// Loads `sub2w.*` from a StyleGene checkpoint.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
-        Self::from_torch(&mut TorchFile::open(path)?, device)
+        Self::from_weights(&Weights::open(path)?, device)
     }
 
-    /// Loads `sub2w.*` from an opened checkpoint.
-    pub fn from_torch(file: &mut TorchFile, device: &B::Device) -> Result<Self> {
-        file.prefetch("sub2w.");
-        let mut w = StateDict::new(file, "sub2w", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
+    /// Loads `sub2w.*` from an opened checkpoint or its native copy.
+    pub fn from_weights(weights: &Weights, device: &B::Device) -> Result<Self> {
+        let w = StateDict::new(weights, "sub2w", STYLEGENE_LAYOUT, STYLEGENE_FILE, device)?;
         let depth = count_blocks(&w, "layer.", 1);
         let norm_name = format!("layer.{}", depth + 1);
         let dense_name = format!("layer.{}", depth + 3);
@@ -366,7 +359,7 @@ impl<B: Backend> GeneDecoder<B> {
         let x = self.blocks.iter().fold(x, |x, block| block.forward(x));
         // [B, 34N, W] → [B, W, 34N]: the tail works along the token axis.
         let x = self.norm.forward(x).swap_dims(1, 2);
-        let x = gelu(self.token_norm.forward(self.token_dense.forward_last(x)));
+        let x = B::gelu_erf(self.token_norm.forward(self.token_dense.forward_last(x)));
         self.tokens_to_layers.forward_last(x).swap_dims(1, 2)
     }
 
@@ -426,21 +419,17 @@ pub struct StyleGeneMappings<B: Backend> {
     pub decoder: GeneDecoder<B>,
 }
 
-impl<B: Backend> StyleGeneMappings<B> {
+impl<B: ModelBackend> StyleGeneMappings<B> {
     /// Reads `stylegene_N18.ckpt` (or a smaller checkpoint of the same layout)
     /// once and loads both mappings, which must agree on N and W.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
-        let mut file = TorchFile::open(path)?;
-        let encoder = GeneEncoder::from_torch(&mut file, device)?;
-        let decoder = GeneDecoder::from_torch(&mut file, device)?;
+        let weights = Weights::open(path)?;
+        let encoder = GeneEncoder::from_weights(&weights, device)?;
+        let decoder = GeneDecoder::from_weights(&weights, device)?;
         if (encoder.n_layers, encoder.width) != (decoder.n_layers, decoder.width) {
-            return Err(Error::input(format!(
-                "{}: the encoder maps [{}, {}] latents but the decoder [{}, {}]",
-                file.path().display(),
-                encoder.n_layers,
-                encoder.width,
-                decoder.n_layers,
-                decoder.width
+            return Err(weights.error(format!(
+                "the encoder maps [{}, {}] latents but the decoder [{}, {}]",
+                encoder.n_layers, encoder.width, decoder.n_layers, decoder.width
             )));
         }
         Ok(StyleGeneMappings { encoder, decoder })
@@ -450,20 +439,20 @@ impl<B: Backend> StyleGeneMappings<B> {
 /// The mixers' layer readers.
 impl<B: Backend> StateDict<'_, B> {
     /// A Linear(in → out) stored as `weight [out, in]`, `bias [out]`.
-    fn dense(&mut self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
+    fn dense(&self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
         let weight = self.tensor(&format!("{name}.weight"), [outputs, inputs])?;
         self.dense_from(name, weight, outputs)
     }
 
     /// A Conv1d(in → out, kernel 1) stored as `weight [out, in, 1]`, `bias [out]`.
-    fn conv1x1(&mut self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
+    fn conv1x1(&self, name: &str, inputs: usize, outputs: usize) -> Result<Dense<B>> {
         // Built as [out, in] directly: reshaping a loaded tensor copies it.
         let values = self.values(&format!("{name}.weight"), &[outputs, inputs, 1])?;
         let weight = Tensor::from_data(TensorData::new(values, [outputs, inputs]), self.device);
         self.dense_from(name, weight, outputs)
     }
 
-    fn dense_from(&mut self, name: &str, weight: Tensor<B, 2>, outputs: usize) -> Result<Dense<B>> {
+    fn dense_from(&self, name: &str, weight: Tensor<B, 2>, outputs: usize) -> Result<Dense<B>> {
         let bias = self.tensor(&format!("{name}.bias"), [outputs])?;
         Ok(Dense {
             weight_t: Param::from_tensor(weight.transpose()),
@@ -471,14 +460,14 @@ impl<B: Backend> StateDict<'_, B> {
         })
     }
 
-    fn norm(&mut self, name: &str, width: usize) -> Result<LayerNorm<B>> {
+    fn norm(&self, name: &str, width: usize) -> Result<LayerNorm<B>> {
         Ok(LayerNorm {
             weight: Param::from_tensor(self.tensor(&format!("{name}.weight"), [width])?),
             bias: Param::from_tensor(self.tensor(&format!("{name}.bias"), [width])?),
         })
     }
 
-    fn block(&mut self, name: &str, tokens: usize, width: usize) -> Result<MixerBlock<B>> {
+    fn block(&self, name: &str, tokens: usize, width: usize) -> Result<MixerBlock<B>> {
         let [token_hidden, _, _] =
             self.shape_of::<3>(&format!("{name}.0.fn.0.weight"), "[hidden, 34·N, 1]")?;
         let [channel_hidden, _] = self.shape_of::<2>(
@@ -495,7 +484,7 @@ impl<B: Backend> StateDict<'_, B> {
         })
     }
 
-    fn head(&mut self, name: &str, tokens: usize, width: usize) -> Result<GeneHead<B>> {
+    fn head(&self, name: &str, tokens: usize, width: usize) -> Result<GeneHead<B>> {
         let depth = count_blocks(self, &format!("{name}."), 0);
         let blocks = (0..depth)
             .map(|i| self.block(&format!("{name}.{i}"), tokens, width))

@@ -1,35 +1,55 @@
 //! StyleGene, the neural face model: the StyleGAN2 generator and the gene
 //! mappings, loaded from the official PyTorch checkpoints.
 
-pub mod checkpoint;
-pub mod conv;
-pub mod cpu_conv;
-pub mod cpu_dense;
-pub mod cpu_host;
-pub mod cpu_im2col;
 pub mod device;
 pub mod e4e;
 pub mod face_model;
 pub mod gene_pool;
 pub mod import;
 pub mod mixer;
-pub mod state_dict;
 pub mod stylegan2;
-pub mod torch_pickle;
 pub mod weights;
 
-/// Test inputs shared by the CPU kernels' unit tests.
-#[cfg(test)]
-mod test_tensors {
-    use burn::tensor::backend::Backend;
-    use burn::tensor::{Tensor, TensorData};
+/// The weights layer under the names the tests import (the reader itself
+/// is [`crate::weights`]).
+pub mod checkpoint {
+    use crate::error::Result;
+    use crate::weights::Weights;
+    use burn::tensor::TensorData;
+    use std::path::Path;
 
-    /// A tensor of varied, repeatable values (a scrambled ramp around 0).
-    pub fn ramp<B: Backend, const D: usize>(shape: [usize; D], scale: f32) -> Tensor<B, D> {
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) * scale)
-            .collect();
-        Tensor::from_data(TensorData::new(v, shape), &Default::default())
+    /// [`Weights`] opened from a `&Path`, as the generator tests do.
+    pub struct Checkpoint(Weights);
+
+    impl Checkpoint {
+        pub fn open(path: &Path) -> Result<Checkpoint> {
+            Weights::open(path).map(Checkpoint)
+        }
+
+        pub fn from_data(
+            label: impl Into<String>,
+            tensors: impl IntoIterator<Item = (String, TensorData)>,
+        ) -> Checkpoint {
+            Checkpoint(Weights::from_data(label, tensors))
+        }
     }
+
+    impl std::ops::Deref for Checkpoint {
+        type Target = Weights;
+
+        fn deref(&self) -> &Weights {
+            &self.0
+        }
+    }
+}
+
+/// See [`checkpoint`].
+pub mod torch_pickle {
+    pub use crate::weights::Weights as TorchFile;
+}
+
+/// The backend layer under the names the parity tests use (it lives in
+/// [`crate::model::backend`]).
+pub mod conv {
+    pub use crate::model::backend::{ModelBackend as ConvBackend, ReferenceCpuBackend};
 }

@@ -21,19 +21,20 @@
 //! (conv(x·s, W)·d = conv(x, W·s·d)), but one weight for the whole batch.
 //! The demodulation factors need only Σ_k W² per (in, out) pair, which is
 //! precomputed at load: d = rsqrt(s² · ΣW² + 1e-8) is a small matmul. Each
-//! backend runs the layer its own way (conv.rs): burn's `conv2d` on a GPU,
-//! matrix products with everything after the convolution fused on the CPU
-//! (cpu_conv.rs).
+//! backend runs the layer its own way (`crate::model::backend`): burn's
+//! `conv2d` on a GPU, matrix products with everything after the convolution
+//! fused on the CPU.
 //!
 //! Precision: float32 throughout; matches a float64 PyTorch reference within
 //! 1e-4 (tests/stylegan2_parity.rs). On the CPU the same input gives the same
 //! bits on any thread count and in any batch.
 
-use super::checkpoint::Checkpoint;
-use super::conv::{ConvBackend, ConvSpec, ACTIVATION_GAIN, CONV_KERNEL, FIR_KERNEL, LEAKY_SLOPE};
 use crate::error::{Error, Result};
+use crate::model::backend::{
+    leaky_relu_gain, ModelBackend, ModulatedConvSpec, CONV_KERNEL, FIR_KERNEL,
+};
 use crate::model::Image;
-use burn::tensor::activation::leaky_relu;
+use crate::weights::{StateDict, Weights};
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv_transpose2d;
 use burn::tensor::ops::ConvTransposeOptions;
@@ -66,7 +67,7 @@ pub enum NoiseMode {
 
 /// The StyleGAN2 generator (mapping + synthesis) of one checkpoint.
 #[derive(Clone, Debug)]
-pub struct Generator<B: ConvBackend> {
+pub struct Generator<B: ModelBackend> {
     /// `style.1` … `style.M`: the mapping network (after a pixel norm).
     style: Vec<EqualLinear<B>>,
     /// `latent_avg`: the mean W, centre of the truncation trick. [style_dim]
@@ -87,69 +88,58 @@ pub struct Generator<B: ConvBackend> {
     resolution: usize,
 }
 
-impl<B: ConvBackend> Generator<B> {
+impl<B: ModelBackend> Generator<B> {
     /// Loads `g_ema.*` and `latent_avg` from a PyTorch checkpoint file.
     pub fn load(path: &Path, device: &B::Device) -> Result<Generator<B>> {
-        let checkpoint = Checkpoint::open(path)?;
-        Generator::from_checkpoint(&checkpoint, device)
+        Generator::from_weights(&Weights::open(path)?, device)
     }
 
-    /// Builds the generator from a checkpoint's `g_ema.*` tensors and `latent_avg`,
-    /// inferring every size from the tensor shapes.
-    pub fn from_checkpoint(ckpt: &Checkpoint, device: &B::Device) -> Result<Generator<B>> {
+    /// [`Generator::from_weights`] under the name the tests and benchmarks use.
+    pub fn from_checkpoint(weights: &Weights, device: &B::Device) -> Result<Generator<B>> {
+        Generator::from_weights(weights, device)
+    }
+
+    /// Builds the generator from the `g_ema.*` tensors and `latent_avg` of a
+    /// checkpoint or of its native copy, inferring every size from the
+    /// tensor shapes. Tensors beside `g_ema` (a training checkpoint's
+    /// discriminator and optimizer) are ignored, so the reading is strict
+    /// about every tensor the generator needs but not about the rest.
+    pub fn from_weights(weights: &Weights, device: &B::Device) -> Result<Generator<B>> {
+        let root = StateDict::<B>::root(weights, "the StyleGAN2 port's", device);
+        let g = root.pp("g_ema");
         // Mapping network: style dim and depth.
-        let first = ckpt.require_shape(&key("style.1.weight"), "[style_dim, style_dim]")?;
+        let first = g.require_shape("style.1.weight", "[style_dim, style_dim]")?;
         if first.len() != 2 || first[0] != first[1] || first[0] == 0 {
-            return Err(Error::input(format!(
-                "checkpoint {}: tensor `{}` has shape {first:?}, expected a square [style_dim, style_dim]",
-                ckpt.source(),
-                key("style.1.weight")
-            )));
+            return Err(g.wrong_shape("style.1.weight", "a square [style_dim, style_dim]", &first));
         }
         let style_dim = first[1];
-        let mapping_layers = (1..)
-            .take_while(|i| ckpt.contains(&key(&format!("style.{i}.weight"))))
-            .count();
+        let mapping_layers = g.count(1, |i| format!("style.{i}.weight"));
         let style = (1..=mapping_layers)
             .map(|i| {
-                EqualLinear::load(
-                    ckpt,
-                    &key(&format!("style.{i}")),
-                    style_dim,
-                    style_dim,
-                    MAPPING_LR_MUL,
-                    true,
-                    device,
-                )
+                let layer = g.pp(&format!("style.{i}"));
+                EqualLinear::load(&layer, style_dim, style_dim, MAPPING_LR_MUL, true)
             })
             .collect::<Result<Vec<_>>>()?;
-        let latent_avg = ckpt.tensor("latent_avg", [style_dim], device)?;
+        let latent_avg = root.tensor("latent_avg", [style_dim])?;
 
         // Synthesis network: 4×4 width, then one width per upsampling block.
-        let input_shape = ckpt.require_shape(&key("input.input"), "[1, channels, 4, 4]")?;
+        let input_shape = g.require_shape("input.input", "[1, channels, 4, 4]")?;
         if input_shape.len() != 4 {
-            return Err(Error::input(format!(
-                "checkpoint {}: tensor `{}` has shape {input_shape:?}, expected [1, channels, 4, 4]",
-                ckpt.source(),
-                key("input.input")
-            )));
+            return Err(g.wrong_shape("input.input", "[1, channels, 4, 4]", &input_shape));
         }
         let width4 = input_shape[1];
-        let input = ckpt.tensor(&key("input.input"), [1, width4, 4, 4], device)?;
+        let input = g.tensor("input.input", [1, width4, 4, 4])?;
         let sizes = (width4, width4, style_dim);
-        let conv1 = StyledConv::load(ckpt, &key("conv1"), sizes, false, device)?;
-        let to_rgb1 = ToRgb::load(ckpt, &key("to_rgb1"), (width4, style_dim), false, device)?;
+        let conv1 = StyledConv::load(&g.pp("conv1"), sizes, false)?;
+        let to_rgb1 = ToRgb::load(&g.pp("to_rgb1"), (width4, style_dim), false)?;
 
-        let conv_count = (0..)
-            .take_while(|i| ckpt.contains(&key(&format!("convs.{i}.conv.weight"))))
-            .count();
+        let conv_count = g.count(0, |i| format!("convs.{i}.conv.weight"));
         // An odd count means the block's second conv is missing; loading it
         // below reports the missing tensor by name.
         let blocks = conv_count.div_ceil(2);
         if blocks > 12 {
-            return Err(Error::input(format!(
-                "checkpoint {}: {conv_count} synthesis convs means a {}-px generator; that is not a StyleGAN2 famsim can run",
-                ckpt.source(),
+            return Err(g.err(format!(
+                "{conv_count} synthesis convs means a {}-px generator; that is not a StyleGAN2 famsim can run",
                 4u64 << blocks.min(60)
             )));
         }
@@ -157,39 +147,27 @@ impl<B: ConvBackend> Generator<B> {
         let mut to_rgbs = Vec::with_capacity(blocks);
         let mut width_in = width4;
         for b in 0..blocks {
-            let up_name = key(&format!("convs.{}.conv.weight", 2 * b));
-            let up_shape = ckpt.require_shape(&up_name, "[1, out, in, 3, 3]")?;
+            let up_name = format!("convs.{}.conv.weight", 2 * b);
+            let up_shape = g.require_shape(&up_name, "[1, out, in, 3, 3]")?;
             if up_shape.len() != 5 {
-                return Err(Error::input(format!(
-                    "checkpoint {}: tensor `{up_name}` has shape {up_shape:?}, expected [1, out, {width_in}, 3, 3]",
-                    ckpt.source()
-                )));
+                let expected = format!("[1, out, {width_in}, 3, 3]");
+                return Err(g.wrong_shape(&up_name, &expected, &up_shape));
             }
             let width = up_shape[1];
-            let prefix = |i: usize| key(&format!("convs.{i}"));
+            let conv = |i: usize| g.pp(&format!("convs.{i}"));
             let up = (width_in, width, style_dim);
-            convs.push(StyledConv::load(ckpt, &prefix(2 * b), up, true, device)?);
+            convs.push(StyledConv::load(&conv(2 * b), up, true)?);
             let same = (width, width, style_dim);
-            convs.push(StyledConv::load(
-                ckpt,
-                &prefix(2 * b + 1),
-                same,
-                false,
-                device,
-            )?);
-            let rgb = key(&format!("to_rgbs.{b}"));
-            to_rgbs.push(ToRgb::load(ckpt, &rgb, (width, style_dim), true, device)?);
+            convs.push(StyledConv::load(&conv(2 * b + 1), same, false)?);
+            let rgb = g.pp(&format!("to_rgbs.{b}"));
+            to_rgbs.push(ToRgb::load(&rgb, (width, style_dim), true)?);
             width_in = width;
         }
 
         let noises = (0..2 * blocks + 1)
             .map(|j| {
                 let side = noise_side(j);
-                ckpt.tensor(
-                    &key(&format!("noises.noise_{j}")),
-                    [1, 1, side, side],
-                    device,
-                )
+                g.tensor(&format!("noises.noise_{j}"), [1, 1, side, side])
             })
             .collect::<Result<Vec<_>>>()?;
 
@@ -340,10 +318,6 @@ fn noise_side(j: usize) -> usize {
     1 << ((j + 5) / 2)
 }
 
-fn key(name: &str) -> String {
-    format!("g_ema.{name}")
-}
-
 /// One 8-bit value from a generator output: round-half-up of
 /// clamp((x + 1)·127.5), the conversion torchvision's `save_image` applies to
 /// a [-1, 1] image (and the one the fixture script uses).
@@ -397,17 +371,14 @@ struct EqualLinear<B: Backend> {
 
 impl<B: Backend> EqualLinear<B> {
     fn load(
-        ckpt: &Checkpoint,
-        prefix: &str,
+        sd: &StateDict<'_, B>,
         in_dim: usize,
         out_dim: usize,
         lr_mul: f32,
         activate: bool,
-        device: &B::Device,
     ) -> Result<Self> {
-        let weight: Tensor<B, 2> =
-            ckpt.tensor(&format!("{prefix}.weight"), [out_dim, in_dim], device)?;
-        let bias: Tensor<B, 1> = ckpt.tensor(&format!("{prefix}.bias"), [out_dim], device)?;
+        let weight: Tensor<B, 2> = sd.tensor("weight", [out_dim, in_dim])?;
+        let bias: Tensor<B, 1> = sd.tensor("bias", [out_dim])?;
         Ok(EqualLinear {
             weight: weight
                 .mul_scalar(lr_mul / (in_dim as f32).sqrt())
@@ -420,7 +391,7 @@ impl<B: Backend> EqualLinear<B> {
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let y = x.matmul(self.weight.clone()) + self.bias.clone();
         if self.activate {
-            leaky_relu(y, LEAKY_SLOPE as f64).mul_scalar(ACTIVATION_GAIN)
+            leaky_relu_gain(y)
         } else {
             y
         }
@@ -431,10 +402,10 @@ impl<B: Backend> EqualLinear<B> {
 /// [1, out, in, k, k] scaled by 1/√(in·k²), input channels scaled by the style
 /// `modulation(w)`, output channels optionally demodulated, then the layer's
 /// noise, bias and activation. The backend runs all but the style affine
-/// (see `conv.rs`).
+/// ([`ModelBackend::modulated_conv`]).
 #[derive(Clone, Debug)]
-struct ModulatedConv<B: ConvBackend> {
-    conv: B::Conv,
+struct ModulatedConv<B: ModelBackend> {
+    conv: B::ModulatedConv,
     modulation: EqualLinear<B>,
 }
 
@@ -443,49 +414,42 @@ struct Layer {
     kernel: usize,
     demodulate: bool,
     upsample: bool,
-    /// Checkpoint key and stored shape of the per-channel bias.
-    bias: (String, Vec<usize>),
-    /// Checkpoint key of the noise weight (styled convs).
-    noise_weight: Option<String>,
+    /// Checkpoint key (relative to the layer) and stored shape of the
+    /// per-channel bias.
+    bias: (&'static str, Vec<usize>),
+    /// Whether the layer adds noise × `noise.weight` (styled convs).
+    noise: bool,
     activate: bool,
 }
 
-impl<B: ConvBackend> ModulatedConv<B> {
+impl<B: ModelBackend> ModulatedConv<B> {
+    /// `layer` is the styled conv or to-RGB (`convs.3`), whose `conv` is
+    /// the modulated convolution.
     fn load(
-        ckpt: &Checkpoint,
-        prefix: &str,
+        layer_sd: &StateDict<'_, B>,
         (in_ch, out_ch, style_dim): (usize, usize, usize),
         layer: Layer,
-        device: &B::Device,
     ) -> Result<Self> {
+        let sd = layer_sd.pp("conv");
         let kernel = layer.kernel;
         let shape = [1, out_ch, in_ch, kernel, kernel];
         let scale = 1.0 / ((in_ch * kernel * kernel) as f32).sqrt();
-        let mut weight = ckpt.values(&format!("{prefix}.weight"), &shape)?;
+        let mut weight = sd.values("weight", &shape)?;
         weight.iter_mut().for_each(|v| *v *= scale);
-        let modulation = EqualLinear::load(
-            ckpt,
-            &format!("{prefix}.modulation"),
-            style_dim,
-            in_ch,
-            1.0,
-            false,
-            device,
-        )?;
+        let modulation = EqualLinear::load(&sd.pp("modulation"), style_dim, in_ch, 1.0, false)?;
         let blur = if layer.upsample {
-            let key = format!("{prefix}.blur.kernel");
-            let values = ckpt.values(&key, &[FIR_KERNEL, FIR_KERNEL])?;
+            let values = sd.values("blur.kernel", &[FIR_KERNEL, FIR_KERNEL])?;
             let mut blur = [0.0f32; FIR_KERNEL * FIR_KERNEL];
             blur.copy_from_slice(&values);
             Some(blur)
         } else {
             None
         };
-        let noise_weight = match &layer.noise_weight {
-            Some(key) => Some(ckpt.values(key, &[1])?[0]),
-            None => None,
+        let noise_weight = match layer.noise {
+            true => Some(layer_sd.values("noise.weight", &[1])?[0]),
+            false => None,
         };
-        let spec = ConvSpec {
+        let spec = ModulatedConvSpec {
             out_ch,
             in_ch,
             kernel,
@@ -493,11 +457,11 @@ impl<B: ConvBackend> ModulatedConv<B> {
             blur,
             demodulate: layer.demodulate,
             noise_weight,
-            bias: ckpt.values(&layer.bias.0, &layer.bias.1)?,
+            bias: layer_sd.values(layer.bias.0, &layer.bias.1)?,
             activate: layer.activate,
         };
         Ok(ModulatedConv {
-            conv: B::load_conv(spec, device),
+            conv: B::load_modulated_conv(spec, layer_sd.device),
             modulation,
         })
     }
@@ -515,28 +479,22 @@ impl<B: ConvBackend> ModulatedConv<B> {
 /// Styled convolution (`conv1`, `convs.N`): modulated conv, then noise ×
 /// `noise.weight`, then leaky ReLU(x + `activate.bias`) ×√2.
 #[derive(Clone, Debug)]
-struct StyledConv<B: ConvBackend> {
+struct StyledConv<B: ModelBackend> {
     conv: ModulatedConv<B>,
 }
 
-impl<B: ConvBackend> StyledConv<B> {
-    fn load(
-        ckpt: &Checkpoint,
-        prefix: &str,
-        sizes: (usize, usize, usize),
-        upsample: bool,
-        device: &B::Device,
-    ) -> Result<Self> {
+impl<B: ModelBackend> StyledConv<B> {
+    fn load(sd: &StateDict<'_, B>, sizes: (usize, usize, usize), upsample: bool) -> Result<Self> {
         let (_, out_ch, _) = sizes;
         let layer = Layer {
             kernel: CONV_KERNEL,
             demodulate: true,
             upsample,
-            bias: (format!("{prefix}.activate.bias"), vec![out_ch]),
-            noise_weight: Some(format!("{prefix}.noise.weight")),
+            bias: ("activate.bias", vec![out_ch]),
+            noise: true,
             activate: true,
         };
-        let conv = ModulatedConv::load(ckpt, &format!("{prefix}.conv"), sizes, layer, device)?;
+        let conv = ModulatedConv::load(sd, sizes, layer)?;
         Ok(StyledConv { conv })
     }
 
@@ -550,36 +508,30 @@ impl<B: ConvBackend> StyledConv<B> {
 /// plus `bias`, plus the previous RGB image upsampled ×2 (zero insertion, the
 /// `upsample.kernel` FIR, padding (2, 1)).
 #[derive(Clone, Debug)]
-struct ToRgb<B: ConvBackend> {
+struct ToRgb<B: ModelBackend> {
     conv: ModulatedConv<B>,
     /// `upsample.kernel` as a [1, 1, 4, 4] transposed-conv weight; `None` for `to_rgb1`.
     upsample: Option<Tensor<B, 4>>,
 }
 
-impl<B: ConvBackend> ToRgb<B> {
+impl<B: ModelBackend> ToRgb<B> {
     fn load(
-        ckpt: &Checkpoint,
-        prefix: &str,
+        sd: &StateDict<'_, B>,
         (in_ch, style_dim): (usize, usize),
         upsample: bool,
-        device: &B::Device,
     ) -> Result<Self> {
         let layer = Layer {
             kernel: RGB_KERNEL,
             demodulate: false,
             upsample: false,
-            bias: (format!("{prefix}.bias"), vec![1, 3, 1, 1]),
-            noise_weight: None,
+            bias: ("bias", vec![1, 3, 1, 1]),
+            noise: false,
             activate: false,
         };
         let sizes = (in_ch, 3, style_dim);
-        let conv = ModulatedConv::load(ckpt, &format!("{prefix}.conv"), sizes, layer, device)?;
+        let conv = ModulatedConv::load(sd, sizes, layer)?;
         let upsample = if upsample {
-            let k: Tensor<B, 2> = ckpt.tensor(
-                &format!("{prefix}.upsample.kernel"),
-                [FIR_KERNEL, FIR_KERNEL],
-                device,
-            )?;
+            let k: Tensor<B, 2> = sd.tensor("upsample.kernel", [FIR_KERNEL, FIR_KERNEL])?;
             Some(k.reshape([1, 1, FIR_KERNEL, FIR_KERNEL]))
         } else {
             None

@@ -17,6 +17,7 @@ use crate::genetics::genome::{GeneShape, Genome};
 use crate::genetics::pool::GenePool;
 use crate::genetics::region::REGION_COUNT;
 use crate::io::safetensors::{self as st, TensorToWrite};
+use crate::weights::Weights;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -308,9 +309,9 @@ pub fn write_pool(path: &Path, pool: &GenePool) -> Result<()> {
 
 /// Reads a gene pool written by [`write_pool`]; every entry must be [`GeneShape`] `want`.
 pub fn read_pool(path: &Path, want: GeneShape) -> Result<GenePool> {
-    let mut file = st::TensorFile::open(path)?;
-    let bad = |msg: String| Error::input(format!("{}: {msg}", path.display()));
-    let names: Vec<String> = file.tensors().keys().cloned().collect();
+    let file = Weights::safetensors(path)?;
+    let bad = |msg: String| file.error(msg);
+    let names: Vec<String> = file.names_under_owned("");
     let mut pool = GenePool::new();
     for name in &names {
         let Some(key_text) = name.strip_suffix("/mean") else {
@@ -323,7 +324,7 @@ pub fn read_pool(path: &Path, want: GeneShape) -> Result<GenePool> {
             .parse()
             .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
         let logvar_name = format!("{key_text}/logvar");
-        let shape = file.shape(name).unwrap_or_default().to_vec();
+        let shape = file.shape(name).unwrap_or_default();
         let expected = [
             shape.first().copied().unwrap_or(0),
             want.layers,
@@ -336,7 +337,7 @@ pub fn read_pool(path: &Path, want: GeneShape) -> Result<GenePool> {
                 want.layers, want.width
             )));
         }
-        if file.shape(&logvar_name) != Some(&shape[..]) {
+        if file.shape(&logvar_name).as_ref() != Some(&shape) {
             return Err(bad(format!(
                 "tensor `{logvar_name}` is missing or not shaped like `{name}` {shape:?}"
             )));

@@ -5,53 +5,18 @@
 //! of PyTorch's speed on the same cores. Unrolling the input into a
 //! `[in·k·k, out_h·out_w]` matrix makes each conv one large matrix product
 //! with the weight, `[out, in·k·k]`, which `gemm` runs near the machine's
-//! peak; the copy costs a few percent. As in cpu_dense.rs, the CPU path is
-//! picked by a type-checked downcast and every other backend keeps burn's
-//! `conv2d`. Each output value is one gemm dot product in an order fixed by
-//! the shapes, so results do not depend on the thread count.
+//! peak; the copy costs a few percent. Each output value is one gemm dot
+//! product in an order fixed by the shapes, so results do not depend on the
+//! thread count.
 
-use super::cpu_host::{matmul_add, with_host_values, HostMatrix};
-use super::device::CpuBackend;
-use burn::tensor::backend::Backend;
-use burn::tensor::module::conv2d as burn_conv2d;
-use burn::tensor::ops::ConvOptions;
+use super::host::{matmul_add, with_host_values, HostMatrix};
+use super::CpuBackend;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
-use std::any::Any;
 
-/// `conv2d(x [B, C, H, W], weight [O, C, k, k], bias [O])` with a square
-/// kernel, equal stride and padding on both axes, no dilation or groups.
-pub fn conv2d<B: Backend>(
-    x: Tensor<B, 4>,
-    weight: &Tensor<B, 4>,
-    bias: Option<&Tensor<B, 1>>,
-    stride: usize,
-    padding: usize,
-) -> Tensor<B, 4> {
-    let on_cpu = (&x as &dyn Any).is::<Tensor<CpuBackend, 4>>();
-    if !on_cpu {
-        return burn_conv2d(
-            x,
-            weight.clone(),
-            bias.cloned(),
-            ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1),
-        );
-    }
-    let cpu = |t: &dyn Any| t.downcast_ref::<Tensor<CpuBackend, 4>>().cloned();
-    let x = cpu(&x).expect("checked above");
-    let weight = cpu(weight).expect("weights live on the input's backend");
-    let bias = bias.map(|b| {
-        (b as &dyn Any)
-            .downcast_ref::<Tensor<CpuBackend, 1>>()
-            .cloned()
-            .expect("weights live on the input's backend")
-    });
-    let out: Box<dyn Any> = Box::new(cpu_conv2d(x, weight, bias, stride, padding));
-    *out.downcast::<Tensor<B, 4>>()
-        .expect("B is the CPU backend")
-}
-
-fn cpu_conv2d(
+/// `conv2d(x [B, C, H, W], weight [O, C, k, k], bias [O])` through im2col
+/// and `gemm`.
+pub fn conv2d(
     x: Tensor<CpuBackend, 4>,
     weight: Tensor<CpuBackend, 4>,
     bias: Option<Tensor<CpuBackend, 1>>,
@@ -178,8 +143,10 @@ impl Geometry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::stylegene::conv::ReferenceCpuBackend;
-    use crate::model::stylegene::test_tensors::ramp;
+    use crate::model::backend::test_tensors::ramp;
+    use crate::model::backend::{ModelBackend, ReferenceCpuBackend};
+    use burn::tensor::module::conv2d as burn_conv2d;
+    use burn::tensor::ops::ConvOptions;
 
     /// Every kind of conv e4e uses (3×3 stride 1 and 2, strided and plain
     /// 1×1, with and without bias) against a float64 evaluation of the
@@ -196,8 +163,8 @@ mod tests {
             let x = ramp::<CpuBackend, 4>([batch, in_ch, height, width], 0.03);
             let w = ramp::<CpuBackend, 4>([out_ch, in_ch, kernel, kernel], 0.05);
             let b = ramp::<CpuBackend, 1>([out_ch], 0.2);
-            let bias = with_bias.then_some(&b);
-            let got = conv2d(x.clone(), &w, bias, stride, padding);
+            let bias = with_bias.then(|| b.clone());
+            let got = conv2d(x.clone(), w.clone(), bias, stride, padding);
             let [_, _, out_h, out_w] = got.dims();
             assert_eq!(
                 (out_h, out_w),
@@ -253,10 +220,10 @@ mod tests {
     }
 
     #[test]
-    fn other_backends_keep_burns_conv() {
+    fn the_generic_backend_runs_burns_conv() {
         let x = ramp::<ReferenceCpuBackend, 4>([1, 2, 5, 5], 0.1);
         let w = ramp::<ReferenceCpuBackend, 4>([3, 2, 3, 3], 0.1);
-        let got = conv2d(x.clone(), &w, None, 2, 1);
+        let got = ReferenceCpuBackend::strided_conv2d(x.clone(), w.clone(), None, 2, 1);
         let want = burn_conv2d(x, w, None, ConvOptions::new([2, 2], [1, 1], [1, 1], 1));
         assert_eq!(
             got.into_data().into_vec::<f32>().unwrap(),

@@ -1,11 +1,12 @@
-//! Borrowing the CPU backend's tensor memory for the hand-written kernels.
+//! The CPU kernels' access to memory: the backend's tensor memory, borrowed
+//! for the hand-written kernels, and the one call into `gemm`.
 //!
 //! `Tensor::into_data` walks a shared burn-ndarray array element by element
 //! through a dynamic-rank iterator, which costs more than a convolution at
 //! 256 px; these helpers hand the kernels the array's own memory instead,
 //! copying only when it is not one block.
 
-use super::device::CpuBackend;
+use super::CpuBackend;
 use burn::tensor::Tensor;
 use burn_ndarray::NdArrayTensor;
 
@@ -98,21 +99,42 @@ impl HostMatrix<'_> {
 /// cores. gemm splits the rows and columns of `out` between threads, never
 /// a sum, so the result does not depend on the thread count.
 pub fn matmul_add(out: &mut [f32], lhs: HostMatrix<'_>, rhs: HostMatrix<'_>) {
+    let (m, n) = (lhs.rows, rhs.cols);
+    assert_eq!(out.len(), m * n, "matmul: output size");
+    gemm_product(out, n, lhs, rhs, true, gemm::Parallelism::Rayon(0));
+}
+
+/// `dst [m, n]` (rows `dst_stride` apart) `=` or, with `accumulate`, `+=`
+/// `lhs [m, k] · rhs [k, n]`: every matrix product of the CPU backend.
+/// gemm never splits the summed dimension k, so each output element is
+/// summed in an order fixed by the shapes, whatever `threads` is.
+pub fn gemm_product(
+    dst: &mut [f32],
+    dst_stride: usize,
+    lhs: HostMatrix<'_>,
+    rhs: HostMatrix<'_>,
+    accumulate: bool,
+    threads: gemm::Parallelism,
+) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert_eq!(rhs.rows, k, "matmul: inner sizes");
-    assert_eq!(out.len(), m * n, "matmul: output size");
+    assert!(
+        m == 0 || (n <= dst_stride && dst.len() >= (m - 1) * dst_stride + n),
+        "matmul: output size"
+    );
     assert!(lhs.in_bounds() && rhs.in_bounds(), "matmul: strides");
-    // SAFETY: out is m × n row-major (checked length); lhs and rhs address
-    // only elements inside their slices (checked above).
+    // SAFETY: dst is m rows of n values, `dst_stride` apart, inside the
+    // slice (checked above); lhs and rhs address only elements inside their
+    // slices (checked above). dst is exclusively borrowed; lhs and rhs are read.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            dst.as_mut_ptr(),
             1,
-            n as isize,
-            true,
+            dst_stride as isize,
+            accumulate,
             lhs.values.as_ptr(),
             lhs.strides.1,
             lhs.strides.0,
@@ -124,7 +146,7 @@ pub fn matmul_add(out: &mut [f32], lhs: HostMatrix<'_>, rhs: HostMatrix<'_>) {
             false,
             false,
             false,
-            gemm::Parallelism::Rayon(0),
+            threads,
         )
     }
 }

@@ -1,4 +1,4 @@
-//! The synthesis layers on the CPU, as matrix products.
+//! StyleGAN2's modulated convolutions on the CPU, as matrix products.
 //!
 //! A k×k convolution is a sum over its k² taps of [out, in] × [in, pixels]
 //! matrix products, each reading the input shifted by the tap's offset. With
@@ -24,8 +24,9 @@
 //! never splits the summed dimension), so results are the same bytes on any
 //! number of threads.
 
-use super::conv::{
-    transposed_tap, ConvSpec, ACTIVATION_GAIN, CONV_KERNEL, DEMOD_EPS, FIR_KERNEL, LEAKY_SLOPE,
+use super::host::{gemm_product, HostMatrix};
+use crate::model::backend::{
+    leaky_relu_gain_value, transposed_tap, ModulatedConvSpec, CONV_KERNEL, DEMOD_EPS, FIR_KERNEL,
 };
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -60,7 +61,7 @@ pub struct GemmConv {
     taps: Arc<[f32]>,
     /// The blur flipped for correlation (row-major 4×4); set when upsampling.
     blur: Option<[f32; FIR_KERNEL * FIR_KERNEL]>,
-    /// [`ConvSpec::weight_sq`] when demodulating.
+    /// [`ModulatedConvSpec::weight_sq`] when demodulating.
     weight_sq: Option<Arc<[f32]>>,
     noise_weight: Option<f32>,
     bias: Arc<[f32]>,
@@ -68,7 +69,7 @@ pub struct GemmConv {
 }
 
 impl GemmConv {
-    pub fn new(spec: ConvSpec) -> Self {
+    pub fn new(spec: ModulatedConvSpec) -> Self {
         let (out_ch, in_ch, kernel) = (spec.out_ch, spec.in_ch, spec.kernel);
         assert!(
             spec.blur.is_none() || kernel == CONV_KERNEL,
@@ -298,35 +299,15 @@ impl GemmConv {
             offset + n <= input.plane,
             "tap view inside the padded plane"
         );
-        assert!(n <= dst_stride && dst.len() >= (self.out_ch - 1) * dst_stride + n);
-        assert_eq!(tap.len(), self.out_ch * self.in_ch);
-        // SAFETY: dst is out_ch rows of n values, `dst_stride` apart (checked
-        // above); lhs is out_ch × in_ch row-major; rhs is in_ch rows of n
-        // values starting at `offset` in each padded plane, inside the plane
-        // (checked above). dst is exclusively borrowed; lhs and rhs are read.
-        unsafe {
-            gemm::gemm(
-                self.out_ch,
-                n,
-                self.in_ch,
-                dst.as_mut_ptr(),
-                1,
-                dst_stride as isize,
-                add,
-                tap.as_ptr(),
-                1,
-                self.in_ch as isize,
-                input.values.as_ptr().add(offset),
-                1,
-                input.plane as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+        // rhs: in_ch rows of n values starting at `offset` in each padded plane.
+        let rhs = HostMatrix {
+            values: &input.values[offset..],
+            rows: self.in_ch,
+            cols: n,
+            strides: (input.plane as isize, 1),
+        };
+        let lhs = HostMatrix::row_major(tap, self.out_ch, self.in_ch);
+        gemm_product(dst, dst_stride, lhs, rhs, add, gemm::Parallelism::None);
     }
 }
 
@@ -352,7 +333,7 @@ impl Finish<'_> {
         }
         if self.conv.activate {
             for v in values.iter_mut() {
-                *v = if *v < 0.0 { *v * LEAKY_SLOPE } else { *v } * ACTIVATION_GAIN;
+                *v = leaky_relu_gain_value(*v);
             }
         }
     }
@@ -394,11 +375,12 @@ impl Padded {
 #[cfg(test)]
 mod tests {
     //! The matrix-product layers against a plain float64 evaluation of the
-    //! same formula (ConvSpec's), on sizes that split the output into several
+    //! same formula (ModulatedConvSpec's), on sizes that split the output into several
     //! blocks with a partial last one. (The kernel and padding conventions are
     //! pinned against PyTorch by tests/stylegan2_parity.rs.)
 
     use super::*;
+    use crate::model::backend::{ACTIVATION_GAIN, LEAKY_SLOPE};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -406,9 +388,9 @@ mod tests {
         (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
     }
 
-    /// ConvSpec's formula for one sample, loop by loop in float64.
+    /// ModulatedConvSpec's formula for one sample, loop by loop in float64.
     fn naive(
-        spec: &ConvSpec,
+        spec: &ModulatedConvSpec,
         x: &[f32],
         s: &[f32],
         noise: Option<&[f32]>,
@@ -530,7 +512,7 @@ mod tests {
         // Asymmetric, so that a wrongly flipped kernel shows.
         blur.iter_mut()
             .for_each(|v| *v = rng.random_range(0.0..0.5));
-        let spec = ConvSpec {
+        let spec = ModulatedConvSpec {
             out_ch,
             in_ch,
             kernel,
@@ -598,7 +580,7 @@ mod tests {
 
     #[test]
     fn several_blocks_with_a_partial_last_one() {
-        let conv = GemmConv::new(ConvSpec {
+        let conv = GemmConv::new(ModulatedConvSpec {
             out_ch: 256,
             in_ch: 1,
             kernel: 3,

@@ -2,41 +2,19 @@
 //!
 //! The MLP-Mixers are dense layers and GELUs end to end; burn-ndarray's
 //! matmul (matrixmultiply) runs them at a fraction of the `gemm` crate's
-//! speed on the same cores, and its GELU is five single-threaded passes. The mixers are written for any backend, so instead of a
-//! backend trait this module checks at run time whether the tensors are the
-//! CPU backend's (a type-checked downcast, no unsafe) and otherwise leaves
-//! the layer to burn.
+//! speed on the same cores, and its GELU is five single-threaded passes.
 
-use super::cpu_host::{matmul_add, with_host_matrix, with_host_values, HostMatrix};
-use super::device::CpuBackend;
-use burn::tensor::backend::Backend;
+use super::host::{matmul_add, with_host_matrix, with_host_values, HostMatrix};
+use super::CpuBackend;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
-use std::any::Any;
 
 /// Values per GELU task.
 const GELU_CHUNK: usize = 16 * 1024;
 
-/// Exact GELU, x·(1 + erf(x/√2))/2 (PyTorch's default), as one parallel
-/// pass on the CPU backend, burn's on any other.
-pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    let boxed: Box<dyn Any> = Box::new(x);
-    match boxed.downcast::<Tensor<CpuBackend, D>>() {
-        Ok(cpu) => {
-            let out: Box<dyn Any> = Box::new(cpu_gelu(*cpu));
-            *out.downcast::<Tensor<B, D>>()
-                .expect("B is the CPU backend")
-        }
-        Err(other) => {
-            let x = *other
-                .downcast::<Tensor<B, D>>()
-                .expect("boxed as Tensor<B, D>");
-            burn::tensor::activation::gelu(x)
-        }
-    }
-}
-
-fn cpu_gelu<const D: usize>(x: Tensor<CpuBackend, D>) -> Tensor<CpuBackend, D> {
+/// Exact GELU as one parallel pass: burn-ndarray's is five single-threaded
+/// passes.
+pub fn gelu<const D: usize>(x: Tensor<CpuBackend, D>) -> Tensor<CpuBackend, D> {
     let device = x.device();
     let shape = x.shape();
     let mut out = with_host_values(x, <[f32]>::to_vec);
@@ -50,21 +28,8 @@ fn cpu_gelu<const D: usize>(x: Tensor<CpuBackend, D>) -> Tensor<CpuBackend, D> {
     Tensor::from_data(TensorData::new(out, shape), &device)
 }
 
-/// x [rows, in] · w [in, out] + b [out] on the CPU backend; `None` on any
-/// other backend.
-pub fn linear<B: Backend>(
-    x: &Tensor<B, 2>,
-    w: &Tensor<B, 2>,
-    b: &Tensor<B, 1>,
-) -> Option<Tensor<B, 2>> {
-    let x = (x as &dyn Any).downcast_ref::<Tensor<CpuBackend, 2>>()?;
-    let w = (w as &dyn Any).downcast_ref::<Tensor<CpuBackend, 2>>()?;
-    let b = (b as &dyn Any).downcast_ref::<Tensor<CpuBackend, 1>>()?;
-    let out: Box<dyn Any> = Box::new(cpu_linear(x.clone(), w.clone(), b.clone()));
-    out.downcast::<Tensor<B, 2>>().ok().map(|t| *t)
-}
-
-fn cpu_linear(
+/// x [rows, in] · w [in, out] + b [out] through `gemm`.
+pub fn linear(
     x: Tensor<CpuBackend, 2>,
     w: Tensor<CpuBackend, 2>,
     b: Tensor<CpuBackend, 1>,
@@ -98,15 +63,16 @@ fn cpu_linear(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::stylegene::conv::ReferenceCpuBackend;
-    use crate::model::stylegene::test_tensors::ramp;
+    use crate::model::backend::test_tensors::ramp;
+    use crate::model::backend::{ModelBackend, ReferenceCpuBackend};
+    use burn::tensor::backend::Backend;
 
     fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         t.into_data().into_vec::<f32>().unwrap()
     }
 
     /// A strided input (a column slice) and a transposed weight, as the
-    /// mixers pass them, against burn's matmul on the reference backend.
+    /// mixers pass them, against burn's matmul (the generic backend's).
     #[test]
     fn strided_and_transposed_operands_match_burn() {
         fn operands<B: Backend>() -> (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>) {
@@ -115,10 +81,9 @@ mod tests {
             (x, w, ramp::<B, 1>([20], 0.1))
         }
         let (x, w, b) = operands::<CpuBackend>();
-        let got = values(linear(&x, &w, &b).expect("the CPU backend takes the gemm path"));
+        let got = values(linear(x, w, b));
         let (x, w, b) = operands::<ReferenceCpuBackend>();
-        assert!(linear(&x, &w, &b).is_none(), "other backends stay on burn");
-        let want = values(x.matmul(w) + b.unsqueeze::<2>());
+        let want = values(ReferenceCpuBackend::dense(x, w, b));
         assert_eq!(got.len(), 7 * 20);
         let worst = got
             .iter()
@@ -132,7 +97,7 @@ mod tests {
     fn gelu_matches_burn() {
         let x = ramp::<CpuBackend, 3>([3, 50, 70], 0.07);
         let got = values(gelu(x));
-        let want = values(burn::tensor::activation::gelu(
+        let want = values(ReferenceCpuBackend::gelu_erf(
             ramp::<ReferenceCpuBackend, 3>([3, 50, 70], 0.07),
         ));
         assert_eq!(got, want, "the same steps in the same precision");
