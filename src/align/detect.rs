@@ -4,7 +4,7 @@
 
 use crate::dlib::FaceBox;
 use crate::error::{Error, Result};
-use crate::model::Image;
+use crate::image::Image;
 use std::path::Path;
 
 /// The smallest face the detector looks for, in pixels (SeetaFace's window is 40).

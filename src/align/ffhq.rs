@@ -11,7 +11,7 @@
 //! (`truncate = 4`, mirror boundary, float32 between passes) and the median.
 
 use crate::error::{Error, Result};
-use crate::model::Image;
+use crate::image::Image;
 
 /// The oriented square and the aligned crop.
 pub struct Aligned {

@@ -1,7 +1,7 @@
 //! Reading a photo the way a viewer shows it: JPEG EXIF orientation applied.
 
 use crate::error::Result;
-use crate::model::Image;
+use crate::image::Image;
 use std::path::Path;
 
 /// Reads a PNG or JPEG as RGB8 and turns it upright by its EXIF orientation

@@ -3,7 +3,7 @@
 
 use crate::dlib::FaceBox;
 use crate::error::{Error, Result};
-use crate::model::Image;
+use crate::image::Image;
 use tiny_skia::{Color, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
 /// Previews larger than this (longest side, px) are drawn on a smaller copy.

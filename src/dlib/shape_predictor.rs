@@ -11,7 +11,7 @@
 
 use super::reader::DlibReader;
 use crate::error::{Error, Result};
-use crate::model::Image;
+use crate::image::Image;
 use std::io::Read;
 use std::path::Path;
 
