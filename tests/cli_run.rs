@@ -429,6 +429,7 @@ fn resume_removes_the_temporaries_a_killed_run_left() {
     let resumed = run_into("scenarios/two_parents_one_child.ron", &out, &["--resume"]);
     assert!(resumed.status.success(), "{}", stderr_of(&resumed));
     assert_eq!(tree(&out), complete);
+}
 
 /// Golden value: the SHA-256 of one child's PNG (crossover, gene sampling,
 /// painting and PNG encoding all feed it) at 64 px, computed by running this

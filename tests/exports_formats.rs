@@ -372,6 +372,7 @@ fn gramps_files_people_under_their_surnames() {
     assert_eq!(surname_of("Arthur").as_deref(), Some("Hale"), "{csv}");
     assert_eq!(surname_of("Aiko").as_deref(), Some("Mori"), "{csv}");
     assert_eq!(surname_of("Emma").as_deref(), Some("Hale"), "{csv}");
+}
 
 /// A family whose scenario name, person names and an id are longer than a
 /// GEDCOM line may be (two-byte letters and `@` included), run with
