@@ -394,8 +394,26 @@ fn written_files(dir: &Path) -> BTreeSet<String> {
         "--quiet",
     ]);
     famsim(&["export", dataset.join("FID0001").to_str().unwrap()]);
+    let mut folders = vec![run, dataset];
+    // `famsim align` needs dlib's landmark model (installed by .ci/run; under
+    // CI=true a missing one fails the test instead of skipping it).
+    if let Some(landmarks) = common::landmarks_model() {
+        let aligned = dir.join("aligned");
+        let photo = repo().join("tests/fixtures/photo/astronaut_crop.png");
+        famsim(&[
+            "align",
+            photo.to_str().unwrap(),
+            "--out",
+            aligned.to_str().unwrap(),
+            "--landmarks",
+            landmarks.to_str().unwrap(),
+            "--detector",
+            common::seeta_model().to_str().unwrap(),
+        ]);
+        folders.push(aligned);
+    }
     let mut written = BTreeSet::new();
-    for folder in [&run, &dataset] {
+    for folder in &folders {
         written.extend(
             common::tree(folder)
                 .into_keys()

@@ -304,3 +304,47 @@ pub fn outside_tool(tool: &str, what: &str) -> bool {
     );
     false
 }
+
+/// seeta_fd_frontal_v1.0.bin as cargo unpacked the rustface crate to build famsim.
+pub fn seeta_model() -> PathBuf {
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(&std::env::var("HOME").unwrap()).join(".cargo"));
+    let src = home.join("registry/src");
+    for index in std::fs::read_dir(&src).unwrap() {
+        let p = index
+            .unwrap()
+            .path()
+            .join("rustface-0.1.7/model/seeta_fd_frontal_v1.0.bin");
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!(
+        "seeta_fd_frontal_v1.0.bin not found under {}",
+        src.display()
+    );
+}
+
+/// The 68-point model, or None (skip) outside CI when it is not installed.
+pub fn landmarks_model() -> Option<PathBuf> {
+    let mut dirs = vec![PathBuf::from("/usr/share/dlib")];
+    if let Ok(home) = std::env::var("HOME") {
+        dirs.push(Path::new(&home).join(
+            ".cache/famsim-models/face_recognition_models-0.3.0/face_recognition_models/models",
+        ));
+    }
+    let found = dirs
+        .iter()
+        .map(|d| d.join("shape_predictor_68_face_landmarks.dat"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "shape_predictor_68_face_landmarks.dat is missing; .ci/run installs it"
+        );
+        eprintln!("skipping: shape_predictor_68_face_landmarks.dat is not installed");
+    }
+    found
+}
