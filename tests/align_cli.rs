@@ -238,7 +238,11 @@ fn imported_face_models_serve_align_weights() {
         let sum = famsim::model::stylegene::weights::FileRecord::of("x", source)
             .unwrap()
             .sha256;
-        assert_eq!(ron.matches(&sum).count(), 2, "{sum} (source and copy): {ron}");
+        assert_eq!(
+            ron.matches(&sum).count(),
+            2,
+            "{sum} (source and copy): {ron}"
+        );
     }
     let o = famsim(&[os("weights"), os("info"), weights.as_os_str()]);
     let info = String::from_utf8_lossy(&o.stdout);
@@ -332,7 +336,9 @@ fn imported_face_models_serve_align_weights() {
     // Re-importing without them drops the old copies, as for e4e.
     let o = import(&weights, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(!weights.join("shape_predictor_68_face_landmarks.dat").exists());
+    assert!(!weights
+        .join("shape_predictor_68_face_landmarks.dat")
+        .exists());
     assert!(!weights.join("seeta_fd_frontal_v1.0.bin").exists());
 }
 
@@ -447,7 +453,10 @@ fn face_k_picks_among_several_faces() {
     assert!(stderr.contains("two.png"), "{stderr}");
     assert!(stderr.contains("--face 3 but only 2 face(s)"), "{stderr}");
     for (k, face) in [(1, &r["box"]), (2, &r2["box"])] {
-        let listed = format!("{k} at FaceBox {{ left: {}, top: {}", face["left"], face["top"]);
+        let listed = format!(
+            "{k} at FaceBox {{ left: {}, top: {}",
+            face["left"], face["top"]
+        );
         assert!(stderr.contains(&listed), "{listed}: {stderr}");
     }
     assert!(!third.exists());
