@@ -1,7 +1,9 @@
 //! `famsim align` end to end on real photos: the SeetaFace detector (model
 //! from the rustface crate's package), dlib's 68-point model (installed by
 //! `.ci/run`) and the official FFHQ crop; bad photos fail by name with
-//! nothing written.
+//! nothing written. Also the two model files imported into a weights folder
+//! (`weights import --landmarks --detector`, `align --weights`) and
+//! `--face K` on a photo with two faces.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -460,4 +462,67 @@ fn face_k_picks_among_several_faces() {
         assert!(stderr.contains(&listed), "{listed}: {stderr}");
     }
     assert!(!third.exists());
+}
+
+#[test]
+fn a_bzip2_landmark_model_is_kept_compressed() {
+    let Some(model) = landmarks_model() else {
+        return;
+    };
+    // dlib publishes the model as .dat.bz2; the folder keeps it so.
+    let dir = tempfile::tempdir().unwrap();
+    let bz2 = dir.path().join("shape_predictor_68_face_landmarks.dat.bz2");
+    let mut enc = bzip2::write::BzEncoder::new(
+        std::fs::File::create(&bz2).unwrap(),
+        bzip2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&model).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    let seeta = seeta_model();
+    let weights = dir.path().join("weights");
+    let o = import(
+        &weights,
+        &[
+            os("--landmarks"),
+            bz2.as_os_str(),
+            os("--detector"),
+            seeta.as_os_str(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kept = weights.join("shape_predictor_68_face_landmarks.dat.bz2");
+    assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(&bz2).unwrap());
+    let info =
+        String::from_utf8_lossy(&famsim(&[os("weights"), os("info"), weights.as_os_str()]).stdout)
+            .into_owned();
+    assert!(
+        info.contains("landmarks: dlib 68 points, shape_predictor_68_face_landmarks.dat.bz2"),
+        "{info}"
+    );
+
+    let photo = Path::new(FIXTURES).join("astronaut_crop.png");
+    let (by_flags, by_weights) = (dir.path().join("a"), dir.path().join("b"));
+    assert!(align(&[&photo], &by_flags, &model).status.success());
+    let o = famsim(&[
+        os("align"),
+        photo.as_os_str(),
+        os("--out"),
+        by_weights.as_os_str(),
+        os("--weights"),
+        weights.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        landmarks_json(&by_flags)[0]["landmarks"],
+        landmarks_json(&by_weights)[0]["landmarks"]
+    );
+
+    // Re-imported uncompressed: the .bz2 copy does not linger beside the .dat.
+    let o = import(&weights, &[os("--landmarks"), model.as_os_str()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!kept.exists());
+    assert!(weights
+        .join("shape_predictor_68_face_landmarks.dat")
+        .is_file());
+    assert!(!weights.join("seeta_fd_frontal_v1.0.bin").exists());
 }
