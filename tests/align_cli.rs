@@ -1,7 +1,9 @@
 //! `famsim align` end to end on real photos: the SeetaFace detector (model
 //! from the rustface crate's package), dlib's 68-point model (installed by
 //! `.ci/run`) and the official FFHQ crop; bad photos fail by name with
-//! nothing written.
+//! nothing written. Also the two model files imported into a weights folder
+//! (`weights import --landmarks --detector`, `align --weights`) and
+//! `--face K` on a photo with two faces.
 
 mod common;
 
@@ -123,4 +125,363 @@ fn no_face_or_a_broken_photo_fails_by_name_and_writes_nothing() {
         );
         assert!(!out.exists(), "{}: something was written", bad.display());
     }
+}
+
+fn famsim(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_famsim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs famsim, which must fail with exit code 2; returns its stderr.
+fn input_error(args: &[&std::ffi::OsStr]) -> String {
+    let o = famsim(args);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+fn landmarks_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("landmarks.json")).unwrap()).unwrap()
+}
+
+/// `weights import` with the tiny networks of tests/fixtures plus `extra`.
+fn import(out: &Path, extra: &[&std::ffi::OsStr]) -> Output {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let generator = fixtures.join("stylegan2/tiny.pt");
+    let mappings = fixtures.join("neural/mappings.ckpt");
+    let base = [
+        os("weights"),
+        os("import"),
+        os("--stylegan2"),
+        generator.as_os_str(),
+        os("--stylegene"),
+        mappings.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+    ];
+    famsim(&[&base[..], extra].concat())
+}
+
+#[test]
+fn imported_face_models_serve_align_weights() {
+    let Some(model) = landmarks_model() else {
+        return;
+    };
+    let seeta = seeta_model();
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("weights");
+    let o = import(
+        &weights,
+        &[
+            os("--landmarks"),
+            model.as_os_str(),
+            os("--detector"),
+            seeta.as_os_str(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for file in [
+        "shape_predictor_68_face_landmarks.dat",
+        "seeta_fd_frontal_v1.0.bin",
+    ] {
+        assert!(weights.join(file).is_file(), "{file} not copied");
+    }
+    // model.ron records both, with the sources' SHA-256.
+    let ron = std::fs::read_to_string(weights.join("model.ron")).unwrap();
+    for source in [&model, &seeta] {
+        let sum = famsim::model::stylegene::weights::FileRecord::of("x", source)
+            .unwrap()
+            .sha256;
+        assert_eq!(
+            ron.matches(&sum).count(),
+            2,
+            "{sum} (source and copy): {ron}"
+        );
+    }
+    let o = famsim(&[os("weights"), os("info"), weights.as_os_str()]);
+    let info = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        info.contains("landmarks: dlib 68 points, shape_predictor_68_face_landmarks.dat"),
+        "{info}"
+    );
+    assert!(
+        info.contains("face detector: SeetaFace, seeta_fd_frontal_v1.0.bin"),
+        "{info}"
+    );
+    let listed = |name: &str| {
+        info.lines()
+            .any(|l| l.trim_start().starts_with(name) && l.ends_with("ok"))
+    };
+    assert!(listed("shape_predictor_68_face_landmarks.dat"), "{info}");
+    assert!(listed("seeta_fd_frontal_v1.0.bin"), "{info}");
+
+    // `align --weights` alone aligns exactly as with the two files given.
+    let photo = Path::new(FIXTURES).join("astronaut_crop.png");
+    let by_flags = dir.path().join("by_flags");
+    let o = align(&[&photo], &by_flags, &model);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let by_weights = dir.path().join("by_weights");
+    let o = famsim(&[
+        os("align"),
+        photo.as_os_str(),
+        os("--out"),
+        by_weights.as_os_str(),
+        os("--weights"),
+        weights.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (landmarks_json(&by_flags), landmarks_json(&by_weights));
+    assert_eq!(a[0]["landmarks"], b[0]["landmarks"]);
+    assert_eq!(a[0]["box"], b[0]["box"]);
+    assert_eq!(
+        std::fs::read(by_flags.join("astronaut_crop.png")).unwrap(),
+        std::fs::read(by_weights.join("astronaut_crop.png")).unwrap()
+    );
+
+    // An explicit flag wins over the imported file: a broken one fails by name.
+    let broken = dir.path().join("broken_detector.bin");
+    std::fs::write(&broken, b"not a model").unwrap();
+    let out = dir.path().join("unused");
+    let err = input_error(&[
+        os("align"),
+        photo.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("--weights"),
+        weights.as_os_str(),
+        os("--detector"),
+        broken.as_os_str(),
+    ]);
+    assert!(err.contains("broken_detector.bin"), "{err}");
+    assert!(!out.exists());
+
+    // Neither a flag nor an imported file: says which import flag to use.
+    let err = input_error(&[
+        os("align"),
+        photo.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("--detector"),
+        seeta.as_os_str(),
+    ]);
+    assert!(err.contains("--landmarks FILE"), "{err}");
+    assert!(err.contains("famsim weights import"), "{err}");
+    let bare = dir.path().join("bare");
+    let o = import(&bare, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = famsim(&[os("weights"), os("info"), bare.as_os_str()]);
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .contains("landmarks: none (`famsim align --weights` needs `weights import --landmarks`)"));
+    let err = input_error(&[
+        os("align"),
+        photo.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("--weights"),
+        bare.as_os_str(),
+        os("--landmarks"),
+        model.as_os_str(),
+    ]);
+    assert!(err.contains("no face detector was imported"), "{err}");
+    assert!(err.contains("--detector FILE"), "{err}");
+    assert!(!out.exists());
+
+    // Re-importing without them drops the old copies, as for e4e.
+    let o = import(&weights, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!weights
+        .join("shape_predictor_68_face_landmarks.dat")
+        .exists());
+    assert!(!weights.join("seeta_fd_frontal_v1.0.bin").exists());
+}
+
+#[test]
+fn a_broken_or_wrong_face_model_is_not_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.dat");
+    let bytes = std::fs::read(seeta_model()).unwrap();
+    // A truncated detector, and a detector given as the landmark model.
+    let cut = dir.path().join("cut_seeta.bin");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(&broken, &bytes).unwrap();
+    let out = dir.path().join("weights");
+    for (flag, file) in [("--landmarks", &broken), ("--detector", &cut)] {
+        let o = import(&out, &[os(flag), file.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(file.file_name().unwrap().to_str().unwrap()),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "{flag}: something was written");
+    }
+    // The 5-point model is a real dlib file, but alignment needs 68 points.
+    let Some(model) = landmarks_model() else {
+        return;
+    };
+    let five = model.with_file_name("shape_predictor_5_face_landmarks.dat");
+    if five.is_file() {
+        let o = import(&out, &[os("--landmarks"), five.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("68-point"), "{stderr}");
+        assert!(!out.exists());
+    }
+}
+
+/// Two real faces side by side: the astronaut, and beside it the same photo
+/// mirrored at 3/4 size (nearest pixel), so the two faces differ in size.
+fn two_faces(path: &Path) {
+    let a = read(&Path::new(FIXTURES).join("astronaut_crop.png"));
+    let (w2, h2) = (a.width * 3 / 4, a.height * 3 / 4);
+    let (width, height) = (a.width + w2, a.height);
+    let mut rgb = vec![128u8; (width * height * 3) as usize];
+    for y in 0..height {
+        for x in 0..width {
+            let src = if x < a.width {
+                Some((x, y))
+            } else if y < h2 {
+                let mx = w2 - 1 - (x - a.width);
+                Some((mx * 4 / 3, y * 4 / 3))
+            } else {
+                None
+            };
+            if let Some((sx, sy)) = src {
+                let s = ((sy * a.width + sx) * 3) as usize;
+                let d = ((y * width + x) * 3) as usize;
+                rgb[d..d + 3].copy_from_slice(&a.rgb[s..s + 3]);
+            }
+        }
+    }
+    let image = famsim::model::Image { width, height, rgb };
+    std::fs::write(path, famsim::exports::png::encode_png(&image).unwrap()).unwrap();
+}
+
+#[test]
+fn face_k_picks_among_several_faces() {
+    let Some(model) = landmarks_model() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("two.png");
+    two_faces(&photo);
+    let run = |k: &str, out: &Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_famsim"));
+        cmd.arg("align").arg(&photo).arg("--out").arg(out);
+        cmd.arg("--landmarks").arg(&model);
+        cmd.arg("--detector").arg(seeta_model());
+        cmd.args(["--face", k]);
+        cmd.output().unwrap()
+    };
+    let left_of = |v: &serde_json::Value| v["box"]["left"].as_i64().unwrap();
+    let width_of = |v: &serde_json::Value| v["box"]["right"].as_i64().unwrap() - left_of(v);
+
+    let first = dir.path().join("first");
+    let o = run("1", &first);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("2 faces; aligning face 1"), "{stderr}");
+    let r = &landmarks_json(&first)[0];
+    let others = r["other_faces"].as_array().unwrap();
+    assert_eq!(others.len(), 1, "{r}");
+    // Face 1 is the largest: the full-size astronaut on the left.
+    assert!(left_of(r) < 220 && left_of(&others[0]) >= 220, "{r}");
+
+    let second = dir.path().join("second");
+    let o = run("2", &second);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r2 = &landmarks_json(&second)[0];
+    assert!(left_of(r2) >= 220, "{r2}");
+    assert_eq!(r2["box"], others[0]["box"]);
+    assert!(width_of(r2) < width_of(r), "face 2 is the smaller one");
+    assert_ne!(
+        std::fs::read(first.join("two.png")).unwrap(),
+        std::fs::read(second.join("two.png")).unwrap()
+    );
+
+    let third = dir.path().join("third");
+    let o = run("3", &third);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("two.png"), "{stderr}");
+    assert!(stderr.contains("--face 3 but only 2 face(s)"), "{stderr}");
+    for (k, face) in [(1, &r["box"]), (2, &r2["box"])] {
+        let listed = format!(
+            "{k} at FaceBox {{ left: {}, top: {}",
+            face["left"], face["top"]
+        );
+        assert!(stderr.contains(&listed), "{listed}: {stderr}");
+    }
+    assert!(!third.exists());
+}
+
+#[test]
+fn a_bzip2_landmark_model_is_kept_compressed() {
+    let Some(model) = landmarks_model() else {
+        return;
+    };
+    // dlib publishes the model as .dat.bz2; the folder keeps it so.
+    let dir = tempfile::tempdir().unwrap();
+    let bz2 = dir.path().join("shape_predictor_68_face_landmarks.dat.bz2");
+    let mut enc = bzip2::write::BzEncoder::new(
+        std::fs::File::create(&bz2).unwrap(),
+        bzip2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&model).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    let seeta = seeta_model();
+    let weights = dir.path().join("weights");
+    let o = import(
+        &weights,
+        &[
+            os("--landmarks"),
+            bz2.as_os_str(),
+            os("--detector"),
+            seeta.as_os_str(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kept = weights.join("shape_predictor_68_face_landmarks.dat.bz2");
+    assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(&bz2).unwrap());
+    let info =
+        String::from_utf8_lossy(&famsim(&[os("weights"), os("info"), weights.as_os_str()]).stdout)
+            .into_owned();
+    assert!(
+        info.contains("landmarks: dlib 68 points, shape_predictor_68_face_landmarks.dat.bz2"),
+        "{info}"
+    );
+
+    let photo = Path::new(FIXTURES).join("astronaut_crop.png");
+    let (by_flags, by_weights) = (dir.path().join("a"), dir.path().join("b"));
+    assert!(align(&[&photo], &by_flags, &model).status.success());
+    let o = famsim(&[
+        os("align"),
+        photo.as_os_str(),
+        os("--out"),
+        by_weights.as_os_str(),
+        os("--weights"),
+        weights.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        landmarks_json(&by_flags)[0]["landmarks"],
+        landmarks_json(&by_weights)[0]["landmarks"]
+    );
+
+    // Re-imported uncompressed: the .bz2 copy does not linger beside the .dat.
+    let o = import(&weights, &[os("--landmarks"), model.as_os_str()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!kept.exists());
+    assert!(weights
+        .join("shape_predictor_68_face_landmarks.dat")
+        .is_file());
+    assert!(!weights.join("seeta_fd_frontal_v1.0.bin").exists());
 }

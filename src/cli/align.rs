@@ -13,6 +13,7 @@ use crate::dlib::{FaceBox, ShapePredictor};
 use crate::error::{Error, Result};
 use crate::exports::atomic::write_atomic;
 use crate::exports::png::encode_png;
+use crate::model::stylegene::weights::ModelInfo;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -23,12 +24,18 @@ pub struct AlignArgs {
     /// Output folder: <name>.png (aligned), <name>.preview.png, landmarks.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// dlib's shape_predictor_68_face_landmarks.dat or .dat.bz2 (see weights/README.md).
+    /// dlib's shape_predictor_68_face_landmarks.dat or .dat.bz2 (see weights/README.md);
+    /// without it, the one imported into --weights.
     #[arg(long, value_name = "FILE")]
-    pub landmarks: PathBuf,
-    /// SeetaFace's seeta_fd_frontal_v1.0.bin face detector (see weights/README.md).
+    pub landmarks: Option<PathBuf>,
+    /// SeetaFace's seeta_fd_frontal_v1.0.bin face detector (see weights/README.md);
+    /// without it, the one imported into --weights.
     #[arg(long, value_name = "FILE")]
-    pub detector: PathBuf,
+    pub detector: Option<PathBuf>,
+    /// A weights directory whose imported landmark model and detector to use
+    /// (`famsim weights import --landmarks FILE --detector FILE`).
+    #[arg(long, value_name = "DIR")]
+    pub weights: Option<PathBuf>,
     /// Side of the aligned crops in pixels (the encoder's input; 256 officially).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=1024))]
     pub size: u32,
@@ -55,15 +62,46 @@ struct Record {
 }
 
 pub fn run(args: AlignArgs) -> Result<()> {
-    let predictor = ShapePredictor::load(&args.landmarks)?;
+    let imported = match &args.weights {
+        Some(dir) => Some((dir, ModelInfo::read(dir)?)),
+        None => None,
+    };
+    // An explicit flag wins over the imported file.
+    let model_file = |given: &Option<PathBuf>, what: &str, flag: &str| -> Result<PathBuf> {
+        if let Some(path) = given {
+            return Ok(path.clone());
+        }
+        let Some((dir, info)) = &imported else {
+            return Err(Error::input(format!(
+                "no {what}: give --{flag} FILE, or --weights DIR of a folder imported with \
+                 `famsim weights import ... --{flag} FILE` (see weights/README.md)"
+            )));
+        };
+        let name = if flag == "landmarks" {
+            &info.landmarks
+        } else {
+            &info.detector
+        };
+        match name {
+            Some(name) => Ok(dir.join(name)),
+            None => Err(Error::input(format!(
+                "{}: no {what} was imported; re-run `famsim weights import` with --{flag} FILE, \
+                 or give --{flag} FILE here (see weights/README.md)",
+                dir.display()
+            ))),
+        }
+    };
+    let landmarks = model_file(&args.landmarks, "landmark model", "landmarks")?;
+    let detector = model_file(&args.detector, "face detector", "detector")?;
+    let predictor = ShapePredictor::load(&landmarks)?;
     if predictor.parts() != 68 {
         return Err(Error::input(format!(
             "{}: a {}-point shape predictor; FFHQ alignment needs the 68-point one",
-            args.landmarks.display(),
+            landmarks.display(),
             predictor.parts()
         )));
     }
-    let mut detector = FaceDetector::load(&args.detector)?;
+    let mut detector = FaceDetector::load(&detector)?;
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = vec![];
     let mut records = vec![];
     let mut names = std::collections::BTreeSet::new();
@@ -79,9 +117,15 @@ pub fn run(args: AlignArgs) -> Result<()> {
         let k = args.face as usize;
         if k > faces.len() {
             return Err(Error::input(format!(
-                "{}: --face {k} but only {} faces were found",
+                "{}: --face {k} but only {} face(s) were found, largest first: {}",
                 path.display(),
-                faces.len()
+                faces.len(),
+                faces
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| format!("{} at {:?}", i + 1, f.face))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let chosen = faces.remove(k - 1);

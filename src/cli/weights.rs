@@ -22,6 +22,12 @@ pub enum WeightsCommand {
         /// e4e photo encoder, e4e_ffhq_encode.pt: founders from photos (`genes: Photo(…)`, `famsim invert`).
         #[arg(long, value_name = "FILE.pt")]
         e4e: Option<PathBuf>,
+        /// dlib's shape_predictor_68_face_landmarks.dat or .dat.bz2, copied as given: `famsim align --weights`.
+        #[arg(long, value_name = "FILE")]
+        landmarks: Option<PathBuf>,
+        /// SeetaFace's seeta_fd_frontal_v1.0.bin face detector, copied: `famsim align --weights`.
+        #[arg(long, value_name = "FILE")]
+        detector: Option<PathBuf>,
         /// The weights directory to write, e.g. weights/ffhq.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -40,6 +46,8 @@ pub fn run(command: WeightsCommand) -> Result<()> {
             stylegene,
             gene_pool,
             e4e,
+            landmarks,
+            detector,
             out,
         } => {
             let info = import(&ImportRequest {
@@ -47,6 +55,8 @@ pub fn run(command: WeightsCommand) -> Result<()> {
                 stylegene,
                 gene_pool,
                 e4e,
+                landmarks,
+                detector,
                 out: out.clone(),
             })?;
             print!("{}", info.describe(&out));

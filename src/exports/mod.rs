@@ -63,8 +63,8 @@ pub const EXPORTS: &[Export] = &[
         in_every_run: false,
         render: |manifest, run_dir| {
             // The absolute folder, so the graph renders from any directory.
-            let dir = std::fs::canonicalize(run_dir)
-                .map_err(|e| crate::error::Error::io(run_dir, e))?;
+            let dir =
+                std::fs::canonicalize(run_dir).map_err(|e| crate::error::Error::io(run_dir, e))?;
             Ok(dot::to_dot(manifest, Some(&dir)))
         },
     },

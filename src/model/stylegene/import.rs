@@ -13,8 +13,11 @@ use super::mixer::StyleGeneMappings;
 use super::stylegan2::Generator;
 use super::weights::{
     pool_info, write_pool, FileRecord, GeneratorArch, MappingsArch, ModelInfo, PhotoEncoderArch,
-    FORMAT_VERSION, GENERATOR_FILE, MAPPINGS_FILE, PHOTO_ENCODER_FILE, POOL_FILE,
+    DETECTOR_FILE, FORMAT_VERSION, GENERATOR_FILE, LANDMARKS_FILE, MAPPINGS_FILE,
+    PHOTO_ENCODER_FILE, POOL_FILE,
 };
+use crate::align::detect::FaceDetector;
+use crate::dlib::ShapePredictor;
 use crate::error::{Error, Result};
 use crate::genetics::genome::GeneShape;
 use crate::io::safetensors::{self as st, TensorToWrite};
@@ -35,6 +38,11 @@ pub struct ImportRequest {
     pub gene_pool: Option<PathBuf>,
     /// `e4e_ffhq_encode.pt`, optional: the photo encoder.
     pub e4e: Option<PathBuf>,
+    /// dlib's `shape_predictor_68_face_landmarks.dat` or `.dat.bz2`, optional:
+    /// `famsim align --weights` uses it.
+    pub landmarks: Option<PathBuf>,
+    /// SeetaFace's `seeta_fd_frontal_v1.0.bin`, optional: `famsim align --weights` uses it.
+    pub detector: Option<PathBuf>,
     /// The weights directory to write.
     pub out: PathBuf,
 }
@@ -88,6 +96,14 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         Some(path) => Some(check_e4e(path, shape)?),
         None => None,
     };
+    // Both face-photo models are loaded as `famsim align` loads them, so a
+    // corrupt file fails here, before anything is written.
+    if let Some(path) = &req.landmarks {
+        check_landmarks(path)?;
+    }
+    if let Some(path) = &req.detector {
+        FaceDetector::load(path)?;
+    }
 
     std::fs::create_dir_all(&req.out).map_err(|e| Error::io(&req.out, e))?;
     write_generator(&checkpoint, &req.out.join(GENERATOR_FILE))?;
@@ -112,6 +128,20 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         // As with the pool: a re-import without e4e must not keep an old one.
         None => remove_if_present(&photo_path)?,
     }
+    // As with e4e: a re-import without them must not keep old ones.
+    let landmarks_name = req.landmarks.as_ref().map(|source| landmarks_name(source));
+    for name in [LANDMARKS_FILE.to_string(), format!("{LANDMARKS_FILE}.bz2")] {
+        if Some(&name) != landmarks_name.as_ref() {
+            remove_if_present(&req.out.join(name))?;
+        }
+    }
+    if let (Some(source), Some(name)) = (&req.landmarks, &landmarks_name) {
+        copy_file(source, &req.out.join(name))?;
+    }
+    match &req.detector {
+        Some(source) => copy_file(source, &req.out.join(DETECTOR_FILE))?,
+        None => remove_if_present(&req.out.join(DETECTOR_FILE))?,
+    }
 
     let mut sources = vec![
         FileRecord::of("stylegan2", &req.stylegan2)?,
@@ -123,6 +153,12 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if let Some(p) = &req.e4e {
         sources.push(FileRecord::of("e4e", p)?);
     }
+    if let Some(p) = &req.landmarks {
+        sources.push(FileRecord::of("landmarks", p)?);
+    }
+    if let Some(p) = &req.detector {
+        sources.push(FileRecord::of("detector", p)?);
+    }
     let mut files = vec![
         FileRecord::of("generator", &req.out.join(GENERATOR_FILE))?,
         FileRecord::of("mappings", &req.out.join(MAPPINGS_FILE))?,
@@ -132,6 +168,27 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     }
     if photo_encoder.is_some() {
         files.push(FileRecord::of("photo_encoder", &photo_path)?);
+    }
+    if let Some(name) = &landmarks_name {
+        files.push(FileRecord::of("landmarks", &req.out.join(name))?);
+    }
+    if req.detector.is_some() {
+        files.push(FileRecord::of("detector", &req.out.join(DETECTOR_FILE))?);
+    }
+    // The copies are the sources byte for byte (what `align` loaded above).
+    for role in ["landmarks", "detector"] {
+        let sum = |records: &[FileRecord]| {
+            records
+                .iter()
+                .find(|f| f.role == role)
+                .map(|f| f.sha256.clone())
+        };
+        if sum(&sources) != sum(&files) {
+            return Err(Error::internal(format!(
+                "the {role} model copied into {} differs from its source",
+                req.out.display()
+            )));
+        }
     }
     for f in &mut files {
         f.name = Path::new(&f.name)
@@ -146,6 +203,8 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         mappings: mappings_arch_of(&mappings),
         pool: pool_summary,
         photo_encoder,
+        landmarks: landmarks_name,
+        detector: req.detector.as_ref().map(|_| DETECTOR_FILE.to_string()),
         sources,
         files,
     };
@@ -293,6 +352,38 @@ fn write_photo_encoder(source: &Path, out: &Path) -> Result<()> {
         names.push((LATENT_AVG.to_string(), LATENT_AVG.to_string()));
     }
     write_tensors(&weights, names, out, "e4e-photo-encoder")
+}
+
+/// Loads a landmark model as `famsim align` does: it must be dlib's 68-point one.
+fn check_landmarks(path: &Path) -> Result<()> {
+    let predictor = ShapePredictor::load(path)?;
+    if predictor.parts() != 68 {
+        return Err(Error::input(format!(
+            "{}: a {}-point shape predictor; FFHQ alignment needs the 68-point one \
+             (shape_predictor_68_face_landmarks.dat)",
+            path.display(),
+            predictor.parts()
+        )));
+    }
+    Ok(())
+}
+
+/// The landmark model's name in the folder: compressed files keep `.bz2`.
+fn landmarks_name(source: &Path) -> String {
+    let compressed = source.extension().is_some_and(|e| e == "bz2");
+    if compressed {
+        format!("{LANDMARKS_FILE}.bz2")
+    } else {
+        LANDMARKS_FILE.to_string()
+    }
+}
+
+/// Copies a file through a temporary name, so an interrupted copy never
+/// leaves a truncated model under the real name.
+fn copy_file(source: &Path, out: &Path) -> Result<()> {
+    let part = out.with_extension("part");
+    std::fs::copy(source, &part).map_err(|e| Error::io(source, e))?;
+    std::fs::rename(&part, out).map_err(|e| Error::io(out, e))
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {

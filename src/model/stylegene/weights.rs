@@ -7,6 +7,8 @@
 //! | `mappings.safetensors` | StyleGene `w2sub34.*` and `sub2w.*`, under their PyTorch names |
 //! | `photo_encoder.safetensors` | e4e's `encoder.*` and `latent_avg`, under their PyTorch names (optional) |
 //! | `gene_pool.safetensors` | the gene pool: per key "age-gender-race", `KEY/mean` and `KEY/logvar` of shape `[entries, N, 34, W]` (optional) |
+//! | `shape_predictor_68_face_landmarks.dat[.bz2]` | dlib's 68-point landmark model for `famsim align`, copied as given (optional) |
+//! | `seeta_fd_frontal_v1.0.bin` | SeetaFace's face detector for `famsim align`, copied as given (optional) |
 //!
 //! Tensors keep their PyTorch names so the same loaders read the official
 //! files and the native ones, and a user can compare them in Python.
@@ -29,6 +31,10 @@ pub const GENERATOR_FILE: &str = "generator.safetensors";
 pub const MAPPINGS_FILE: &str = "mappings.safetensors";
 pub const POOL_FILE: &str = "gene_pool.safetensors";
 pub const PHOTO_ENCODER_FILE: &str = "photo_encoder.safetensors";
+/// dlib's landmark model as the folder keeps it; `.bz2` is appended when the
+/// imported file was compressed (the reader takes either, so it is not unpacked).
+pub const LANDMARKS_FILE: &str = "shape_predictor_68_face_landmarks.dat";
+pub const DETECTOR_FILE: &str = "seeta_fd_frontal_v1.0.bin";
 
 /// Version of the directory layout; bumped when a file changes meaning.
 pub const FORMAT_VERSION: u32 = 1;
@@ -57,6 +63,14 @@ pub struct ModelInfo {
     /// The e4e photo encoder, when one was imported (`--e4e`).
     #[serde(default)]
     pub photo_encoder: Option<PhotoEncoderArch>,
+    /// File name, in this directory, of dlib's 68-point landmark model, when
+    /// one was imported (`--landmarks`); `famsim align --weights` uses it.
+    #[serde(default)]
+    pub landmarks: Option<String>,
+    /// File name, in this directory, of the SeetaFace face detector, when one
+    /// was imported (`--detector`); `famsim align --weights` uses it.
+    #[serde(default)]
+    pub detector: Option<String>,
     /// The official files this directory was made from.
     pub sources: Vec<FileRecord>,
     /// The native files in this directory.
@@ -113,7 +127,7 @@ pub struct PoolInfo {
 /// A file with its role, size and checksum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
-    /// "stylegan2", "stylegene", "gene_pool", "e4e", "latents", "attributes", or a native file's role.
+    /// "stylegan2", "stylegene", "gene_pool", "e4e", "landmarks", "detector", "latents", "attributes", or a native file's role.
     pub role: String,
     /// File name (sources: as given on the command line).
     pub name: String,
@@ -228,6 +242,20 @@ impl ModelInfo {
             None => writeln!(
                 s,
                 "  photo encoder: none (founders from photos need `weights import --e4e`)"
+            ),
+        };
+        let _ = match &self.landmarks {
+            Some(f) => writeln!(s, "  landmarks: dlib 68 points, {f}"),
+            None => writeln!(
+                s,
+                "  landmarks: none (`famsim align --weights` needs `weights import --landmarks`)"
+            ),
+        };
+        let _ = match &self.detector {
+            Some(f) => writeln!(s, "  face detector: SeetaFace, {f}"),
+            None => writeln!(
+                s,
+                "  face detector: none (`famsim align --weights` needs `weights import --detector`)"
             ),
         };
         match &self.pool {
@@ -412,6 +440,8 @@ mod tests {
                 input_size: 64,
                 stage_units: vec![1, 2, 2, 1],
             }),
+            landmarks: Some(LANDMARKS_FILE.to_string()),
+            detector: Some(DETECTOR_FILE.to_string()),
             sources: vec![],
             files: vec![],
         }
@@ -448,6 +478,28 @@ mod tests {
         let old = ModelInfo::read(dir.path()).unwrap();
         assert_eq!(old.photo_encoder, None);
         assert_eq!(old.generator, i.generator);
+        i.write(dir.path()).unwrap();
+
+        // Nor, before `famsim align --weights`, `landmarks` and `detector` lines.
+        assert!(i
+            .describe(dir.path())
+            .contains("landmarks: dlib 68 points, shape_predictor_68_face_landmarks.dat"));
+        assert!(i
+            .describe(dir.path())
+            .contains("face detector: SeetaFace, seeta_fd_frontal_v1.0.bin"));
+        let text = std::fs::read_to_string(dir.path().join(MODEL_FILE)).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("    landmarks:") && !l.starts_with("    detector:"))
+            .collect();
+        assert_eq!(kept.len(), text.lines().count() - 2, "{text}");
+        std::fs::write(dir.path().join(MODEL_FILE), kept.join("\n")).unwrap();
+        let old = ModelInfo::read(dir.path()).unwrap();
+        assert_eq!((&old.landmarks, &old.detector), (&None, &None));
+        assert_eq!(old.photo_encoder, i.photo_encoder);
+        assert!(old
+            .describe(dir.path())
+            .contains("needs `weights import --landmarks`"));
         i.write(dir.path()).unwrap();
 
         let err = ModelInfo::read(&dir.path().join("nope")).unwrap_err();
