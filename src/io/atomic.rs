@@ -87,7 +87,14 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if name.starts_with(".famsim-") && name.ends_with(".tmp") {
-            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+            match std::fs::remove_file(entry.path()) {
+                // The processes of a cluster sharing one folder all clear it
+                // before they connect: another may have removed it first.
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(entry.path(), e));
+                }
+                _ => {}
+            }
         }
     }
     Ok(())
