@@ -344,7 +344,11 @@ fn bad_specs_are_input_errors() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     // Located like a scenario error: file:line:column of the value.
     let bad = valid.replace("generations: 3,", "generations: 9,");
-    let line = bad.lines().position(|l| l.contains("generations: 9")).unwrap() + 1;
+    let line = bad
+        .lines()
+        .position(|l| l.contains("generations: 9"))
+        .unwrap()
+        + 1;
     let column = bad.lines().nth(line - 1).unwrap().find('9').unwrap() + 1;
     assert!(
         stderr.contains(&format!(
