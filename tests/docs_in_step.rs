@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
 
@@ -20,17 +19,7 @@ fn repo() -> &'static Path {
 }
 
 fn famsim(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_famsim"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("famsim starts");
-    assert!(
-        out.status.success(),
-        "famsim {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&common::famsim_ok(args).stdout).into_owned()
 }
 
 /// The lines of one section (`Commands:`, `Options:`) of clap's help text.

@@ -4,26 +4,14 @@
 
 use famsim::exports::EXPORTS;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn famsim(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_famsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("famsim starts");
-    assert!(
-        out.status.success(),
-        "famsim {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+mod common;
+use common::famsim_ok;
 
 #[test]
 fn every_registered_export_is_a_flag_of_run_and_export() {
     for command in ["run", "export"] {
-        let help = String::from_utf8(famsim(&[command, "--help"]).stdout).unwrap();
+        let help = String::from_utf8(famsim_ok(&[command, "--help"]).stdout).unwrap();
         for e in EXPORTS {
             // clap puts a long help on the line after the flag.
             let flag = format!("--{}", e.flag);
@@ -56,7 +44,7 @@ fn run_and_export_write_the_registered_files() {
         "--quiet",
     ];
     args.extend(flags.iter().map(String::as_str));
-    famsim(&args);
+    famsim_ok(&args);
     let read = |dir: &Path, file: &str| std::fs::read(dir.join(file)).unwrap();
     let from_run: Vec<Vec<u8>> = EXPORTS.iter().map(|e| read(&run, e.file)).collect();
 
@@ -65,7 +53,7 @@ fn run_and_export_write_the_registered_files() {
     for e in EXPORTS {
         std::fs::remove_file(run.join(e.file)).unwrap();
     }
-    let said = String::from_utf8(famsim(&["export", run_s]).stdout).unwrap();
+    let said = String::from_utf8(famsim_ok(&["export", run_s]).stdout).unwrap();
     let listed: Vec<String> = EXPORTS
         .iter()
         .map(|e| run.join(e.file).display().to_string())
@@ -82,7 +70,8 @@ fn run_and_export_write_the_registered_files() {
     // One flag: that file alone.
     for e in EXPORTS {
         let said =
-            String::from_utf8(famsim(&["export", run_s, &format!("--{}", e.flag)]).stdout).unwrap();
+            String::from_utf8(famsim_ok(&["export", run_s, &format!("--{}", e.flag)]).stdout)
+                .unwrap();
         assert_eq!(said.trim_end(), run.join(e.file).display().to_string());
     }
 }

@@ -348,3 +348,76 @@ pub fn landmarks_model() -> Option<PathBuf> {
     }
     found
 }
+
+/// Runs famsim with `args` to the end and returns its output, panicking with
+/// its stderr unless it succeeded.
+pub fn famsim_ok(args: &[&str]) -> std::process::Output {
+    let out = famsim(args).output().expect("famsim starts");
+    assert!(
+        out.status.success(),
+        "famsim {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The flags that make a famsim command process `index` of the two-process
+/// cluster listed in `hostfile`, waiting up to 20 s for the other to join.
+pub fn cluster_flags(index: usize, hostfile: &str) -> Vec<String> {
+    let index = index.to_string();
+    [
+        "--processes",
+        "2",
+        "--process",
+        &index,
+        "--hostfile",
+        hostfile,
+        "--connect-timeout",
+        "20",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Asserts that the survivor of `lost` (process `victim` was killed) exited
+/// with code 1, naming the lost process and asking for a rerun with `--resume`.
+pub fn assert_survivor_named_the_lost(lost: &LostProcess, victim: usize) {
+    let survivor = 1 - victim;
+    let said = &lost.survivor_stderr;
+    assert_eq!(lost.survivor_code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "process {victim} ({}) stopped or became unreachable; process {survivor} stops too",
+            lost.hosts[victim]
+        )) && said.contains("rerun the whole job with --resume"),
+        "process {survivor} did not name the lost process {victim}:\n{said}"
+    );
+}
+
+/// Waits until `count()` (faces drawn so far) reaches `target` while `child`
+/// still runs, kills it with SIGKILL, and asserts that the kill landed
+/// mid-run: on a running process, leaving `target..total` faces.
+pub fn kill_mid_run(mut child: Child, count: impl Fn() -> usize, target: usize, total: usize) {
+    use std::os::unix::process::ExitStatusExt;
+    while count() < target {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the run ended ({status}) before {target} of {total} faces existed; \
+                 the kill could not land mid-run"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the run was not running any more when it was killed ({status})"
+    );
+    let left = count();
+    assert!(
+        (target..total).contains(&left),
+        "expected a partial folder, found {left} of {total} faces"
+    );
+}
