@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 mod common;
-use common::{finished_files, tree};
+use common::{finished_files, kill_mid_run, tree};
 
 const SPEC: &str = "scenarios/dataset_small.ron";
 
@@ -219,7 +218,7 @@ fn killed_runs_resume_to_the_same_bytes() {
         let before = finished_files(&resumed, "png");
         let target = ((total as f64 * share) as usize).max(before + 1);
         assert!(target < total, "{before} of {total} faces before a kill");
-        let mut child = famsim(&[
+        let child = famsim(&[
             "dataset",
             "--spec",
             SPEC,
@@ -236,27 +235,7 @@ fn killed_runs_resume_to_the_same_bytes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-        while finished_files(&resumed, "png") < target {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!(
-                    "the run ended ({status}) before {target} of {total} faces existed; \
-                     the kill could not land mid-run"
-                );
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        child.kill().unwrap(); // SIGKILL
-        let status = child.wait().unwrap();
-        assert_eq!(
-            std::os::unix::process::ExitStatusExt::signal(&status),
-            Some(9),
-            "the run was not running any more when it was killed ({status})"
-        );
-        let left = finished_files(&resumed, "png");
-        assert!(
-            (target..total).contains(&left),
-            "expected a partial folder, found {left} of {total} faces"
-        );
+        kill_mid_run(child, || finished_files(&resumed, "png"), target, total);
         assert!(
             !resumed.join("DATASET.md").exists(),
             "a killed run finished"

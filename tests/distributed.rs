@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{
-    assert_same_tree, famsim, finished_files, free_ports, kill_one_process, many_families,
-    port_taken, run_cluster,
+    assert_same_tree, assert_survivor_named_the_lost, cluster_flags, famsim, famsim_ok,
+    finished_files, free_ports, kill_one_process, many_families, port_taken, run_cluster,
 };
 
 const SHAPE: GeneShape = GeneShape {
@@ -498,15 +498,6 @@ fn cluster_process() {
     }
 }
 
-fn famsim_ok(args: &[&str]) {
-    let out = famsim(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "famsim {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Drops the run stamp, which names the scenario file, not the run's content.
 fn without_stamp(dir: &Path) -> PathBuf {
     let _ = std::fs::remove_file(dir.join(".famsim-run.json"));
@@ -548,21 +539,14 @@ fn famsim_run_writes_the_same_files_on_1_worker_4_threads_and_2_processes() {
     let hostfile = dir.path().join("hosts");
     let procs = path("procs");
     run_cluster(&hostfile, |i, hosts| {
-        let index = i.to_string();
+        let flags = [
+            vec!["--workers".to_string(), "2".into()],
+            cluster_flags(i, hosts),
+        ]
+        .concat();
         with(
             &procs,
-            &[
-                "--workers",
-                "2",
-                "--processes",
-                "2",
-                "--process",
-                &index,
-                "--hostfile",
-                hosts,
-                "--connect-timeout",
-                "20",
-            ],
+            &flags.iter().map(String::as_str).collect::<Vec<_>>(),
         )
     });
     let one = without_stamp(Path::new(&one));
@@ -655,7 +639,6 @@ fn famsim_run_cluster_survives_losing_either_process() {
         // One rendering thread each, so that the run lasts long enough to
         // be killed in the middle.
         let args = |i: usize, hosts: &str, quiet: bool| -> Vec<String> {
-            let index = i.to_string();
             let mut a: Vec<String> = [
                 "run",
                 &scenario,
@@ -664,18 +647,11 @@ fn famsim_run_cluster_survives_losing_either_process() {
                 "--threads",
                 "1",
                 "--resume",
-                "--processes",
-                "2",
-                "--process",
-                &index,
-                "--hostfile",
-                hosts,
-                "--connect-timeout",
-                "20",
             ]
             .iter()
             .map(|s| s.to_string())
             .collect();
+            a.extend(cluster_flags(i, hosts));
             if quiet {
                 a.push("--quiet".into());
             }
@@ -690,16 +666,7 @@ fn famsim_run_cluster_survives_losing_either_process() {
             total / 10,
             total / 2,
         );
-        let survivor = 1 - victim;
-        let said = &lost.survivor_stderr;
-        assert_eq!(lost.survivor_code, Some(1), "{said}");
-        assert!(
-            said.contains(&format!(
-                "process {victim} ({}) stopped or became unreachable; process {survivor} stops too",
-                lost.hosts[victim]
-            )) && said.contains("rerun the whole job with --resume"),
-            "process {survivor} did not name the lost process {victim}:\n{said}"
-        );
+        assert_survivor_named_the_lost(&lost, victim);
         assert!(!Path::new(&out).join("manifest.json").exists());
         let kept = faces();
         assert!(kept >= lost.files_at_kill && kept < total);

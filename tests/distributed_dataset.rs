@@ -7,7 +7,10 @@ use std::path::Path;
 use std::process::Child;
 
 mod common;
-use common::{assert_same_tree, famsim, finished_files, kill_one_process, run_cluster};
+use common::{
+    assert_same_tree, assert_survivor_named_the_lost, cluster_flags, famsim, finished_files,
+    kill_one_process, run_cluster,
+};
 
 fn ok(child: Child) {
     let out = child.wait_with_output().unwrap();
@@ -39,23 +42,10 @@ fn a_dataset_on_two_processes_is_the_dataset_of_one() {
     let cluster = |outs: [&str; 2]| {
         run_cluster(&hostfile, |i, hosts| {
             let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
-            let index = i.to_string();
-            for a in [
-                "--out",
-                outs[i],
-                "--workers",
-                "2",
-                "--processes",
-                "2",
-                "--process",
-                &index,
-                "--hostfile",
-                hosts,
-                "--connect-timeout",
-                "20",
-            ] {
+            for a in ["--out", outs[i], "--workers", "2"] {
                 args.push(a.to_string());
             }
+            args.extend(cluster_flags(i, hosts));
             args
         })
     };
@@ -98,25 +88,11 @@ fn a_dataset_cluster_survives_losing_either_process() {
     for victim in [0, 1] {
         let out = p(&format!("lost{victim}"));
         let args = |i: usize, hosts: &str, quiet: bool| -> Vec<String> {
-            let index = i.to_string();
             let mut a: Vec<String> = base.iter().map(|s| s.to_string()).collect();
-            for x in [
-                "--out",
-                &out,
-                "--threads",
-                "1",
-                "--resume",
-                "--processes",
-                "2",
-                "--process",
-                &index,
-                "--hostfile",
-                hosts,
-                "--connect-timeout",
-                "20",
-            ] {
+            for x in ["--out", &out, "--threads", "1", "--resume"] {
                 a.push(x.to_string());
             }
+            a.extend(cluster_flags(i, hosts));
             if quiet {
                 a.push("--quiet".into());
             }
@@ -131,16 +107,7 @@ fn a_dataset_cluster_survives_losing_either_process() {
             total / 10,
             total / 2,
         );
-        let survivor = 1 - victim;
-        let said = &lost.survivor_stderr;
-        assert_eq!(lost.survivor_code, Some(1), "{said}");
-        assert!(
-            said.contains(&format!(
-                "process {victim} ({}) stopped or became unreachable; process {survivor} stops too",
-                lost.hosts[victim]
-            )) && said.contains("rerun the whole job with --resume"),
-            "process {survivor} did not name the lost process {victim}:\n{said}"
-        );
+        assert_survivor_named_the_lost(&lost, victim);
         assert!(!Path::new(&out).join("DATASET.md").exists());
         let kept = faces();
         assert!(kept >= lost.files_at_kill && kept < total);

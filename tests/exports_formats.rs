@@ -12,25 +12,12 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::outside_tool;
-
-fn famsim(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_famsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("famsim starts");
-    assert!(
-        out.status.success(),
-        "famsim {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{famsim_ok, outside_tool};
 
 /// A run of the four-generation scenario (cousins, a half-sibling) with every export.
 fn run_with_exports(dir: &Path) -> Manifest {
     let out = dir.to_str().unwrap();
-    famsim(&[
+    famsim_ok(&[
         "run",
         "scenarios/four_gen_cousins.ron",
         "--out",
@@ -192,10 +179,10 @@ fn export_command_writes_views_of_an_existing_run() {
     let before = std::fs::read(run.join("tree.ged")).unwrap();
     std::fs::remove_file(run.join("tree.ged")).unwrap();
     std::fs::remove_file(run.join("tree.dot")).unwrap();
-    famsim(&["export", run.to_str().unwrap(), "--gedcom"]);
+    famsim_ok(&["export", run.to_str().unwrap(), "--gedcom"]);
     assert_eq!(std::fs::read(run.join("tree.ged")).unwrap(), before);
     assert!(!run.join("tree.dot").exists());
-    famsim(&["export", run.to_str().unwrap()]);
+    famsim_ok(&["export", run.to_str().unwrap()]);
     assert!(run.join("tree.dot").is_file());
 
     let missing = Command::new(env!("CARGO_BIN_EXE_famsim"))
@@ -289,7 +276,7 @@ fn run_with_surnames(dir: &Path) -> std::path::PathBuf {
     let scenario = dir.join("family.ron");
     std::fs::write(&scenario, text).unwrap();
     let run = dir.join("run");
-    famsim(&[
+    famsim_ok(&[
         "run",
         scenario.to_str().unwrap(),
         "--out",
@@ -399,7 +386,7 @@ fn long_values_run(dir: &Path) -> (std::path::PathBuf, String) {
     let file = dir.join("long.ron");
     std::fs::write(&file, &scenario).unwrap();
     let run = dir.join("run");
-    famsim(&[
+    famsim_ok(&[
         "run",
         file.to_str().unwrap(),
         "--out",

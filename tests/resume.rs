@@ -4,13 +4,11 @@
 //! a folder whose faces came from other weights or other founder files is
 //! refused, naming what changed.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 mod common;
-use common::{finished_files, many_families, tree};
+use common::{finished_files, kill_mid_run, many_families, tree};
 
 fn famsim_in(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_famsim"));
@@ -96,7 +94,7 @@ fn a_run_killed_mid_render_resumes_to_the_bytes_of_an_uninterrupted_run() {
         let before = finished_files(&killed.join("people"), "png");
         let target = ((total as f64 * share) as usize).max(before + 1);
         let a = args(&killed, "1");
-        let mut child = famsim_in(
+        let child = famsim_in(
             dir.path(),
             &a.iter().map(String::as_str).collect::<Vec<_>>(),
         )
@@ -105,27 +103,8 @@ fn a_run_killed_mid_render_resumes_to_the_bytes_of_an_uninterrupted_run() {
         .spawn()
         .unwrap();
         // Wait until this run has drawn some faces but not all, then kill it.
-        while finished_files(&killed.join("people"), "png") < target {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!(
-                    "the run ended ({status}) before {target} of {total} faces existed; \
-                     the kill could not land mid-run"
-                );
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        child.kill().unwrap(); // SIGKILL
-        let status = child.wait().unwrap();
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "the run was not running any more when it was killed ({status})"
-        );
-        let left = finished_files(&killed.join("people"), "png");
-        assert!(
-            (target..total).contains(&left),
-            "expected a partial folder, found {left} of {total} faces"
-        );
+        let faces = || finished_files(&killed.join("people"), "png");
+        kill_mid_run(child, faces, target, total);
         assert!(
             !killed.join("manifest.json").exists(),
             "a killed run wrote its manifest"
