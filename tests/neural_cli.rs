@@ -8,12 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
+use common::fixture;
 
 fn famsim_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_famsim"))
@@ -67,24 +62,7 @@ fn import(dir: &Path) -> PathBuf {
 /// `dir/weights`.
 fn import_with(dir: &Path, extra: &[&str]) -> PathBuf {
     let weights = dir.join("weights");
-    let (generator, mappings, pool) = (
-        fixture("stylegan2/tiny.pt"),
-        fixture("neural/mappings.ckpt"),
-        fixture("neural/gene_pool.pkl"),
-    );
-    let base = [
-        "weights",
-        "import",
-        "--stylegan2",
-        s(&generator),
-        "--stylegene",
-        s(&mappings),
-        "--gene-pool",
-        s(&pool),
-        "--out",
-        s(&weights),
-    ];
-    ok(dir, &[&base[..], extra].concat());
+    common::import_tiny_weights(dir, s(&weights), extra);
     weights
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::{finished_files, kill_mid_run, many_families, tree};
+use common::{finished_files, fixture, import_tiny_weights, kill_mid_run, many_families, tree};
 
 fn famsim_in(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_famsim"));
@@ -125,32 +125,9 @@ fn a_run_killed_mid_render_resumes_to_the_bytes_of_an_uninterrupted_run() {
     );
 }
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
-
 /// Imports the tiny neural fixtures into `dir/weights`, plus `extra` flags.
 fn import(dir: &Path, extra: &[&str]) {
-    let (generator, mappings, pool) = (
-        fixture("stylegan2/tiny.pt"),
-        fixture("neural/mappings.ckpt"),
-        fixture("neural/gene_pool.pkl"),
-    );
-    let base = [
-        "weights",
-        "import",
-        "--stylegan2",
-        s(&generator),
-        "--stylegene",
-        s(&mappings),
-        "--gene-pool",
-        s(&pool),
-        "--out",
-        "weights",
-    ];
-    ok(dir, &[&base[..], extra].concat());
+    import_tiny_weights(dir, "weights", extra);
 }
 
 /// Exit code 2 and stderr of a refused `--resume`.

@@ -421,3 +421,44 @@ pub fn kill_mid_run(mut child: Child, count: impl Fn() -> usize, target: usize, 
         "expected a partial folder, found {left} of {total} faces"
     );
 }
+
+/// A file under tests/fixtures.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Runs famsim in `dir` to import the tiny generator, mappings and gene pool
+/// fixtures, plus `extra` flags, into `out`; panics unless it succeeded.
+pub fn import_tiny_weights(dir: &Path, out: &str, extra: &[&str]) {
+    let (generator, mappings, pool) = (
+        fixture("stylegan2/tiny.pt"),
+        fixture("neural/mappings.ckpt"),
+        fixture("neural/gene_pool.pkl"),
+    );
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let base = [
+        "weights",
+        "import",
+        "--stylegan2",
+        &s(&generator),
+        "--stylegene",
+        &s(&mappings),
+        "--gene-pool",
+        &s(&pool),
+        "--out",
+        out,
+    ];
+    let args = [&base[..], extra].concat();
+    let output = Command::new(env!("CARGO_BIN_EXE_famsim"))
+        .args(&args)
+        .current_dir(dir)
+        .output()
+        .expect("famsim starts");
+    assert!(
+        output.status.success(),
+        "famsim {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
