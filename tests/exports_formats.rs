@@ -157,9 +157,18 @@ fn dot_graph_has_every_face_and_renders() {
     if !outside_tool("dot", "Graphviz rendering of tree.dot") {
         return;
     }
+    let svg = dot_svg(&run, Path::new("tree.dot"));
+    assert_eq!(svg.matches("<image").count(), manifest.people.len());
+}
+
+/// Renders `graph` with Graphviz in `dir` to `dir/tree.svg`, asserting that
+/// dot succeeded without a word on stderr; returns the SVG.
+fn dot_svg(dir: &Path, graph: &Path) -> String {
     let out = Command::new("dot")
-        .args(["-Tsvg", "tree.dot", "-o", "tree.svg"])
-        .current_dir(&run)
+        .arg("-Tsvg")
+        .arg(graph)
+        .args(["-o", "tree.svg"])
+        .current_dir(dir)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -167,8 +176,7 @@ fn dot_graph_has_every_face_and_renders() {
         out.status.success() && stderr.trim().is_empty(),
         "dot: {stderr}"
     );
-    let svg = std::fs::read_to_string(run.join("tree.svg")).unwrap();
-    assert_eq!(svg.matches("<image").count(), manifest.people.len());
+    std::fs::read_to_string(dir.join("tree.svg")).unwrap()
 }
 
 #[test]
@@ -244,19 +252,7 @@ fn dot_graph_renders_from_any_directory() {
     }
     let elsewhere = tmp.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
-    let out = Command::new("dot")
-        .arg("-Tsvg")
-        .arg(run.join("tree.dot"))
-        .args(["-o", "tree.svg"])
-        .current_dir(&elsewhere)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.trim().is_empty(),
-        "dot: {stderr}"
-    );
-    let svg = std::fs::read_to_string(elsewhere.join("tree.svg")).unwrap();
+    let svg = dot_svg(&elsewhere, &run.join("tree.dot"));
     assert_eq!(svg.matches("<image").count(), manifest.people.len());
     for p in &manifest.people {
         assert!(svg.contains(&format!("\"{}\"", p.image)), "{}", p.image);
