@@ -379,9 +379,21 @@ pub fn cluster_flags(index: usize, hostfile: &str) -> Vec<String> {
     .to_vec()
 }
 
-/// Asserts that the survivor of `lost` (process `victim` was killed) exited
-/// with code 1, naming the lost process and asking for a rerun with `--resume`.
-pub fn assert_survivor_named_the_lost(lost: &LostProcess, victim: usize) {
+/// Kills process `victim` of a two-process cluster (`args_for` as for
+/// `kill_one_process`) once a tenth of the `total` faces exist, before half
+/// do, and asserts that the survivor exited with code 1, naming the lost
+/// process and asking for a rerun with `--resume`, that the run did not
+/// finish (`finished`, the file a finished run writes, is absent), and that
+/// every face counted at the kill is still there. Returns the faces kept.
+pub fn lose_one_process(
+    hostfile: &Path,
+    args_for: impl Fn(usize, &str) -> Vec<String>,
+    victim: usize,
+    faces: impl Fn() -> usize,
+    total: usize,
+    finished: &Path,
+) -> usize {
+    let lost = kill_one_process(hostfile, args_for, victim, &faces, total / 10, total / 2);
     let survivor = 1 - victim;
     let said = &lost.survivor_stderr;
     assert_eq!(lost.survivor_code, Some(1), "{said}");
@@ -392,6 +404,10 @@ pub fn assert_survivor_named_the_lost(lost: &LostProcess, victim: usize) {
         )) && said.contains("rerun the whole job with --resume"),
         "process {survivor} did not name the lost process {victim}:\n{said}"
     );
+    assert!(!finished.exists());
+    let kept = faces();
+    assert!(kept >= lost.files_at_kill && kept < total);
+    kept
 }
 
 /// Waits until `count()` (faces drawn so far) reaches `target` while `child`
