@@ -147,6 +147,19 @@ fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
     s.as_ref()
 }
 
+/// `famsim align PHOTO --out OUT --weights WEIGHTS`, which must succeed.
+fn align_by_weights(photo: &Path, out: &Path, weights: &Path) {
+    let o = famsim(&[
+        os("align"),
+        photo.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("--weights"),
+        weights.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn landmarks_json(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("landmarks.json")).unwrap()).unwrap()
 }
@@ -229,15 +242,7 @@ fn imported_face_models_serve_align_weights() {
     let o = align(&[&photo], &by_flags, &model);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let by_weights = dir.path().join("by_weights");
-    let o = famsim(&[
-        os("align"),
-        photo.as_os_str(),
-        os("--out"),
-        by_weights.as_os_str(),
-        os("--weights"),
-        weights.as_os_str(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    align_by_weights(&photo, &by_weights, &weights);
     let (a, b) = (landmarks_json(&by_flags), landmarks_json(&by_weights));
     assert_eq!(a[0]["landmarks"], b[0]["landmarks"]);
     assert_eq!(a[0]["box"], b[0]["box"]);
@@ -462,15 +467,7 @@ fn a_bzip2_landmark_model_is_kept_compressed() {
     let photo = Path::new(FIXTURES).join("astronaut_crop.png");
     let (by_flags, by_weights) = (dir.path().join("a"), dir.path().join("b"));
     assert!(align(&[&photo], &by_flags, &model).status.success());
-    let o = famsim(&[
-        os("align"),
-        photo.as_os_str(),
-        os("--out"),
-        by_weights.as_os_str(),
-        os("--weights"),
-        weights.as_os_str(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    align_by_weights(&photo, &by_weights, &weights);
     assert_eq!(
         landmarks_json(&by_flags)[0]["landmarks"],
         landmarks_json(&by_weights)[0]["landmarks"]
