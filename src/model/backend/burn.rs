@@ -10,7 +10,6 @@ use super::{
     leaky_relu_gain, transposed_tap, ModelBackend, ModulatedConvSpec, CONV_KERNEL, DEMOD_EPS,
     FIR_KERNEL,
 };
-use burn::tensor::activation;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
@@ -26,31 +25,6 @@ pub type ReferenceCpuBackend = burn_ndarray::NdArray<f32, i32>;
 /// The CUDA backend: burn-cuda in f32.
 #[cfg(feature = "cuda")]
 pub type CudaBackend = burn_cuda::Cuda<f32, i32>;
-
-/// A dense layer as a burn matmul.
-pub fn linear<B: Backend>(
-    x: Tensor<B, 2>,
-    weight_t: Tensor<B, 2>,
-    bias: Tensor<B, 1>,
-) -> Tensor<B, 2> {
-    x.matmul(weight_t) + bias.unsqueeze::<2>()
-}
-
-/// A plain convolution as burn's `conv2d`.
-pub fn plain_conv2d<B: Backend>(
-    x: Tensor<B, 4>,
-    weight: Tensor<B, 4>,
-    bias: Option<Tensor<B, 1>>,
-    stride: usize,
-    padding: usize,
-) -> Tensor<B, 4> {
-    conv2d(
-        x,
-        weight,
-        bias,
-        ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1),
-    )
-}
 
 /// Implements [`ModelBackend`] for a burn backend with the functions of
 /// this file.
@@ -74,28 +48,8 @@ macro_rules! burn_backend {
             ) -> Tensor<Self, 4> {
                 conv.forward(x, style, noise)
             }
-
-            fn dense(
-                x: Tensor<Self, 2>,
-                weight_t: Tensor<Self, 2>,
-                bias: Tensor<Self, 1>,
-            ) -> Tensor<Self, 2> {
-                linear(x, weight_t, bias)
-            }
-
-            fn gelu_erf<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, D> {
-                activation::gelu(x)
-            }
-
-            fn strided_conv2d(
-                x: Tensor<Self, 4>,
-                weight: Tensor<Self, 4>,
-                bias: Option<Tensor<Self, 1>>,
-                stride: usize,
-                padding: usize,
-            ) -> Tensor<Self, 4> {
-                plain_conv2d(x, weight, bias, stride, padding)
-            }
+            // `dense`, `gelu_erf` and `strided_conv2d` are the trait's
+            // defaults, which are burn's own operations.
         }
     };
 }

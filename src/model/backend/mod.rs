@@ -73,15 +73,25 @@ pub trait ModelBackend: Backend {
         noise: Option<&Tensor<Self, 4>>,
     ) -> Tensor<Self, 4>;
 
+    // The three layers below default to burn's own operations: that is the
+    // burn-generic implementation (`burn.rs`, CUDA and the reference CPU
+    // backend) in one place, so each backend built from burn operations
+    // shares it instead of repeating it; `cpu/` overrides them with its
+    // `gemm` kernels.
+
     /// A dense layer: `x` [rows, in] · `weight_t` [in, out] + `bias` [out].
     fn dense(
         x: Tensor<Self, 2>,
         weight_t: Tensor<Self, 2>,
         bias: Tensor<Self, 1>,
-    ) -> Tensor<Self, 2>;
+    ) -> Tensor<Self, 2> {
+        x.matmul(weight_t) + bias.unsqueeze::<2>()
+    }
 
     /// Exact GELU, x·(1 + erf(x/√2))/2 (PyTorch's default).
-    fn gelu_erf<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, D>;
+    fn gelu_erf<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, D> {
+        ::burn::tensor::activation::gelu(x)
+    }
 
     /// `conv2d(x [B, C, H, W], weight [O, C, k, k], bias [O])` with a square
     /// kernel, the same stride and padding on both axes, no dilation or groups.
@@ -91,7 +101,14 @@ pub trait ModelBackend: Backend {
         bias: Option<Tensor<Self, 1>>,
         stride: usize,
         padding: usize,
-    ) -> Tensor<Self, 4>;
+    ) -> Tensor<Self, 4> {
+        ::burn::tensor::module::conv2d(
+            x,
+            weight,
+            bias,
+            ::burn::tensor::ops::ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1),
+        )
+    }
 }
 
 /// StyleGAN2's activation (the port's `fused_lrelu`), leaky ReLU(0.2) × √2,
