@@ -283,27 +283,33 @@ fn gaussian_blur(f: &[f32], w: usize, h: usize, sigma: f64) -> Vec<f32> {
     let sum: f64 = weights.iter().sum();
     weights.iter_mut().for_each(|k| *k /= sum);
     // Axis 0 (along y) first, as SciPy filters axes in order.
-    let mut tmp = vec![0f32; f.len()];
+    let tmp = blur_along(f, w, h, &weights, radius, true);
+    blur_along(&tmp, w, h, &weights, radius, false)
+}
+
+/// One pass of [`gaussian_blur`] along y (`along_y`) or x, with SciPy's
+/// symmetric edges; sums in f64 and stores f32, like the official code.
+fn blur_along(
+    src: &[f32],
+    w: usize,
+    h: usize,
+    weights: &[f64],
+    radius: i64,
+    along_y: bool,
+) -> Vec<f32> {
+    let mut out = vec![0f32; src.len()];
     for y in 0..h {
         for x in 0..w {
             for c in 0..3 {
                 let mut acc = 0.0f64;
                 for (j, k) in weights.iter().enumerate() {
-                    let sy = symmetric(y as i64 + j as i64 - radius, h as i64);
-                    acc += f[(sy * w + x) * 3 + c] as f64 * k;
-                }
-                tmp[(y * w + x) * 3 + c] = acc as f32;
-            }
-        }
-    }
-    let mut out = vec![0f32; f.len()];
-    for y in 0..h {
-        for x in 0..w {
-            for c in 0..3 {
-                let mut acc = 0.0f64;
-                for (j, k) in weights.iter().enumerate() {
-                    let sx = symmetric(x as i64 + j as i64 - radius, w as i64);
-                    acc += tmp[(y * w + sx) * 3 + c] as f64 * k;
+                    let offset = j as i64 - radius;
+                    let (sx, sy) = if along_y {
+                        (x, symmetric(y as i64 + offset, h as i64))
+                    } else {
+                        (symmetric(x as i64 + offset, w as i64), y)
+                    };
+                    acc += src[(sy * w + sx) * 3 + c] as f64 * k;
                 }
                 out[(y * w + x) * 3 + c] = acc as f32;
             }
