@@ -436,12 +436,7 @@ fn a_bzip2_landmark_model_is_kept_compressed() {
     // dlib publishes the model as .dat.bz2; the folder keeps it so.
     let dir = tempfile::tempdir().unwrap();
     let bz2 = dir.path().join("shape_predictor_68_face_landmarks.dat.bz2");
-    let mut enc = bzip2::write::BzEncoder::new(
-        std::fs::File::create(&bz2).unwrap(),
-        bzip2::Compression::fast(),
-    );
-    std::io::copy(&mut std::fs::File::open(&model).unwrap(), &mut enc).unwrap();
-    enc.finish().unwrap();
+    common::bzip2_copy(&model, &bz2);
     let seeta = seeta_model();
     let weights = dir.path().join("weights");
     let o = import(

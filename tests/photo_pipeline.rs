@@ -6,6 +6,8 @@
 //! them (Debian libdlib-data, PyPI face_recognition_models). Outside CI a
 //! missing file skips with a note; under CI=true it fails.
 
+mod common;
+
 use famsim::dlib::shape_predictor::dlib_round;
 use famsim::dlib::{FaceBox, ShapePredictor};
 use famsim::model::Image;
@@ -174,12 +176,7 @@ fn landmarks5_match_dlib_and_the_bzip2_file_reads_the_same() {
     // give the same predictor.
     let dir = tempfile::tempdir().unwrap();
     let bz2 = dir.path().join("shape_predictor_5_face_landmarks.dat.bz2");
-    let mut enc = bzip2::write::BzEncoder::new(
-        std::fs::File::create(&bz2).unwrap(),
-        bzip2::Compression::fast(),
-    );
-    std::io::copy(&mut std::fs::File::open(&path).unwrap(), &mut enc).unwrap();
-    enc.finish().unwrap();
+    common::bzip2_copy(&path, &bz2);
     let packed = ShapePredictor::load(&bz2).unwrap();
     check_parity(&packed, "landmarks5", 5);
 

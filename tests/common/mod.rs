@@ -478,3 +478,14 @@ pub fn import_tiny_weights(dir: &Path, out: &str, extra: &[&str]) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `src` compressed with bzip2 into `dest`: dlib publishes its models as
+/// `.dat.bz2`, and famsim reads them so.
+pub fn bzip2_copy(src: &Path, dest: &Path) {
+    let mut enc = bzip2::write::BzEncoder::new(
+        std::fs::File::create(dest).unwrap(),
+        bzip2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(src).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+}
