@@ -269,7 +269,13 @@ fn run_with_surnames(dir: &Path) -> std::path::PathBuf {
         1,
     );
     assert!(text.contains("surname: \"Hale\""));
-    let scenario = dir.join("family.ron");
+    run_gedcom(dir, "family.ron", &text)
+}
+
+/// Writes `text` to `dir/name` and runs it at 64 px with `--gedcom` into
+/// `dir/run`, which it returns.
+fn run_gedcom(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let scenario = dir.join(name);
     std::fs::write(&scenario, text).unwrap();
     let run = dir.join("run");
     famsim_ok(&[
@@ -379,20 +385,7 @@ fn long_values_run(dir: &Path) -> (std::path::PathBuf, String) {
         dad = "Жан-Пьер Иванович Смирнов-Окафор ".repeat(6).trim_end(),
         mum = "María José García @ Núñez-Ōta ".repeat(8).trim_end(),
     );
-    let file = dir.join("long.ron");
-    std::fs::write(&file, &scenario).unwrap();
-    let run = dir.join("run");
-    famsim_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--size",
-        "64",
-        "--quiet",
-        "--gedcom",
-    ]);
-    (run, scenario)
+    (run_gedcom(dir, "long.ron", &scenario), scenario)
 }
 
 #[test]
