@@ -67,3 +67,169 @@ fn a_truncated_network_file_names_the_layer_and_the_offset() {
     // The offset is where the name ends.
     assert!(msg.contains(&format!("byte {}:", at + 7)), "{msg}");
 }
+
+use famsim::describe::{chip, DescriberFiles, Describer, FaceDescriber, CHIP_PADDING};
+use famsim::dlib::FaceBox;
+use famsim::model::backend::{CpuBackend, ModelBackend, ReferenceCpuBackend};
+use std::path::{Path, PathBuf};
+
+/// The largest per-channel difference allowed between famsim's chip and
+/// dlib's: measured 0 on every fixture (the pyramid level, the bilinear
+/// sampling and the truncations are dlib's, step for step). A last-bit
+/// difference in the affine map (famsim's closed form where dlib solves by
+/// SVD) could one day move a truncation by one level; that would show here.
+const CHIP_TOLERANCE: u8 = 0;
+/// The descriptor parity the issue asks for (Euclidean).
+const DESCRIPTOR_TOLERANCE: f32 = 1e-3;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+struct Photo {
+    name: String,
+    image: famsim::image::Image,
+    face: FaceBox,
+    landmarks: Vec<[i64; 2]>,
+    chip: famsim::image::Image,
+    descriptor: Vec<f32>,
+}
+
+fn photos() -> Vec<Photo> {
+    let dir = fixtures();
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("descriptor/descriptor.json")).unwrap(),
+    )
+    .unwrap();
+    json["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["photo"].as_str().unwrap().to_string();
+            let b: Vec<i64> = serde_json::from_value(p["box"].clone()).unwrap();
+            Photo {
+                image: famsim::io::photo::read_photo(&dir.join(&name)).unwrap(),
+                face: FaceBox {
+                    left: b[0],
+                    top: b[1],
+                    right: b[2],
+                    bottom: b[3],
+                },
+                landmarks: serde_json::from_value(p["landmarks5"].clone()).unwrap(),
+                chip: famsim::io::photo::read_photo(
+                    &dir.join("descriptor").join(p["chip"].as_str().unwrap()),
+                )
+                .unwrap(),
+                descriptor: serde_json::from_value(p["descriptor"].clone()).unwrap(),
+                name,
+            }
+        })
+        .collect()
+}
+
+fn files() -> Option<DescriberFiles> {
+    Some(DescriberFiles {
+        descriptor: common::descriptor_model()?,
+        landmarks5: common::landmarks5_model()?,
+        detector: common::seeta_model(),
+    })
+}
+
+fn euclidean(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt()
+}
+
+/// famsim's chip, from the fixture's landmarks, is dlib's chip. obama.png's
+/// face needs one level of dlib's pyramid, astronaut_crop's chip runs off the
+/// photo, lfw_0's is enlarged from 25 pixels.
+#[test]
+fn chips_match_dlib_get_face_chip() {
+    let mut worst = 0u8;
+    for p in photos() {
+        let landmarks: Vec<[i64; 2]> = p.landmarks.clone();
+        let details = chip::face_chip_details(&landmarks, 150, CHIP_PADDING).unwrap();
+        let ours = chip::extract_chip(&p.image, &details).unwrap();
+        assert_eq!((ours.width, ours.height), (150, 150), "{}", p.name);
+        let diff = ours
+            .rgb
+            .iter()
+            .zip(&p.chip.rgb)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        let differing = ours.rgb.iter().zip(&p.chip.rgb).filter(|(a, b)| a != b).count();
+        eprintln!("{}: chip max diff {diff}, {differing} values differ", p.name);
+        worst = worst.max(diff);
+    }
+    assert!(worst <= CHIP_TOLERANCE, "chip differs by {worst}");
+}
+
+fn descriptors_match_dlib<B: ModelBackend>(device: &B::Device) {
+    let Some(files) = files() else {
+        return;
+    };
+    let describer = Describer::<B>::load_on(&files, device).unwrap();
+    for p in photos() {
+        let aligned = describer.align(&p.image, p.face).unwrap();
+        assert_eq!(aligned.landmarks.to_vec(), p.landmarks, "{}: landmarks", p.name);
+        let ours = describer.describe_face(&p.image, p.face).unwrap();
+        let d = euclidean(ours.as_slice(), &p.descriptor);
+        // The network alone, on dlib's own chip.
+        let on_chip = describer.describe_chips(&[&p.chip]).unwrap()[0];
+        let d_chip = euclidean(on_chip.as_slice(), &p.descriptor);
+        eprintln!("{}: distance {d:.2e} (on dlib's chip {d_chip:.2e})", p.name);
+        assert!(d_chip <= DESCRIPTOR_TOLERANCE, "{}: network {d_chip}", p.name);
+        assert!(d <= DESCRIPTOR_TOLERANCE, "{}: descriptor {d}", p.name);
+    }
+}
+
+#[test]
+fn descriptors_match_dlib_on_the_cpu_backend() {
+    descriptors_match_dlib::<CpuBackend>(&Default::default());
+}
+
+#[test]
+fn descriptors_match_dlib_on_the_burn_reference_backend() {
+    descriptors_match_dlib::<ReferenceCpuBackend>(&Default::default());
+}
+
+/// The whole pipeline with famsim's own detector: SeetaFace's box differs
+/// from dlib's HOG box, the 5-point cascade converges to nearby points, and
+/// the descriptor stays well inside dlib's same-person threshold of 0.6.
+#[test]
+fn describe_finds_the_face_and_lands_near_dlib() {
+    let Some(files) = files() else {
+        return;
+    };
+    let describer = FaceDescriber::load(&files).unwrap();
+    let photos: Vec<Photo> = photos()
+        .into_iter()
+        .filter(|p| p.image.width >= 100)
+        .collect();
+    let images: Vec<_> = photos.iter().map(|p| p.image.clone()).collect();
+    let found = describer.describe_batch(&images).unwrap();
+    for (p, d) in photos.iter().zip(&found) {
+        let d = d.unwrap_or_else(|| panic!("{}: no face found", p.name));
+        let dist = euclidean(d.as_slice(), &p.descriptor);
+        eprintln!("{}: SeetaFace box → distance {dist:.3} from dlib's", p.name);
+        // Measured at most 0.056 on these photos.
+        assert!(dist < 0.1, "{}: {dist}", p.name);
+    }
+    // Different people are further apart than the same person twice.
+    let (obama, obama2, biden) = (found[0].unwrap(), found[1].unwrap(), found[2].unwrap());
+    assert!(obama.euclidean(&obama2) < 0.6, "{}", obama.euclidean(&obama2));
+    assert!(obama.euclidean(&biden) > 0.6, "{}", obama.euclidean(&biden));
+    assert!(obama.cosine(&obama2) > obama.cosine(&biden));
+    // A photo without a face gives None, not an error.
+    let blank = famsim::image::Image {
+        width: 200,
+        height: 200,
+        rgb: vec![128; 200 * 200 * 3],
+    };
+    assert!(describer.describe(&blank).unwrap().is_none());
+}
