@@ -15,7 +15,10 @@ fn the_descriptor_network_file_reads_to_its_end() {
     // affine, 14 residual additions, 130 layers over the input.
     let count = |kind: &str| file.layers.iter().filter(|l| l.kind() == kind).count();
     assert_eq!(file.layers.len(), 130);
-    assert_eq!((count("con"), count("affine"), count("add_prev")), (29, 29, 14));
+    assert_eq!(
+        (count("con"), count("affine"), count("add_prev")),
+        (29, 29, 14)
+    );
     match &file.layers[0] {
         Layer::Fc(fc) => {
             assert_eq!((fc.num_inputs, fc.num_outputs), (256, 128));
@@ -25,14 +28,24 @@ fn the_descriptor_network_file_reads_to_its_end() {
     }
     match &file.layers[129] {
         Layer::Con(c) => assert_eq!(
-            (c.num_filters, c.in_channels, c.rows, c.stride_y, c.padding_y),
+            (
+                c.num_filters,
+                c.in_channels,
+                c.rows,
+                c.stride_y,
+                c.padding_y
+            ),
             (32, 3, 7, 2, 0)
         ),
         other => panic!("layer<130> is {}", other.kind()),
     }
     assert_eq!(file.input.size, Some((150, 150)));
     assert_eq!(
-        (file.input.avg_red, file.input.avg_green, file.input.avg_blue),
+        (
+            file.input.avg_red,
+            file.input.avg_green,
+            file.input.avg_blue
+        ),
         (122.782, 117.001, 104.298)
     );
 }
@@ -68,7 +81,7 @@ fn a_truncated_network_file_names_the_layer_and_the_offset() {
     assert!(msg.contains(&format!("byte {}:", at + 7)), "{msg}");
 }
 
-use famsim::describe::{chip, DescriberFiles, Describer, FaceDescriber, CHIP_PADDING};
+use famsim::describe::{chip, Describer, DescriberFiles, FaceDescriber, CHIP_PADDING};
 use famsim::dlib::FaceBox;
 use famsim::model::backend::{CpuBackend, ModelBackend, ReferenceCpuBackend};
 use std::path::{Path, PathBuf};
@@ -97,10 +110,9 @@ struct Photo {
 
 fn photos() -> Vec<Photo> {
     let dir = fixtures();
-    let json: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join("descriptor/descriptor.json")).unwrap(),
-    )
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("descriptor/descriptor.json")).unwrap())
+            .unwrap();
     json["photos"]
         .as_array()
         .unwrap()
@@ -162,8 +174,16 @@ fn chips_match_dlib_get_face_chip() {
             .map(|(a, b)| a.abs_diff(*b))
             .max()
             .unwrap();
-        let differing = ours.rgb.iter().zip(&p.chip.rgb).filter(|(a, b)| a != b).count();
-        eprintln!("{}: chip max diff {diff}, {differing} values differ", p.name);
+        let differing = ours
+            .rgb
+            .iter()
+            .zip(&p.chip.rgb)
+            .filter(|(a, b)| a != b)
+            .count();
+        eprintln!(
+            "{}: chip max diff {diff}, {differing} values differ",
+            p.name
+        );
         worst = worst.max(diff);
     }
     assert!(worst <= CHIP_TOLERANCE, "chip differs by {worst}");
@@ -176,14 +196,23 @@ fn descriptors_match_dlib<B: ModelBackend>(device: &B::Device) {
     let describer = Describer::<B>::load_on(&files, device).unwrap();
     for p in photos() {
         let aligned = describer.align(&p.image, p.face).unwrap();
-        assert_eq!(aligned.landmarks.to_vec(), p.landmarks, "{}: landmarks", p.name);
+        assert_eq!(
+            aligned.landmarks.to_vec(),
+            p.landmarks,
+            "{}: landmarks",
+            p.name
+        );
         let ours = describer.describe_face(&p.image, p.face).unwrap();
         let d = euclidean(ours.as_slice(), &p.descriptor);
         // The network alone, on dlib's own chip.
         let on_chip = describer.describe_chips(&[&p.chip]).unwrap()[0];
         let d_chip = euclidean(on_chip.as_slice(), &p.descriptor);
         eprintln!("{}: distance {d:.2e} (on dlib's chip {d_chip:.2e})", p.name);
-        assert!(d_chip <= DESCRIPTOR_TOLERANCE, "{}: network {d_chip}", p.name);
+        assert!(
+            d_chip <= DESCRIPTOR_TOLERANCE,
+            "{}: network {d_chip}",
+            p.name
+        );
         assert!(d <= DESCRIPTOR_TOLERANCE, "{}: descriptor {d}", p.name);
     }
 }
@@ -222,7 +251,11 @@ fn describe_finds_the_face_and_lands_near_dlib() {
     }
     // Different people are further apart than the same person twice.
     let (obama, obama2, biden) = (found[0].unwrap(), found[1].unwrap(), found[2].unwrap());
-    assert!(obama.euclidean(&obama2) < 0.6, "{}", obama.euclidean(&obama2));
+    assert!(
+        obama.euclidean(&obama2) < 0.6,
+        "{}",
+        obama.euclidean(&obama2)
+    );
     assert!(obama.euclidean(&biden) > 0.6, "{}", obama.euclidean(&biden));
     assert!(obama.cosine(&obama2) > obama.cosine(&biden));
     // A photo without a face gives None, not an error.
@@ -232,4 +265,133 @@ fn describe_finds_the_face_and_lands_near_dlib() {
         rgb: vec![128; 200 * 200 * 3],
     };
     assert!(describer.describe(&blank).unwrap().is_none());
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+/// `famsim weights import` with the tiny test checkpoints plus `extra`.
+fn import(out: &Path, extra: &[&std::ffi::OsStr]) -> std::process::Output {
+    let generator = fixtures().join("stylegan2/tiny.pt");
+    let mappings = fixtures().join("neural/mappings.ckpt");
+    let base = [
+        os("weights"),
+        os("import"),
+        os("--stylegan2"),
+        generator.as_os_str(),
+        os("--stylegene"),
+        mappings.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+    ];
+    common::famsim(
+        &[&base[..], extra]
+            .concat()
+            .iter()
+            .map(|s| s.to_str().unwrap())
+            .collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap()
+}
+
+#[test]
+fn imported_descriptor_models_serve_the_describer() {
+    let Some(files) = files() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("weights");
+    let o = import(
+        &weights,
+        &[
+            os("--descriptor"),
+            files.descriptor.as_os_str(),
+            os("--landmarks5"),
+            files.landmarks5.as_os_str(),
+            os("--detector"),
+            files.detector.as_os_str(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info = common::famsim_ok(&["weights", "info", weights.to_str().unwrap()]);
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains(
+            "face descriptor: dlib ResNet, 128-D, dlib_face_recognition_resnet_model_v1.dat"
+        ),
+        "{info}"
+    );
+    assert!(
+        info.contains("descriptor landmarks: dlib 5 points, shape_predictor_5_face_landmarks.dat"),
+        "{info}"
+    );
+    // The copies are byte for byte the sources, and describe the same.
+    let imported = DescriberFiles::in_weights_dir(&weights).unwrap();
+    assert_eq!(
+        std::fs::read(&imported.descriptor).unwrap(),
+        std::fs::read(&files.descriptor).unwrap()
+    );
+    let p = &photos()[0];
+    let a = FaceDescriber::load(&imported)
+        .unwrap()
+        .describe_face(&p.image, p.face)
+        .unwrap();
+    let b = FaceDescriber::load(&files)
+        .unwrap()
+        .describe_face(&p.image, p.face)
+        .unwrap();
+    assert_eq!(a, b);
+
+    // A re-import without them removes them, and the describer says which flag.
+    let o = import(&weights, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!weights
+        .join("dlib_face_recognition_resnet_model_v1.dat")
+        .exists());
+    let err = DescriberFiles::in_weights_dir(&weights).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("--descriptor FILE"), "{err}");
+    let info = common::famsim_ok(&["weights", "info", weights.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&info.stdout)
+        .contains("face descriptor: none (face descriptors need `weights import --descriptor`)"));
+}
+
+#[test]
+fn a_wrong_descriptor_model_is_not_imported() {
+    let Some(files) = files() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("weights");
+    // Each file given for the other's flag, and a truncated network.
+    let cut = dir.path().join("cut_descriptor.dat");
+    let bytes = std::fs::read(&files.descriptor).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    for (flag, file, says) in [
+        (
+            "--descriptor",
+            &files.landmarks5,
+            "shape_predictor_5_face_landmarks.dat",
+        ),
+        (
+            "--landmarks5",
+            &files.descriptor,
+            "dlib_face_recognition_resnet_model_v1.dat",
+        ),
+        ("--descriptor", &cut, "truncated"),
+    ] {
+        let o = import(&out, &[os(flag), file.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(says), "{flag}: {stderr}");
+        assert!(!out.exists(), "{flag}: something was written");
+    }
+}
+
+#[test]
+fn the_describer_is_shareable_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<FaceDescriber>();
 }

@@ -333,8 +333,8 @@ impl Plane {
             self.px(l + 1, t + 1),
         );
         std::array::from_fn(|k| {
-            let v = (1.0 - tb) * ((1.0 - lr) * a[k] + lr * b[k])
-                + tb * ((1.0 - lr) * c[k] + lr * d[k]);
+            let v =
+                (1.0 - tb) * ((1.0 - lr) * a[k] + lr * b[k]) + tb * ((1.0 - lr) * c[k] + lr * d[k]);
             v as u8
         })
     }

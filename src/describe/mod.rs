@@ -24,6 +24,7 @@ use crate::dlib::{FaceBox, ShapePredictor};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::model::backend::{CpuBackend, ModelBackend};
+use crate::model::stylegene::weights::ModelInfo;
 use crate::weights::{StateDict, Weights};
 use burn::tensor::Tensor;
 use rayon::prelude::*;
@@ -38,10 +39,9 @@ pub const CHIP_PADDING: f64 = 0.25;
 /// Chips per network call: bounds the activations' memory (about 20 MB a chip).
 pub const BATCH: usize = 16;
 
-/// The file names famsim gives the three models in a weights directory
+/// The file names famsim gives the models in a weights directory
 /// (`famsim weights import --descriptor … --landmarks5 … --detector …`).
-pub const DESCRIPTOR_FILE: &str = "dlib_face_recognition_resnet_model_v1.dat";
-pub const LANDMARKS5_FILE: &str = "shape_predictor_5_face_landmarks.dat";
+pub use crate::model::stylegene::weights::{DESCRIPTOR_FILE, DETECTOR_FILE, LANDMARKS5_FILE};
 
 /// A 128-D face descriptor.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,6 +87,29 @@ pub struct DescriberFiles {
     pub landmarks5: PathBuf,
     /// SeetaFace's `seeta_fd_frontal_v1.0.bin`.
     pub detector: PathBuf,
+}
+
+impl DescriberFiles {
+    /// The three models imported into a weights directory (`famsim weights
+    /// import --descriptor FILE --landmarks5 FILE --detector FILE`); an input
+    /// error names the flag of any that is missing.
+    pub fn in_weights_dir(dir: &Path) -> Result<DescriberFiles> {
+        let info = ModelInfo::read(dir)?;
+        let need = |file: &Option<String>, what: &str, flag: &str| {
+            file.as_ref().map(|f| dir.join(f)).ok_or_else(|| {
+                Error::input(format!(
+                    "{}: no {what} was imported; add it with `famsim weights import … {flag} FILE` \
+                     (see weights/README.md)",
+                    dir.display()
+                ))
+            })
+        };
+        Ok(DescriberFiles {
+            descriptor: need(&info.descriptor, "face descriptor", "--descriptor")?,
+            landmarks5: need(&info.landmarks5, "5-point landmark model", "--landmarks5")?,
+            detector: need(&info.detector, "face detector", "--detector")?,
+        })
+    }
 }
 
 /// A face found and aligned: its box, dlib's 5 landmarks and the chip.
@@ -180,9 +203,11 @@ impl<B: ModelBackend> Describer<B> {
                 .into_data()
                 .into_vec()
                 .map_err(|e| Error::internal(format!("descriptor values: {e:?}")))?;
-            out.extend(values.chunks_exact(DESCRIPTOR_LEN).map(|v| {
-                Descriptor(v.try_into().expect("chunks of DESCRIPTOR_LEN"))
-            }));
+            out.extend(
+                values
+                    .chunks_exact(DESCRIPTOR_LEN)
+                    .map(|v| Descriptor(v.try_into().expect("chunks of DESCRIPTOR_LEN"))),
+            );
         }
         Ok(out)
     }

@@ -185,8 +185,12 @@ impl<'a, B: ModelBackend> Walk<'a, '_, B> {
         let biases = con.tensor("biases", [filters])?;
         let affine = self.next();
         let affine = affine.pp("affine");
-        let gamma = affine.tensor::<1>("gamma", [filters])?.reshape([1, filters, 1, 1]);
-        let beta = affine.tensor::<1>("beta", [filters])?.reshape([1, filters, 1, 1]);
+        let gamma = affine
+            .tensor::<1>("gamma", [filters])?
+            .reshape([1, filters, 1, 1]);
+        let beta = affine
+            .tensor::<1>("beta", [filters])?
+            .reshape([1, filters, 1, 1]);
         Ok(ConAffine {
             filters: weight,
             biases,
@@ -317,7 +321,10 @@ impl<B: ModelBackend> DescriptorNet<B> {
             x = r.forward(x);
         }
         let [batch, channels, h, w] = x.dims();
-        let pooled = x.reshape([batch, channels, h * w]).mean_dim(2).reshape([batch, channels]);
+        let pooled = x
+            .reshape([batch, channels, h * w])
+            .mean_dim(2)
+            .reshape([batch, channels]);
         B::dense(pooled, self.fc.clone(), self.fc_bias.clone())
     }
 }

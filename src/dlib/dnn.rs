@@ -253,7 +253,10 @@ impl DnnFile {
         }
         Ok(DnnFile {
             loss,
-            layers: layers.into_iter().map(|l| l.expect("every add_layer was read")).collect(),
+            layers: layers
+                .into_iter()
+                .map(|l| l.expect("every add_layer was read"))
+                .collect(),
             input,
         })
     }

@@ -249,7 +249,10 @@ impl<R: Read> DlibReader<R> {
             b'0' => Ok(false),
             other => {
                 self.offset -= 1;
-                Err(self.error(what, format!("byte 0x{other:02x} is not a bool ('0' or '1')")))
+                Err(self.error(
+                    what,
+                    format!("byte 0x{other:02x} is not a bool ('0' or '1')"),
+                ))
             }
         }
     }

@@ -109,10 +109,18 @@ impl DlibDnnFile {
         put(
             format!("{at}.avg"),
             vec![3],
-            vec![file.input.avg_red, file.input.avg_green, file.input.avg_blue],
+            vec![
+                file.input.avg_red,
+                file.input.avg_green,
+                file.input.avg_blue,
+            ],
         );
         if let Some((rows, cols)) = file.input.size {
-            put(format!("{at}.size"), vec![2], vec![rows as f32, cols as f32]);
+            put(
+                format!("{at}.size"),
+                vec![2],
+                vec![rows as f32, cols as f32],
+            );
         }
         DlibDnnFile { shown, tensors }
     }

@@ -495,7 +495,9 @@ pub fn bzip2_copy(src: &Path, dest: &Path) {
 fn face_recognition_model(name: &str) -> Option<PathBuf> {
     let found = std::env::var("HOME").ok().map(|home| {
         Path::new(&home)
-            .join(".cache/famsim-models/face_recognition_models-0.3.0/face_recognition_models/models")
+            .join(
+                ".cache/famsim-models/face_recognition_models-0.3.0/face_recognition_models/models",
+            )
             .join(name)
     });
     let found = found.filter(|p| p.is_file());
