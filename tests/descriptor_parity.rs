@@ -186,7 +186,10 @@ fn chips_match_dlib_get_face_chip() {
         );
         worst = worst.max(diff);
     }
-    assert!(worst <= CHIP_TOLERANCE, "chip differs by {worst}");
+    assert!(
+        u32::from(worst) <= u32::from(CHIP_TOLERANCE),
+        "chip differs by {worst}"
+    );
 }
 
 fn descriptors_match_dlib<B: ModelBackend>(device: &B::Device) {
