@@ -230,6 +230,16 @@ fn descriptors_match_dlib_on_the_burn_reference_backend() {
     descriptors_match_dlib::<ReferenceCpuBackend>(&Default::default());
 }
 
+// On a GPU machine: cargo test --features cuda --test descriptor_parity cuda::
+// (not run yet: no GPU where this was written; the same 1e-3 bound applies).
+#[cfg(feature = "cuda")]
+mod cuda {
+    #[test]
+    fn descriptors_match_dlib_on_cuda() {
+        super::descriptors_match_dlib::<famsim::model::backend::CudaBackend>(&Default::default());
+    }
+}
+
 /// The whole pipeline with famsim's own detector: SeetaFace's box differs
 /// from dlib's HOG box, the 5-point cascade converges to nearby points, and
 /// the descriptor stays well inside dlib's same-person threshold of 0.6.

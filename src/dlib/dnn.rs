@@ -497,8 +497,20 @@ fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
                     format!("alias {weights:?} is not {num_inputs}×{num_outputs}"),
                 ));
             }
-            let b = if mode == 0 { num_outputs } else { 0 };
-            let _ = biases;
+            let b = match mode {
+                0 => num_outputs,
+                1 => 0,
+                other => {
+                    return Err(r.error(&field("bias_mode"), format!("bias mode {other} is neither 0 (bias) nor 1 (no bias)")))
+                }
+            };
+            // fc_no_bias still writes a biases alias; only its size with a bias matters.
+            if b != 0 && biases.iter().product::<usize>() != b {
+                return Err(r.error(
+                    &field("biases"),
+                    format!("alias {biases:?} is not {num_outputs} biases"),
+                ));
+            }
             let mut parts = split(r, &field("params"), params, &[w, b])?;
             let biases = parts.pop().expect("two parts");
             Layer::Fc(Fc {
