@@ -528,3 +528,117 @@ fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// dlib's integer encoding (see reader.rs).
+    fn int(v: i64) -> Vec<u8> {
+        let mut m = v.unsigned_abs();
+        let mut bytes = vec![(m & 0xFF) as u8];
+        m >>= 8;
+        while m != 0 {
+            bytes.push((m & 0xFF) as u8);
+            m >>= 8;
+        }
+        let mut out = vec![bytes.len() as u8 | if v < 0 { 0x80 } else { 0 }];
+        out.extend(bytes);
+        out
+    }
+
+    fn string(s: &str) -> Vec<u8> {
+        let mut out = int(s.len() as i64);
+        out.extend(s.as_bytes());
+        out
+    }
+
+    /// A float as mantissa · 2^exponent (exact for these small values).
+    fn float(v: f32) -> Vec<u8> {
+        let mut out = int((v * 1024.0) as i64);
+        out.extend(int(-10));
+        out
+    }
+
+    fn empty_tensor() -> Vec<u8> {
+        [2, 0, 0, 0, 0].iter().flat_map(|&v| int(v)).collect()
+    }
+
+    /// loss_metric<relu<tag1<relu<input_rgb_image_sized<150>>>>>, as dlib
+    /// writes it: versions top-down, then details bottom-up.
+    fn tiny_network() -> Vec<u8> {
+        let mut b = int(1);
+        b.extend(string("loss_metric_2"));
+        b.extend(float(0.5));
+        b.extend(float(0.75));
+        b.extend(int(2)); // layer<1>: relu
+        b.extend(int(1)); // layer<2>: tag1
+        b.extend(int(3)); // layer<3>: relu over the input
+        b.extend(string("input_rgb_image_sized"));
+        for v in [122.5, 117.0, 104.25] {
+            b.extend(float(v));
+        }
+        b.extend(int(150));
+        b.extend(int(150));
+        for top in [false, true] {
+            b.extend(string("relu_"));
+            b.extend(b"100");
+            for _ in 0..3 {
+                b.extend(empty_tensor());
+            }
+            if !top {
+                b.extend(int(1)); // sample_expansion_factor
+            }
+        }
+        b
+    }
+
+    fn read(bytes: Vec<u8>) -> Result<DnnFile> {
+        let mut r = DlibReader::new(std::io::Cursor::new(bytes), "tiny.dat");
+        let file = DnnFile::read(&mut r)?;
+        r.expect_end("the end")?;
+        Ok(file)
+    }
+
+    #[test]
+    fn versions_come_top_down_and_details_bottom_up() {
+        let file = read(tiny_network()).unwrap();
+        assert_eq!(
+            file.layers,
+            vec![Layer::Relu, Layer::TagOrSkip, Layer::Relu]
+        );
+        assert_eq!(
+            file.loss,
+            MetricLoss {
+                margin: 0.5,
+                distance_threshold: 0.75
+            }
+        );
+        assert_eq!(
+            (file.input.avg_red, file.input.avg_blue, file.input.size),
+            (122.5, 104.25, Some((150, 150)))
+        );
+    }
+
+    #[test]
+    fn an_unknown_layer_and_a_bad_bool_are_named_with_their_layer() {
+        let mut bytes = tiny_network();
+        let at = bytes.windows(5).position(|w| w == b"relu_").unwrap();
+        bytes[at..at + 5].copy_from_slice(b"gelu_");
+        let msg = read(bytes).unwrap_err().to_string();
+        assert!(msg.contains("layer<3>'s name"), "{msg}");
+        assert!(msg.contains("`gelu_` is not one famsim reads"), "{msg}");
+
+        let mut bytes = tiny_network();
+        let at = bytes.windows(3).position(|w| w == b"100").unwrap();
+        bytes[at] = b'x';
+        let msg = read(bytes).unwrap_err().to_string();
+        assert!(
+            msg.contains(&format!(
+                "tiny.dat: byte {at}: reading layer<3> (relu) this_layer_setup_called"
+            )),
+            "{msg}"
+        );
+        assert!(msg.contains("not a bool"), "{msg}");
+    }
+}
