@@ -225,7 +225,9 @@ impl<B: ModelBackend> Describer<B> {
     }
 
     /// [`Describer::describe`] over many images: detection and alignment run
-    /// in parallel, the network in batches of [`BATCH`].
+    /// in parallel, the network in batches of [`BATCH`]. Every image and
+    /// chip of the call is held at once, so a caller with many thousands of
+    /// photos calls this per chunk (a few hundred) to bound memory.
     pub fn describe_batch(&self, images: &[Image]) -> Result<Vec<Option<Descriptor>>> {
         let aligned: Vec<Option<AlignedFace>> = images
             .par_iter()
