@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod dlib;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod exports;
 pub mod genetics;
 pub mod image;
