@@ -173,3 +173,121 @@ fn mean(vectors: &[&Vec<f32>]) -> Option<Vec<f32>> {
     let n = vectors.len() as f32;
     Some(sum.into_iter().map(|s| s / n).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{EvalFamily, EvalPerson, Layout};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A stand-in network for the batching and caching machinery (the real
+    /// one is dlib's): a flat-coloured image has "no face", any other is
+    /// described by its mean colour. It counts the images it is shown.
+    struct MeanColour(AtomicUsize);
+
+    impl Describer for MeanColour {
+        fn name(&self) -> String {
+            "mean colour".into()
+        }
+        fn fingerprint(&self) -> String {
+            "mean-colour-v1".into()
+        }
+        fn dimension(&self) -> usize {
+            3
+        }
+        fn describe_batch(&self, images: &[Image]) -> Result<Vec<Option<Vec<f32>>>> {
+            self.0.fetch_add(images.len(), Ordering::SeqCst);
+            Ok(images
+                .iter()
+                .map(|im| {
+                    let flat = im.rgb.chunks(3).all(|p| p == &im.rgb[..3]);
+                    (!flat).then(|| {
+                        (0..3)
+                            .map(|c| {
+                                im.rgb.iter().skip(c).step_by(3).map(|&v| v as f32).sum::<f32>()
+                                    / (im.rgb.len() / 3) as f32
+                            })
+                            .collect()
+                    })
+                })
+                .collect())
+        }
+    }
+
+    fn image(pixels: [[u8; 3]; 2]) -> Image {
+        Image {
+            width: 2,
+            height: 1,
+            rgb: pixels.concat(),
+        }
+    }
+
+    #[test]
+    fn batches_cache_by_content_and_list_faceless_and_unreadable_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, im: &Image| {
+            let path = dir.path().join(name);
+            crate::exports::png::write_png(&path, im).unwrap();
+            path
+        };
+        let a = write("a.png", &image([[10, 20, 30], [30, 40, 50]]));
+        let a_copy = write("a_copy.png", &image([[10, 20, 30], [30, 40, 50]]));
+        let flat = write("flat.png", &image([[9, 9, 9], [9, 9, 9]]));
+        let broken = dir.path().join("broken.jpg");
+        std::fs::write(&broken, b"not an image").unwrap();
+        let person = |id: &str, images: Vec<PathBuf>| EvalPerson {
+            id: id.into(),
+            family: 0,
+            sex: None,
+            age: None,
+            images,
+            father: None,
+            mother: None,
+            regions: Vec::new(),
+            params: None,
+            genes_known: false,
+        };
+        let set = EvalSet {
+            root: dir.path().to_path_buf(),
+            layout: Layout::Fiw,
+            families: vec![EvalFamily {
+                fid: "F0001".into(),
+                split: None,
+                complete: false,
+            }],
+            people: vec![
+                person("p", vec![a.clone(), flat.clone()]),
+                person("q", vec![a_copy, broken]),
+                person("r", vec![flat]),
+            ],
+            kin: Vec::new(),
+        };
+        let net = MeanColour(AtomicUsize::new(0));
+        let opts = DescribeOptions {
+            describer: &net,
+            cache_dir: dir.path().join("cache"),
+            batch: 2,
+            progress: false,
+        };
+        let first = describe(&set, &opts).unwrap();
+        assert_eq!(first.images, 4);
+        // a and its byte-identical copy share a key: the second is a cache hit
+        // when it falls in a later batch, or described again in the same one.
+        assert_eq!(first.computed + first.from_cache, 3);
+        assert_eq!(first.no_face, vec!["flat.png".to_string()]);
+        assert_eq!(first.unreadable.len(), 1);
+        assert!(first.unreadable[0].contains("broken.jpg"), "{:?}", first.unreadable);
+        // p: mean of a's descriptor alone (flat has no face); r: none.
+        assert_eq!(first.people[0], Some(vec![20.0, 30.0, 40.0]));
+        assert_eq!(first.people[1], Some(vec![20.0, 30.0, 40.0]));
+        assert_eq!(first.people[2], None);
+        let shown = net.0.load(Ordering::SeqCst);
+
+        // A second evaluation describes nothing.
+        let second = describe(&set, &opts).unwrap();
+        assert_eq!((second.computed, second.from_cache), (0, 3));
+        assert_eq!(net.0.load(Ordering::SeqCst), shown);
+        assert_eq!(second.people, first.people);
+        assert_eq!(second.no_face, first.no_face);
+    }
+}

@@ -232,7 +232,9 @@ pub fn evaluate(dir: &std::path::Path, opts: &EvalOptions) -> crate::Result<Fold
             available: true,
             note: "identity by descent: each region as a mixture of founders' regions and pool \
                    draws, followed down the pedigree from the region sources in the manifest; \
-                   similarity = mean over the 34 regions of the cosine of two mixtures"
+                   similarity = mean over the 34 regions of the cosine of two mixtures (non-kin \
+                   share nothing, so verification is perfect by construction; resemblance and \
+                   diversity are the informative figures)"
                 .into(),
             people_with_genes,
             region_shares: genes::region_shares(&set),
