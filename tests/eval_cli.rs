@@ -43,7 +43,10 @@ fn missing_empty_and_unrecognised_folders_are_exit_2_naming_them() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nothing-here");
     let err = famsim_fails(&["eval", missing.to_str().unwrap()]);
-    assert!(err.contains("nothing-here") && err.contains("no such folder"), "{err}");
+    assert!(
+        err.contains("nothing-here") && err.contains("no such folder"),
+        "{err}"
+    );
 
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -62,7 +65,13 @@ fn missing_empty_and_unrecognised_folders_are_exit_2_naming_them() {
     assert!(!empty.join("report").exists() && !odd.join("report").exists());
 
     // A sweep needs its spec; bad sweep values are named.
-    let err = famsim_fails(&["eval", "--sweep", "gamma=2", "--spec", "scenarios/dataset_small.ron"]);
+    let err = famsim_fails(&[
+        "eval",
+        "--sweep",
+        "gamma=2",
+        "--spec",
+        "scenarios/dataset_small.ron",
+    ]);
     assert!(err.contains("gamma=2"), "{err}");
 }
 
@@ -94,8 +103,14 @@ fn a_dataset_report_is_complete_local_and_shows_the_genetics() {
         "--quiet",
     ]);
     let summary = String::from_utf8_lossy(&summary.stdout);
-    assert!(summary.contains("famsim dataset") && summary.contains("index.html"), "{summary}");
-    assert!(summary.lines().count() <= 25, "more than a screen:\n{summary}");
+    assert!(
+        summary.contains("famsim dataset") && summary.contains("index.html"),
+        "{summary}"
+    );
+    assert!(
+        summary.lines().count() <= 25,
+        "more than a screen:\n{summary}"
+    );
 
     let m = metrics(&out);
     let folders = m["folders"].as_array().unwrap();
@@ -114,13 +129,19 @@ fn a_dataset_report_is_complete_local_and_shows_the_genetics() {
     // Faces: no network in this test, and the report says so instead of a number.
     assert_eq!(d["faces"]["available"], false);
     assert!(d["faces"]["figures"].is_null());
-    assert!(d["faces"]["note"].as_str().unwrap().contains("not computed"));
+    assert!(d["faces"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("not computed"));
 
     // Gene space: similarity falls at every step down in kinship, and the
     // 95 % intervals of neighbouring levels do not even overlap.
     let genes = &d["genes"]["figures"];
     let levels = genes["resemblance"]["levels"].as_array().unwrap();
-    let labels: Vec<&str> = levels.iter().map(|l| l["label"].as_str().unwrap()).collect();
+    let labels: Vec<&str> = levels
+        .iter()
+        .map(|l| l["label"].as_str().unwrap())
+        .collect();
     assert_eq!(labels, ["1/4", "1/8", "1/16", "0"]);
     assert_eq!(genes["resemblance"]["monotone"], true);
     for w in levels.windows(2) {
@@ -133,7 +154,10 @@ fn a_dataset_report_is_complete_local_and_shows_the_genetics() {
     assert_eq!(genes["verification"]["types"].as_array().unwrap().len(), 13);
     assert!(d["held_out"].as_str().unwrap().contains("val split"));
     for t in genes["verification"]["types"].as_array().unwrap() {
-        assert!(t["auc"].is_number() && t["roc"].as_array().unwrap().len() >= 2, "{t}");
+        assert!(
+            t["auc"].is_number() && t["roc"].as_array().unwrap().len() >= 2,
+            "{t}"
+        );
     }
     assert!(genes["tri_subject"]["triplets"].as_u64().unwrap() > 0);
     assert!(genes["diversity"]["sibships"].as_u64().unwrap() > 0);
@@ -145,7 +169,10 @@ fn a_dataset_report_is_complete_local_and_shows_the_genetics() {
         let s = &shares[part];
         let e = s["expected"].as_f64().unwrap();
         let [lo, hi] = [0, 1].map(|i| s["observed"]["ci"][i].as_f64().unwrap());
-        assert!(lo <= e && e <= hi, "{part}: expected {e} outside [{lo}, {hi}]");
+        assert!(
+            lo <= e && e <= hi,
+            "{part}: expected {e} outside [{lo}, {hi}]"
+        );
     }
     assert_eq!(shares["background_from_father"], 1.0);
 
@@ -153,7 +180,10 @@ fn a_dataset_report_is_complete_local_and_shows_the_genetics() {
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.matches("<svg").count() >= 5, "plots missing");
     for fetch in ["src=", "href=", "<link", "url(", "@import", "<script"] {
-        assert!(!html.contains(fetch), "index.html fetches something: {fetch}");
+        assert!(
+            !html.contains(fetch),
+            "index.html fetches something: {fetch}"
+        );
     }
     assert!(html.contains(ds.to_str().unwrap()) && html.contains(run.to_str().unwrap()));
 
@@ -229,14 +259,26 @@ fn a_families_in_the_wild_folder_is_read_from_its_relationship_matrices() {
         }
     }
     let out = tmp.path().join("report");
-    common::famsim_ok(&["eval", fiw.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    common::famsim_ok(&[
+        "eval",
+        fiw.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     let m = metrics(&out);
     let f = &m["folders"][0];
     assert_eq!(f["layout"], "Families in the Wild");
-    assert_eq!((f["families"].as_u64(), f["people"].as_u64()), (Some(2), Some(9)));
+    assert_eq!(
+        (f["families"].as_u64(), f["people"].as_u64()),
+        (Some(2), Some(9))
+    );
     assert_eq!(f["images"], 11);
     let kin = f["kin_pairs"].as_object().unwrap();
-    let counts: Vec<(&str, u64)> = kin.iter().map(|(k, v)| (k.as_str(), v.as_u64().unwrap())).collect();
+    let counts: Vec<(&str, u64)> = kin
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_u64().unwrap()))
+        .collect();
     assert_eq!(
         counts,
         [
@@ -252,9 +294,15 @@ fn a_families_in_the_wild_folder_is_read_from_its_relationship_matrices() {
     );
     // Two families: folds of families; 4 triplets (carl and dora in each).
     assert_eq!(f["triplets"], 4);
-    assert!(f["held_out"].as_str().unwrap().contains("families dealt into two folds"));
+    assert!(f["held_out"]
+        .as_str()
+        .unwrap()
+        .contains("families dealt into two folds"));
     assert_eq!(f["genes"]["available"], false);
-    assert!(f["genes"]["note"].as_str().unwrap().contains("Families in the Wild"));
+    assert!(f["genes"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("Families in the Wild"));
 
     // A matrix naming a member the table lacks: exit 2 with file and line.
     std::fs::write(
@@ -262,8 +310,16 @@ fn a_families_in_the_wild_folder_is_read_from_its_relationship_matrices() {
         "MID,1,2,9,Name,Gender\n1,0,5,4,anton,m\n2,5,0,4,berta,f\n",
     )
     .unwrap();
-    let err = famsim_fails(&["eval", fiw.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(err.contains("F0001/mid.csv:2") && err.contains("column 9"), "{err}");
+    let err = famsim_fails(&[
+        "eval",
+        fiw.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("F0001/mid.csv:2") && err.contains("column 9"),
+        "{err}"
+    );
 }
 
 /// `--sweep` makes one dataset per grid point with `famsim dataset`'s code
@@ -296,7 +352,10 @@ fn a_sweep_over_gamma_moves_sibling_diversity_the_way_the_genetics_says() {
     let diversity = |p: &Value| p["genes"]["diversity"]["mean"].as_f64().unwrap();
     let parent_child = |p: &Value| p["genes"]["resemblance"][0][1].as_f64().unwrap();
     assert!(diversity(&points[1]) > diversity(&points[0]), "{points:?}");
-    assert!(parent_child(&points[1]) < parent_child(&points[0]), "{points:?}");
+    assert!(
+        parent_child(&points[1]) < parent_child(&points[0]),
+        "{points:?}"
+    );
     // The children really were made with the swept gamma.
     let first_child_gamma = |dir: &str| {
         let manifest: Value = serde_json::from_slice(

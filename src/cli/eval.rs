@@ -74,7 +74,11 @@ fn describer() -> Option<Box<dyn Describer>> {
 const NO_FACE_NETWORK: &str =
     "not computed: this famsim has no face-descriptor network yet (gene-space figures only)";
 
-fn options<'a>(args: &EvalArgs, out: &Path, describer: Option<&'a dyn Describer>) -> EvalOptions<'a> {
+fn options<'a>(
+    args: &EvalArgs,
+    out: &Path,
+    describer: Option<&'a dyn Describer>,
+) -> EvalOptions<'a> {
     EvalOptions {
         describe: describer.map(|d| DescribeOptions {
             describer: d,
@@ -146,9 +150,8 @@ fn sweep(args: &EvalArgs) -> Result<()> {
         let mut spec = base.clone();
         spec.defaults.gamma = gamma;
         spec.defaults.eta = eta;
-        spec.validate().map_err(|e| {
-            Error::input(format!("--sweep gamma={gamma} eta={eta}: {e}"))
-        })?;
+        spec.validate()
+            .map_err(|e| Error::input(format!("--sweep gamma={gamma} eta={eta}: {e}")))?;
         let dir = root.join(point_name(gamma, eta));
         if !args.quiet {
             eprintln!("sweep: gamma {gamma}, eta {eta} → {}", dir.display());

@@ -175,7 +175,9 @@ mod tests {
             cache
                 .insert_all(vec![(a, Some(vec![1.0, 2.0, 3.0])), (b, None)])
                 .unwrap();
-            cache.insert_all(vec![(c, Some(vec![4.0, 5.0, 6.0]))]).unwrap();
+            cache
+                .insert_all(vec![(c, Some(vec![4.0, 5.0, 6.0]))])
+                .unwrap();
         }
         let path = DescriptorCache::open(dir.path(), "net", 3)
             .unwrap()
@@ -191,6 +193,8 @@ mod tests {
         assert_eq!(cache.get(&c), None);
         assert_eq!(cache.len(), 2);
         // Another network has its own file.
-        assert!(DescriptorCache::open(dir.path(), "other", 3).unwrap().is_empty());
+        assert!(DescriptorCache::open(dir.path(), "other", 3)
+            .unwrap()
+            .is_empty());
     }
 }

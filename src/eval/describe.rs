@@ -64,12 +64,7 @@ pub fn describe(set: &EvalSet, opts: &DescribeOptions) -> Result<Descriptors> {
     let (mut from_cache, mut computed) = (0, 0);
     let (mut no_face, mut unreadable) = (Vec::new(), Vec::new());
     let mut unreadable_paths: std::collections::HashSet<&Path> = Default::default();
-    let shown = |p: &Path| {
-        p.strip_prefix(&set.root)
-            .unwrap_or(p)
-            .display()
-            .to_string()
-    };
+    let shown = |p: &Path| p.strip_prefix(&set.root).unwrap_or(p).display().to_string();
     for chunk in paths.chunks(opts.batch.max(1)) {
         // Read and hash in parallel; decode only what the cache lacks.
         let read: Vec<std::result::Result<(Key, Vec<u8>), String>> = chunk
@@ -100,8 +95,8 @@ pub fn describe(set: &EvalSet, opts: &DescribeOptions) -> Result<Descriptors> {
         let decoded: Vec<(usize, Key, std::result::Result<Image, String>)> = missing
             .into_par_iter()
             .map(|(i, key, bytes)| {
-                let image = crate::io::photo::decode_photo(&bytes, chunk[i])
-                    .map_err(|e| e.to_string());
+                let image =
+                    crate::io::photo::decode_photo(&bytes, chunk[i]).map_err(|e| e.to_string());
                 (i, key, image)
             })
             .collect();
@@ -134,7 +129,8 @@ pub fn describe(set: &EvalSet, opts: &DescribeOptions) -> Result<Descriptors> {
     }
     progress.finish();
     for p in &paths {
-        if matches!(result.get(p.as_path()), Some(None)) && !unreadable_paths.contains(p.as_path()) {
+        if matches!(result.get(p.as_path()), Some(None)) && !unreadable_paths.contains(p.as_path())
+        {
             no_face.push(shown(p));
         }
     }
@@ -204,7 +200,12 @@ mod tests {
                     (!flat).then(|| {
                         (0..3)
                             .map(|c| {
-                                im.rgb.iter().skip(c).step_by(3).map(|&v| v as f32).sum::<f32>()
+                                im.rgb
+                                    .iter()
+                                    .skip(c)
+                                    .step_by(3)
+                                    .map(|&v| v as f32)
+                                    .sum::<f32>()
                                     / (im.rgb.len() / 3) as f32
                             })
                             .collect()
@@ -276,7 +277,11 @@ mod tests {
         assert_eq!(first.computed + first.from_cache, 3);
         assert_eq!(first.no_face, vec!["flat.png".to_string()]);
         assert_eq!(first.unreadable.len(), 1);
-        assert!(first.unreadable[0].contains("broken.jpg"), "{:?}", first.unreadable);
+        assert!(
+            first.unreadable[0].contains("broken.jpg"),
+            "{:?}",
+            first.unreadable
+        );
         // p: mean of a's descriptor alone (flat has no face); r: none.
         assert_eq!(first.people[0], Some(vec![20.0, 30.0, 40.0]));
         assert_eq!(first.people[1], Some(vec![20.0, 30.0, 40.0]));

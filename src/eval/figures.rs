@@ -6,8 +6,8 @@
 //! out and counted.
 
 use super::metrics::{
-    auc, auc_interval, best_threshold, correct_at, mean_ci, roc_curve, slope,
-    strictly_decreasing, wilson, MeanCi,
+    auc, auc_interval, best_threshold, correct_at, mean_ci, roc_curve, slope, strictly_decreasing,
+    wilson, MeanCi,
 };
 use super::protocol::{HeldOut, Part, Protocol};
 use crate::dataset::relations::Relation;
@@ -211,7 +211,10 @@ pub fn figures(
 }
 
 /// The threshold chosen on the fitting part, the accuracy on the held-out one.
-pub fn held_out_accuracy(items: &[(f64, bool, Part)], held_out: HeldOut) -> Option<HeldOutAccuracy> {
+pub fn held_out_accuracy(
+    items: &[(f64, bool, Part)],
+    held_out: HeldOut,
+) -> Option<HeldOutAccuracy> {
     let part = |p: Part| -> Vec<(f64, bool)> {
         items
             .iter()
@@ -262,7 +265,11 @@ pub fn held_out_accuracy(items: &[(f64, bool, Part)], held_out: HeldOut) -> Opti
 pub fn resemblance(points: &[(f64, f64)]) -> Resemblance {
     let mut by_level: BTreeMap<u64, (f64, Vec<f64>)> = BTreeMap::new();
     for &(k, s) in points {
-        by_level.entry(k.to_bits()).or_insert((k, Vec::new())).1.push(s);
+        by_level
+            .entry(k.to_bits())
+            .or_insert((k, Vec::new()))
+            .1
+            .push(s);
     }
     let mut levels: Vec<KinshipLevel> = by_level
         .into_values()
@@ -334,7 +341,11 @@ fn diversity(
             })
         })
         .collect();
-    by_params.sort_by(|a, b| (a.gamma, a.eta).partial_cmp(&(b.gamma, b.eta)).expect("finite"));
+    by_params.sort_by(|a, b| {
+        (a.gamma, a.eta)
+            .partial_cmp(&(b.gamma, b.eta))
+            .expect("finite")
+    });
     Diversity {
         distance: name.to_string(),
         sibships: per_sibship.len(),
@@ -381,10 +392,25 @@ mod tests {
                 pair(4, false, Part::FoldB),
             ],
             triplets: vec![
-                TripletItem { father: 1, mother: 2, child: 0, kin: true, part: Part::FoldA },
-                TripletItem { father: 1, mother: 2, child: 3, kin: false, part: Part::FoldA },
+                TripletItem {
+                    father: 1,
+                    mother: 2,
+                    child: 0,
+                    kin: true,
+                    part: Part::FoldA,
+                },
+                TripletItem {
+                    father: 1,
+                    mother: 2,
+                    child: 3,
+                    kin: false,
+                    part: Part::FoldA,
+                },
             ],
-            sibships: vec![Sibship { children: vec![1, 2, 3], params: None }],
+            sibships: vec![Sibship {
+                children: vec![1, 2, 3],
+                params: None,
+            }],
             unmatched_pairs: 0,
             unmatched_triplets: 0,
         };

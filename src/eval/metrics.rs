@@ -264,7 +264,13 @@ mod tests {
     /// 0.6: 4/5; 0.8: 2/5; above: 2/5. The lowest best is 0.2.
     #[test]
     fn best_threshold_by_hand() {
-        let items = [(0.5, false), (0.1, false), (0.9, true), (0.3, true), (0.7, true)];
+        let items = [
+            (0.5, false),
+            (0.1, false),
+            (0.9, true),
+            (0.3, true),
+            (0.7, true),
+        ];
         let t = best_threshold(&items).unwrap();
         assert!(close(t, 0.2), "{t}");
         assert_eq!(correct_at(&items, t), (4, 5));
@@ -285,7 +291,10 @@ mod tests {
     #[test]
     fn wilson_by_hand() {
         let [lo, hi] = wilson(8, 10).unwrap();
-        assert!((lo - 0.4902).abs() < 1e-3 && (hi - 0.9433).abs() < 1e-3, "{lo} {hi}");
+        assert!(
+            (lo - 0.4902).abs() < 1e-3 && (hi - 0.9433).abs() < 1e-3,
+            "{lo} {hi}"
+        );
         let [lo, hi] = wilson(0, 5).unwrap();
         assert_eq!(lo, 0.0);
         assert!(hi > 0.0 && hi < 0.6);
@@ -322,7 +331,10 @@ mod tests {
 
     #[test]
     fn cosine_and_euclidean() {
-        assert!(close(cosine(&[1.0, 0.0], &[1.0, 1.0]).unwrap(), 0.5f64.sqrt()));
+        assert!(close(
+            cosine(&[1.0, 0.0], &[1.0, 1.0]).unwrap(),
+            0.5f64.sqrt()
+        ));
         assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), None);
         assert!(close(euclidean(&[0.0, 0.0], &[3.0, 4.0]), 5.0));
     }

@@ -153,9 +153,14 @@ pub fn build(set: &EvalSet) -> Protocol {
                 continue;
             };
             let start = (h % list.len() as u64) as usize;
-            let found = (0..list.len()).map(|i| list[(start + i) % list.len()]).find(|&c| {
-                c != like && elders.iter().all(|&e| c != e && not_kin(set, &lineage, e, c))
-            });
+            let found = (0..list.len())
+                .map(|i| list[(start + i) % list.len()])
+                .find(|&c| {
+                    c != like
+                        && elders
+                            .iter()
+                            .all(|&e| c != e && not_kin(set, &lineage, e, c))
+                });
             if found.is_some() {
                 return found;
             }

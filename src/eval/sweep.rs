@@ -33,9 +33,7 @@ pub fn parse_grid(args: &[String]) -> Result<Grid> {
                     .ok()
                     .filter(|x| (0.0..=1.0).contains(x))
                     .ok_or_else(|| {
-                        Error::input(format!(
-                            "--sweep {arg}: `{v}` is not a number from 0 to 1"
-                        ))
+                        Error::input(format!("--sweep {arg}: `{v}` is not a number from 0 to 1"))
                     })
             })
             .collect::<Result<_>>()?;

@@ -26,7 +26,14 @@ pub fn read_run(dir: &Path) -> Result<EvalSet> {
     };
     let path = dir.join("manifest.json");
     let manifest = Manifest::read(&path)?;
-    add_family(&mut set, &manifest.scenario.clone(), None, &manifest, dir, &path)?;
+    add_family(
+        &mut set,
+        &manifest.scenario.clone(),
+        None,
+        &manifest,
+        dir,
+        &path,
+    )?;
     Ok(set)
 }
 
@@ -41,11 +48,13 @@ pub fn read_dataset(dir: &Path) -> Result<EvalSet> {
     };
     let list = dir.join("families.csv");
     let text = std::fs::read_to_string(&list).map_err(|e| Error::io(&list, e))?;
-    let bad = |line: usize, what: String| {
-        Error::input(format!("{}:{line}: {what}", list.display()))
-    };
+    let bad =
+        |line: usize, what: String| Error::input(format!("{}:{line}: {what}", list.display()));
     let Some((header, rows)) = table(&text) else {
-        return Err(bad(1, "empty table; a dataset lists its families here".into()));
+        return Err(bad(
+            1,
+            "empty table; a dataset lists its families here".into(),
+        ));
     };
     let column = |name: &str| {
         header
@@ -66,10 +75,7 @@ pub fn read_dataset(dir: &Path) -> Result<EvalSet> {
         let family_dir = dir.join(fid);
         let path = family_dir.join("manifest.json");
         if !path.is_file() {
-            return Err(bad(
-                line,
-                format!("family {fid} has no {}", path.display()),
-            ));
+            return Err(bad(line, format!("family {fid} has no {}", path.display())));
         }
         let manifest = Manifest::read(&path)?;
         add_family(&mut set, fid, Some(split), &manifest, &family_dir, &path)?;

@@ -134,9 +134,8 @@ fn relation(
 fn read_family(set: &mut EvalSet, fid: &str, dir: &Path) -> Result<()> {
     let path = dir.join("mid.csv");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let bad = |line: usize, what: String| {
-        Error::input(format!("{}:{line}: {what}", path.display()))
-    };
+    let bad =
+        |line: usize, what: String| Error::input(format!("{}:{line}: {what}", path.display()));
     let Some((header, rows)) = table(&text) else {
         return Err(bad(1, "empty relationship matrix".into()));
     };

@@ -28,12 +28,15 @@ fn opt(x: Option<f64>) -> String {
 }
 
 fn ci(c: Option<[f64; 2]>) -> String {
-    c.map_or(String::new(), |[lo, hi]| format!(" [{}, {}]", num(lo), num(hi)))
+    c.map_or(String::new(), |[lo, hi]| {
+        format!(" [{}, {}]", num(lo), num(hi))
+    })
 }
 
 fn mean(m: &Option<MeanCi>) -> String {
-    m.as_ref()
-        .map_or("–".into(), |m| format!("{}{} (n={})", num(m.mean), ci(m.ci), m.n))
+    m.as_ref().map_or("–".into(), |m| {
+        format!("{}{} (n={})", num(m.mean), ci(m.ci), m.n)
+    })
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px;color:#222}\
@@ -76,9 +79,19 @@ fn row(h: &mut String, title: &str, cells: impl IntoIterator<Item = String>) {
 
 fn overview(h: &mut String, folders: &[FolderMetrics]) {
     h.push_str("<h2>Folders</h2>\n<table>\n");
-    row(h, "folder", folders.iter().map(|f| format!("<code>{}</code>", esc(&f.folder))));
+    row(
+        h,
+        "folder",
+        folders
+            .iter()
+            .map(|f| format!("<code>{}</code>", esc(&f.folder))),
+    );
     row(h, "layout", folders.iter().map(|f| esc(&f.layout)));
-    row(h, "families", folders.iter().map(|f| f.families.to_string()));
+    row(
+        h,
+        "families",
+        folders.iter().map(|f| f.families.to_string()),
+    );
     row(h, "people", folders.iter().map(|f| f.people.to_string()));
     row(h, "images", folders.iter().map(|f| f.images.to_string()));
     row(
@@ -92,16 +105,31 @@ fn overview(h: &mut String, folders: &[FolderMetrics]) {
                 .join(", ")
         }),
     );
-    row(h, "triplets", folders.iter().map(|f| f.triplets.to_string()));
-    row(h, "sibships (2+ children)", folders.iter().map(|f| f.sibships.to_string()));
+    row(
+        h,
+        "triplets",
+        folders.iter().map(|f| f.triplets.to_string()),
+    );
+    row(
+        h,
+        "sibships (2+ children)",
+        folders.iter().map(|f| f.sibships.to_string()),
+    );
     row(
         h,
         "unmatched (no non-kin partner)",
-        folders
-            .iter()
-            .map(|f| format!("{} pairs, {} triplets", f.unmatched_pairs, f.unmatched_triplets)),
+        folders.iter().map(|f| {
+            format!(
+                "{} pairs, {} triplets",
+                f.unmatched_pairs, f.unmatched_triplets
+            )
+        }),
     );
-    row(h, "held-out threshold", folders.iter().map(|f| esc(&f.held_out)));
+    row(
+        h,
+        "held-out threshold",
+        folders.iter().map(|f| esc(&f.held_out)),
+    );
     h.push_str("</table>\n");
 }
 
@@ -199,13 +227,23 @@ fn space_section(h: &mut String, folders: &[FolderMetrics], space: Space) -> Res
     let _ = writeln!(
         h,
         "<figure>{}</figure>",
-        plots::lines("similarity against kinship", "kinship coefficient φ", "mean similarity", &series)?
+        plots::lines(
+            "similarity against kinship",
+            "kinship coefficient φ",
+            "mean similarity",
+            &series
+        )?
     );
     h.push_str("<table>\n");
     let mut levels: Vec<(f64, String)> = figures
         .iter()
         .flatten()
-        .flat_map(|f| f.resemblance.levels.iter().map(|l| (l.kinship, l.label.clone())))
+        .flat_map(|f| {
+            f.resemblance
+                .levels
+                .iter()
+                .map(|l| (l.kinship, l.label.clone()))
+        })
         .collect();
     levels.sort_by(|a, b| b.0.total_cmp(&a.0));
     levels.dedup_by(|a, b| a.0 == b.0);
@@ -219,17 +257,23 @@ fn space_section(h: &mut String, folders: &[FolderMetrics], space: Space) -> Res
             }),
         );
     }
-    row(h, "slope (similarity per unit φ)", figures.iter().map(|f| opt(f.and_then(|f| f.resemblance.slope))));
+    row(
+        h,
+        "slope (similarity per unit φ)",
+        figures
+            .iter()
+            .map(|f| opt(f.and_then(|f| f.resemblance.slope))),
+    );
     row(
         h,
         "falls at every step",
-        figures.iter().map(|f| {
-            match f.and_then(|f| f.resemblance.monotone) {
+        figures
+            .iter()
+            .map(|f| match f.and_then(|f| f.resemblance.monotone) {
                 Some(true) => "yes".into(),
                 Some(false) => "no".into(),
                 None => "–".into(),
-            }
-        }),
+            }),
     );
     h.push_str("</table>\n");
 
@@ -254,23 +298,28 @@ fn space_section(h: &mut String, folders: &[FolderMetrics], space: Space) -> Res
             h,
             &format!("{relation} ({description})"),
             figures.iter().map(|f| {
-                f.and_then(|f| f.verification.types.iter().find(|t| &t.relation == relation))
-                    .map_or("–".into(), |t| {
-                        format!(
-                            "AUC {}{}<br>accuracy {}<br>kin {} · non-kin {}",
-                            opt(t.auc),
-                            ci(t.auc_ci),
-                            t.accuracy.as_ref().map_or("–".into(), |a| format!(
-                                "{}{} ({}/{})",
-                                num(a.accuracy),
-                                ci(a.ci),
-                                a.correct,
-                                a.measured
-                            )),
-                            t.kin_pairs,
-                            t.non_kin_pairs
-                        )
-                    })
+                f.and_then(|f| {
+                    f.verification
+                        .types
+                        .iter()
+                        .find(|t| &t.relation == relation)
+                })
+                .map_or("–".into(), |t| {
+                    format!(
+                        "AUC {}{}<br>accuracy {}<br>kin {} · non-kin {}",
+                        opt(t.auc),
+                        ci(t.auc_ci),
+                        t.accuracy.as_ref().map_or("–".into(), |a| format!(
+                            "{}{} ({}/{})",
+                            num(a.accuracy),
+                            ci(a.ci),
+                            a.correct,
+                            a.measured
+                        )),
+                        t.kin_pairs,
+                        t.non_kin_pairs
+                    )
+                })
             }),
         );
     }
@@ -309,16 +358,52 @@ fn space_section(h: &mut String, folders: &[FolderMetrics], space: Space) -> Res
     // Tri-subject.
     h.push_str("<h3>Tri-subject verification (RFIW task 2)</h3>\n<p class=\"note\">Father–mother–child triplets against the same parents with a swapped child; a triplet scores the mean of the child's similarity to each parent.</p>\n<table>\n");
     row(h, "", names_of(folders));
-    row(h, "triplets · swapped", figures.iter().map(|f| f.map_or("–".into(), |f| format!("{} · {}", f.tri_subject.triplets, f.tri_subject.swapped))));
-    row(h, "kin score", figures.iter().map(|f| f.map_or("–".into(), |f| mean(&f.tri_subject.kin_score))));
-    row(h, "swapped score", figures.iter().map(|f| f.map_or("–".into(), |f| mean(&f.tri_subject.swapped_score))));
-    row(h, "AUC", figures.iter().map(|f| f.map_or("–".into(), |f| format!("{}{}", opt(f.tri_subject.auc), ci(f.tri_subject.auc_ci)))));
+    row(
+        h,
+        "triplets · swapped",
+        figures.iter().map(|f| {
+            f.map_or("–".into(), |f| {
+                format!("{} · {}", f.tri_subject.triplets, f.tri_subject.swapped)
+            })
+        }),
+    );
+    row(
+        h,
+        "kin score",
+        figures
+            .iter()
+            .map(|f| f.map_or("–".into(), |f| mean(&f.tri_subject.kin_score))),
+    );
+    row(
+        h,
+        "swapped score",
+        figures
+            .iter()
+            .map(|f| f.map_or("–".into(), |f| mean(&f.tri_subject.swapped_score))),
+    );
+    row(
+        h,
+        "AUC",
+        figures.iter().map(|f| {
+            f.map_or("–".into(), |f| {
+                format!("{}{}", opt(f.tri_subject.auc), ci(f.tri_subject.auc_ci))
+            })
+        }),
+    );
     row(
         h,
         "accuracy",
         figures.iter().map(|f| {
             f.and_then(|f| f.tri_subject.accuracy.as_ref())
-                .map_or("–".into(), |a| format!("{}{} ({}/{})", num(a.accuracy), ci(a.ci), a.correct, a.measured))
+                .map_or("–".into(), |a| {
+                    format!(
+                        "{}{} ({}/{})",
+                        num(a.accuracy),
+                        ci(a.ci),
+                        a.correct,
+                        a.measured
+                    )
+                })
         }),
     );
     h.push_str("</table>\n");
@@ -326,8 +411,20 @@ fn space_section(h: &mut String, folders: &[FolderMetrics], space: Space) -> Res
     // Diversity.
     h.push_str("<h3>Diversity among siblings</h3>\n<p class=\"note\">Mean pairwise distance among the children of one couple (couples with two or more), per sibship.</p>\n<table>\n");
     row(h, "", names_of(folders));
-    row(h, "distance", figures.iter().map(|f| f.map_or("–".into(), |f| esc(&f.diversity.distance))));
-    row(h, "mean over sibships", figures.iter().map(|f| f.map_or("–".into(), |f| mean(&f.diversity.mean_distance))));
+    row(
+        h,
+        "distance",
+        figures
+            .iter()
+            .map(|f| f.map_or("–".into(), |f| esc(&f.diversity.distance))),
+    );
+    row(
+        h,
+        "mean over sibships",
+        figures
+            .iter()
+            .map(|f| f.map_or("–".into(), |f| mean(&f.diversity.mean_distance))),
+    );
     row(
         h,
         "by (gamma, eta)",
@@ -336,7 +433,14 @@ fn space_section(h: &mut String, folders: &[FolderMetrics], space: Space) -> Res
                 f.diversity
                     .by_params
                     .iter()
-                    .map(|p| format!("γ {} η {}: {}", p.gamma, p.eta, mean(&Some(p.mean_distance.clone()))))
+                    .map(|p| {
+                        format!(
+                            "γ {} η {}: {}",
+                            p.gamma,
+                            p.eta,
+                            mean(&Some(p.mean_distance.clone()))
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("<br>")
             })
@@ -351,7 +455,12 @@ fn space_section(h: &mut String, folders: &[FolderMetrics], space: Space) -> Res
         let _ = writeln!(
             h,
             "<figure>{}<figcaption>{}</figcaption></figure>",
-            plots::histogram("diversity among siblings", &fig.diversity.distance, &fig.diversity.per_sibship, 20)?,
+            plots::histogram(
+                "diversity among siblings",
+                &fig.diversity.distance,
+                &fig.diversity.per_sibship,
+                20
+            )?,
             esc(&f.folder)
         );
     }
@@ -372,7 +481,16 @@ fn region_shares(h: &mut String, folders: &[FolderMetrics]) {
     }
     h.push_str("<h3>Where the children's regions came from</h3>\n<p class=\"note\">Per child, the share of its regions (background and pinned regions left out) from the father, the mother and the pool, observed (mean over children) against the expectation from its gamma and eta: a region is inherited with probability ⌊34·(1−η)⌋/34, then weighted (1−γ)/2 to each parent on average and γ to the pool; otherwise it is the pool's.</p>\n<table>\n");
     row(h, "", names_of(folders));
-    row(h, "children", folders.iter().map(|f| f.genes.region_shares.as_ref().map_or("–".into(), |s| s.children.to_string())));
+    row(
+        h,
+        "children",
+        folders.iter().map(|f| {
+            f.genes
+                .region_shares
+                .as_ref()
+                .map_or("–".into(), |s| s.children.to_string())
+        }),
+    );
     type Pick = fn(&super::super::genes::RegionShares) -> &super::super::genes::Share;
     let parts: [(&str, Pick); 4] = [
         ("father", |s| &s.father),
@@ -444,12 +562,16 @@ fn sweep_section(h: &mut String, sweep: &Sweep) -> Result<()> {
     etas.dedup();
     type Pick = fn(&super::super::sweep::SweepPoint) -> Option<(f64, Option<[f64; 2]>)>;
     let plots_wanted: [(&str, &str, Pick); 4] = [
-        ("gene resemblance slope", "slope", |p| Some((p.genes.as_ref()?.slope?, None))),
+        ("gene resemblance slope", "slope", |p| {
+            Some((p.genes.as_ref()?.slope?, None))
+        }),
         ("gene diversity", "mean distance", |p| {
             let d = p.genes.as_ref()?.diversity.as_ref()?;
             Some((d.mean, d.ci))
         }),
-        ("face resemblance slope", "slope", |p| Some((p.faces.as_ref()?.slope?, None))),
+        ("face resemblance slope", "slope", |p| {
+            Some((p.faces.as_ref()?.slope?, None))
+        }),
         ("face diversity", "mean distance", |p| {
             let d = p.faces.as_ref()?.diversity.as_ref()?;
             Some((d.mean, d.ci))
@@ -472,7 +594,11 @@ fn sweep_section(h: &mut String, sweep: &Sweep) -> Result<()> {
         if series.is_empty() {
             continue;
         }
-        let _ = writeln!(h, "<figure>{}</figure>", plots::lines(title, "gamma", y, &series)?);
+        let _ = writeln!(
+            h,
+            "<figure>{}</figure>",
+            plots::lines(title, "gamma", y, &series)?
+        );
     }
     h.push_str("</div>\n");
     Ok(())

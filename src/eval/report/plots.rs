@@ -62,7 +62,9 @@ pub fn roc(title: &str, curves: &[(String, Vec<[f64; 2]>)]) -> Result<String> {
                 ))
                 .map_err(plot_error)?
                 .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -91,8 +93,12 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> Resu
             .iter()
             .flat_map(|p| [p.1].into_iter().chain(p.2.into_iter().flatten()))
     });
-    let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
-    let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(y), b.max(y)));
+    let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+        (a.min(y), b.max(y))
+    });
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -121,13 +127,21 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> Resu
                 ))
                 .map_err(plot_error)?
                 .label(s.label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
             chart
-                .draw_series(sorted.iter().map(|p| Circle::new((p.0, p.1), 3, c.filled())))
+                .draw_series(
+                    sorted
+                        .iter()
+                        .map(|p| Circle::new((p.0, p.1), 3, c.filled())),
+                )
                 .map_err(plot_error)?;
             chart
                 .draw_series(sorted.iter().filter_map(|p| {
-                    p.2.map(|[lo, hi]| ErrorBar::new_vertical(p.0, lo, p.1, hi, c.stroke_width(1), 8))
+                    p.2.map(|[lo, hi]| {
+                        ErrorBar::new_vertical(p.0, lo, p.1, hi, c.stroke_width(1), 8)
+                    })
                 }))
                 .map_err(plot_error)?;
         }
@@ -147,7 +161,9 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> Resu
 pub fn histogram(title: &str, x_desc: &str, values: &[f64], bins: usize) -> Result<String> {
     let (lo, hi) = values
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     let range = padded(lo, hi);
     let width = (range.end - range.start) / bins as f64;
     let mut counts = vec![0usize; bins];
@@ -192,7 +208,11 @@ mod tests {
     #[test]
     fn plots_are_self_contained_svg() {
         let svgs = [
-            roc("ROC", &[("fs".into(), vec![[0.0, 0.0], [0.2, 0.7], [1.0, 1.0]])]).unwrap(),
+            roc(
+                "ROC",
+                &[("fs".into(), vec![[0.0, 0.0], [0.2, 0.7], [1.0, 1.0]])],
+            )
+            .unwrap(),
             lines(
                 "resemblance",
                 "kinship",
@@ -208,8 +228,14 @@ mod tests {
             histogram("one", "distance", &[0.3], 10).unwrap(),
         ];
         for svg in svgs {
-            assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
-            assert!(!svg.contains("href"), "an SVG that fetches something: {svg}");
+            assert!(
+                svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+                "{svg}"
+            );
+            assert!(
+                !svg.contains("href"),
+                "an SVG that fetches something: {svg}"
+            );
         }
     }
 }

@@ -71,8 +71,20 @@ fn folder(out: &mut String, m: &FolderMetrics) {
             s.pool.expected
         );
     }
-    space(out, "genes", m.genes.available, &m.genes.note, m.genes.figures.as_ref());
-    space(out, "faces", m.faces.available, &m.faces.note, m.faces.figures.as_ref());
+    space(
+        out,
+        "genes",
+        m.genes.available,
+        &m.genes.note,
+        m.genes.figures.as_ref(),
+    );
+    space(
+        out,
+        "faces",
+        m.faces.available,
+        &m.faces.note,
+        m.faces.figures.as_ref(),
+    );
     if m.faces.network.is_some() {
         let _ = writeln!(
             out,
@@ -92,7 +104,12 @@ pub fn summary(report: &Report, out: &std::path::Path) -> String {
         folder(&mut s, m);
     }
     if let Some(sweep) = &report.sweep {
-        let _ = writeln!(s, "sweep over {} points ({} families each):", sweep.points.len(), sweep.families);
+        let _ = writeln!(
+            s,
+            "sweep over {} points ({} families each):",
+            sweep.points.len(),
+            sweep.families
+        );
         for p in &sweep.points {
             let g = p.genes.as_ref();
             let _ = writeln!(
