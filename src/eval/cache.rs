@@ -56,10 +56,7 @@ impl DescriptorCache {
             if stored_dim == Some(dimension) {
                 let mut at = header;
                 good = header as u64;
-                loop {
-                    let Some(head) = bytes.get(at..at + 33) else {
-                        break;
-                    };
+                while let Some(head) = bytes.get(at..at + 33) {
                     let key: Key = head[..32].try_into().expect("32 bytes");
                     let value = match head[32] {
                         0 => {

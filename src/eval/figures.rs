@@ -223,7 +223,9 @@ pub fn held_out_accuracy(
             .collect()
     };
     let both_classes = |v: &[(f64, bool)]| v.iter().any(|x| x.1) && v.iter().any(|x| !x.1);
-    let rounds: Vec<(Vec<(f64, bool)>, Vec<(f64, bool)>)> = match held_out {
+    // (fit, measure) rounds.
+    type Items = Vec<(f64, bool)>;
+    let rounds: Vec<(Items, Items)> = match held_out {
         HeldOut::Splits => {
             let (val, train) = (part(Part::Val), part(Part::Train));
             let fit = if both_classes(&val) {

@@ -24,9 +24,11 @@ pub fn fields(line: &str) -> Vec<String> {
     out
 }
 
-/// Header and rows of a CSV text, blank lines skipped; each row is paired
-/// with its 1-based line number for error messages.
-pub fn table(text: &str) -> Option<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+/// A table's rows, each with its 1-based line number for error messages.
+pub type Rows = Vec<(usize, Vec<String>)>;
+
+/// Header and rows of a CSV text, blank lines skipped.
+pub fn table(text: &str) -> Option<(Vec<String>, Rows)> {
     let mut lines = text
         .lines()
         .enumerate()
