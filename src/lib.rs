@@ -10,6 +10,7 @@ pub mod align;
 pub mod attributes;
 pub mod cli;
 pub mod dataset;
+pub mod describe;
 pub mod dlib;
 pub mod engine;
 pub mod error;

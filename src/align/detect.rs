@@ -28,7 +28,13 @@ pub struct FaceDetector {
     detector: Box<dyn rustface::Detector>,
 }
 
-impl FaceDetector {
+/// A loaded detector model, from which detectors are made cheaply: a
+/// detector scans with `&mut self` and is not `Send`, so code that detects
+/// from several threads makes one per thread (or per call) from this.
+#[derive(Clone)]
+pub struct DetectorModel(rustface::Model);
+
+impl DetectorModel {
     /// Loads `seeta_fd_frontal_v1.0.bin`.
     pub fn load(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -38,13 +44,25 @@ impl FaceDetector {
                 path.display()
             ))
         })?;
-        let mut detector = rustface::create_detector_with_model(model);
+        Ok(DetectorModel(model))
+    }
+
+    /// A detector with this model.
+    pub fn detector(&self) -> FaceDetector {
+        let mut detector = rustface::create_detector_with_model(self.0.clone());
         // The settings of rustface's own demo (SeetaFace's defaults).
         detector.set_min_face_size(MIN_FACE);
         detector.set_score_thresh(2.0);
         detector.set_pyramid_scale_factor(0.8);
         detector.set_slide_window_step(4, 4);
-        Ok(FaceDetector { detector })
+        FaceDetector { detector }
+    }
+}
+
+impl FaceDetector {
+    /// Loads `seeta_fd_frontal_v1.0.bin`.
+    pub fn load(path: &Path) -> Result<Self> {
+        Ok(DetectorModel::load(path)?.detector())
     }
 
     /// The faces in `image`, largest first.

@@ -28,6 +28,12 @@ pub enum WeightsCommand {
         /// SeetaFace's seeta_fd_frontal_v1.0.bin face detector, copied: `famsim align --weights`.
         #[arg(long, value_name = "FILE")]
         detector: Option<PathBuf>,
+        /// dlib's dlib_face_recognition_resnet_model_v1.dat or .dat.bz2 (128-D face descriptor), copied as given.
+        #[arg(long, value_name = "FILE")]
+        descriptor: Option<PathBuf>,
+        /// dlib's shape_predictor_5_face_landmarks.dat or .dat.bz2 (the descriptor's chips), copied as given.
+        #[arg(long, value_name = "FILE")]
+        landmarks5: Option<PathBuf>,
         /// The weights directory to write, e.g. weights/ffhq.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -48,6 +54,8 @@ pub fn run(command: WeightsCommand) -> Result<()> {
             e4e,
             landmarks,
             detector,
+            descriptor,
+            landmarks5,
             out,
         } => {
             let info = import(&ImportRequest {
@@ -57,6 +65,8 @@ pub fn run(command: WeightsCommand) -> Result<()> {
                 e4e,
                 landmarks,
                 detector,
+                descriptor,
+                landmarks5,
                 out: out.clone(),
             })?;
             print!("{}", info.describe(&out));

@@ -228,6 +228,35 @@ impl<R: Read> DlibReader<R> {
         String::from_utf8(buf).map_err(|_| self.error(what, "string is not UTF-8"))
     }
 
+    /// The bytes of a string whose length was already read (a caller that
+    /// had to look at the length to tell a string from a number, as dlib's
+    /// `dnn` input layer requires).
+    pub fn string_of_len(&mut self, len: u64, what: &str) -> Result<String> {
+        if len > 1 << 20 {
+            return Err(self.error(what, format!("string length {len} is absurd")));
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.bytes(&mut buf, what)?;
+        String::from_utf8(buf).map_err(|_| self.error(what, "string is not UTF-8"))
+    }
+
+    /// A `bool`: dlib writes the character `'1'` or `'0'`.
+    pub fn bool(&mut self, what: &str) -> Result<bool> {
+        let mut b = [0u8; 1];
+        self.bytes(&mut b, what)?;
+        match b[0] {
+            b'1' => Ok(true),
+            b'0' => Ok(false),
+            other => {
+                self.offset -= 1;
+                Err(self.error(
+                    what,
+                    format!("byte 0x{other:02x} is not a bool ('0' or '1')"),
+                ))
+            }
+        }
+    }
+
     /// A `std::vector<T>`: its length (at most `limit`), then each item read by `item`.
     pub fn vec<T>(
         &mut self,

@@ -6,8 +6,9 @@
 //!   flattened with dots, shapes) and reads one on request as f32:
 //!   [`pytorch::PytorchFile`] (`torch.save` zip or legacy pickle, read
 //!   without executing anything), [`safetensors::SafetensorsFile`] (famsim's
-//!   native files) and [`MemorySource`] (tensors built in memory, for tests
-//!   and benchmarks). [`Weights`] wraps any of them.
+//!   native files), [`dlib_dnn::DlibDnnFile`] (dlib's `dnn` network files,
+//!   the face descriptor) and [`MemorySource`] (tensors built in memory, for
+//!   tests and benchmarks). [`Weights`] wraps any of them.
 //! - A [`StateDict`] is the strict reader every network loads through, like
 //!   PyTorch's `load_state_dict(strict=True)` or candle's `VarBuilder`:
 //!   `sd.pp("conv1").tensor("weight", [out, in, 3, 3])`. A missing or
@@ -20,9 +21,12 @@
 //! famsim's native copies, which keep the PyTorch names.
 //!
 //! A new network (a landmark model, an attribute classifier) adds a loader
-//! that walks a [`StateDict`]; a new file format (dlib's `.dat`) adds a
-//! [`TensorSource`] in a file of its own and a constructor on [`Weights`].
+//! that walks a [`StateDict`]; a new file format adds a [`TensorSource`] in
+//! a file of its own and a constructor on [`Weights`]. (dlib's landmark
+//! cascades are regression trees, not tensors, so `dlib::shape_predictor`
+//! reads its files itself.)
 
+pub mod dlib_dnn;
 pub mod pytorch;
 pub mod safetensors;
 
@@ -124,6 +128,14 @@ impl Weights {
         Ok(Weights::from_source(Box::new(
             safetensors::SafetensorsFile::open(path.as_ref())?,
         )))
+    }
+
+    /// Opens a dlib `dnn` network file (`.dat` or `.dat.bz2`), such as the
+    /// face descriptor; see [`dlib_dnn`] for its tensor names.
+    pub fn dlib_dnn(path: impl AsRef<Path>) -> Result<Weights> {
+        Ok(Weights::from_source(Box::new(dlib_dnn::DlibDnnFile::open(
+            path.as_ref(),
+        )?)))
     }
 
     /// Tensors built in memory, under `label` in messages.

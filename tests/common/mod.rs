@@ -489,3 +489,35 @@ pub fn bzip2_copy(src: &Path, dest: &Path) {
     std::io::copy(&mut std::fs::File::open(src).unwrap(), &mut enc).unwrap();
     enc.finish().unwrap();
 }
+
+/// A model file from face_recognition_models (unpacked by `.ci/run` under
+/// ~/.cache/famsim-models), or None (skip) outside CI when it is missing.
+fn face_recognition_model(name: &str) -> Option<PathBuf> {
+    let found = std::env::var("HOME").ok().map(|home| {
+        Path::new(&home)
+            .join(
+                ".cache/famsim-models/face_recognition_models-0.3.0/face_recognition_models/models",
+            )
+            .join(name)
+    });
+    let found = found.filter(|p| p.is_file());
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{name} is missing; .ci/run installs it (face_recognition_models 0.3.0)"
+        );
+        eprintln!("skipping: {name} is not installed");
+    }
+    found
+}
+
+/// dlib's face descriptor network, or None (skip) outside CI when missing.
+pub fn descriptor_model() -> Option<PathBuf> {
+    face_recognition_model("dlib_face_recognition_resnet_model_v1.dat")
+}
+
+/// dlib's 5-point landmark model, or None (skip) outside CI when missing.
+pub fn landmarks5_model() -> Option<PathBuf> {
+    face_recognition_model("shape_predictor_5_face_landmarks.dat")
+}

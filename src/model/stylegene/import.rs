@@ -13,8 +13,8 @@ use super::mixer::StyleGeneMappings;
 use super::stylegan2::Generator;
 use super::weights::{
     pool_info, write_pool, FileRecord, GeneratorArch, MappingsArch, ModelInfo, PhotoEncoderArch,
-    DETECTOR_FILE, FORMAT_VERSION, GENERATOR_FILE, LANDMARKS_FILE, MAPPINGS_FILE,
-    PHOTO_ENCODER_FILE, POOL_FILE,
+    DESCRIPTOR_FILE, DETECTOR_FILE, FORMAT_VERSION, GENERATOR_FILE, LANDMARKS5_FILE,
+    LANDMARKS_FILE, MAPPINGS_FILE, PHOTO_ENCODER_FILE, POOL_FILE,
 };
 use crate::align::detect::FaceDetector;
 use crate::dlib::ShapePredictor;
@@ -43,6 +43,12 @@ pub struct ImportRequest {
     pub landmarks: Option<PathBuf>,
     /// SeetaFace's `seeta_fd_frontal_v1.0.bin`, optional: `famsim align --weights` uses it.
     pub detector: Option<PathBuf>,
+    /// dlib's `dlib_face_recognition_resnet_model_v1.dat` (or `.dat.bz2`),
+    /// optional: the face descriptor (`famsim::describe`).
+    pub descriptor: Option<PathBuf>,
+    /// dlib's `shape_predictor_5_face_landmarks.dat` (or `.dat.bz2`),
+    /// optional: the face descriptor's chips.
+    pub landmarks5: Option<PathBuf>,
     /// The weights directory to write.
     pub out: PathBuf,
 }
@@ -104,6 +110,12 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if let Some(path) = &req.detector {
         FaceDetector::load(path)?;
     }
+    if let Some(path) = &req.descriptor {
+        check_descriptor(path)?;
+    }
+    if let Some(path) = &req.landmarks5 {
+        check_landmarks5(path)?;
+    }
 
     std::fs::create_dir_all(&req.out).map_err(|e| Error::io(&req.out, e))?;
     write_generator(&checkpoint, &req.out.join(GENERATOR_FILE))?;
@@ -142,6 +154,8 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         Some(source) => copy_file(source, &req.out.join(DETECTOR_FILE))?,
         None => remove_if_present(&req.out.join(DETECTOR_FILE))?,
     }
+    let descriptor_name = copy_dlib_model(&req.descriptor, DESCRIPTOR_FILE, &req.out)?;
+    let landmarks5_name = copy_dlib_model(&req.landmarks5, LANDMARKS5_FILE, &req.out)?;
 
     let mut sources = vec![
         FileRecord::of("stylegan2", &req.stylegan2)?,
@@ -159,6 +173,12 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if let Some(p) = &req.detector {
         sources.push(FileRecord::of("detector", p)?);
     }
+    if let Some(p) = &req.descriptor {
+        sources.push(FileRecord::of("descriptor", p)?);
+    }
+    if let Some(p) = &req.landmarks5 {
+        sources.push(FileRecord::of("landmarks5", p)?);
+    }
     let mut files = vec![
         FileRecord::of("generator", &req.out.join(GENERATOR_FILE))?,
         FileRecord::of("mappings", &req.out.join(MAPPINGS_FILE))?,
@@ -175,8 +195,14 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if req.detector.is_some() {
         files.push(FileRecord::of("detector", &req.out.join(DETECTOR_FILE))?);
     }
-    // The copies are the sources byte for byte (what `align` loaded above).
-    for role in ["landmarks", "detector"] {
+    if let Some(name) = &descriptor_name {
+        files.push(FileRecord::of("descriptor", &req.out.join(name))?);
+    }
+    if let Some(name) = &landmarks5_name {
+        files.push(FileRecord::of("landmarks5", &req.out.join(name))?);
+    }
+    // The copies are the sources byte for byte (what was loaded above).
+    for role in ["landmarks", "detector", "descriptor", "landmarks5"] {
         let sum = |records: &[FileRecord]| {
             records
                 .iter()
@@ -205,6 +231,8 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         photo_encoder,
         landmarks: landmarks_name,
         detector: req.detector.as_ref().map(|_| DETECTOR_FILE.to_string()),
+        descriptor: descriptor_name,
+        landmarks5: landmarks5_name,
         sources,
         files,
     };
@@ -366,6 +394,65 @@ fn check_landmarks(path: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Reads a face-descriptor network and checks it is dlib's 128-D one over
+/// 150 px chips (the whole network is checked layer by layer when
+/// `famsim::describe` loads it; this module cannot import that one).
+fn check_descriptor(path: &Path) -> Result<()> {
+    use crate::dlib::dnn::{DnnFile, Layer};
+    let file = DnnFile::load(path)?;
+    let top = match file.layers.first() {
+        Some(Layer::Fc(fc)) => Some((fc.num_inputs, fc.num_outputs)),
+        _ => None,
+    };
+    if top != Some((256, 128)) || file.input.size != Some((150, 150)) {
+        return Err(Error::input(format!(
+            "{}: a dlib network, but not the face descriptor \
+             (dlib_face_recognition_resnet_model_v1.dat: 150×150 chips → 128 values)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Loads a landmark model for the descriptor's chips: it must be dlib's 5-point one.
+fn check_landmarks5(path: &Path) -> Result<()> {
+    let predictor = ShapePredictor::load(path)?;
+    if predictor.parts() != 5 {
+        return Err(Error::input(format!(
+            "{}: a {}-point shape predictor; the face descriptor's chips need the 5-point one \
+             (shape_predictor_5_face_landmarks.dat)",
+            path.display(),
+            predictor.parts()
+        )));
+    }
+    Ok(())
+}
+
+/// Copies an optional dlib model under `name` (keeping `.bz2` when the
+/// source has it), removing any earlier copy a re-import without it would
+/// leave behind. Returns the name used.
+fn copy_dlib_model(source: &Option<PathBuf>, name: &str, out: &Path) -> Result<Option<String>> {
+    let compressed = source
+        .as_ref()
+        .map(|s| s.extension().is_some_and(|e| e == "bz2"));
+    let chosen = compressed.map(|c| {
+        if c {
+            format!("{name}.bz2")
+        } else {
+            name.to_string()
+        }
+    });
+    for candidate in [name.to_string(), format!("{name}.bz2")] {
+        if Some(&candidate) != chosen.as_ref() {
+            remove_if_present(&out.join(candidate))?;
+        }
+    }
+    if let (Some(source), Some(chosen)) = (source, &chosen) {
+        copy_file(source, &out.join(chosen))?;
+    }
+    Ok(chosen)
 }
 
 /// The landmark model's name in the folder: compressed files keep `.bz2`.

@@ -8,7 +8,9 @@
 //! | `photo_encoder.safetensors` | e4e's `encoder.*` and `latent_avg`, under their PyTorch names (optional) |
 //! | `gene_pool.safetensors` | the gene pool: per key "age-gender-race", `KEY/mean` and `KEY/logvar` of shape `[entries, N, 34, W]` (optional) |
 //! | `shape_predictor_68_face_landmarks.dat[.bz2]` | dlib's 68-point landmark model for `famsim align`, copied as given (optional) |
-//! | `seeta_fd_frontal_v1.0.bin` | SeetaFace's face detector for `famsim align`, copied as given (optional) |
+//! | `seeta_fd_frontal_v1.0.bin` | SeetaFace's face detector for `famsim align` and the face descriptor, copied as given (optional) |
+//! | `dlib_face_recognition_resnet_model_v1.dat[.bz2]` | dlib's 128-D face descriptor network (`famsim::describe`), copied as given (optional) |
+//! | `shape_predictor_5_face_landmarks.dat[.bz2]` | dlib's 5-point landmark model for the descriptor's chips, copied as given (optional) |
 //!
 //! Tensors keep their PyTorch names so the same loaders read the official
 //! files and the native ones, and a user can compare them in Python.
@@ -34,6 +36,11 @@ pub const PHOTO_ENCODER_FILE: &str = "photo_encoder.safetensors";
 /// dlib's landmark model as the folder keeps it; `.bz2` is appended when the
 /// imported file was compressed (the reader takes either, so it is not unpacked).
 pub const LANDMARKS_FILE: &str = "shape_predictor_68_face_landmarks.dat";
+/// dlib's face descriptor network, as `weights import --descriptor` names it
+/// (`.bz2` kept when the source is compressed).
+pub const DESCRIPTOR_FILE: &str = "dlib_face_recognition_resnet_model_v1.dat";
+/// dlib's 5-point landmark model, as `weights import --landmarks5` names it.
+pub const LANDMARKS5_FILE: &str = "shape_predictor_5_face_landmarks.dat";
 pub const DETECTOR_FILE: &str = "seeta_fd_frontal_v1.0.bin";
 
 /// Version of the directory layout; bumped when a file changes meaning.
@@ -71,6 +78,14 @@ pub struct ModelInfo {
     /// was imported (`--detector`); `famsim align --weights` uses it.
     #[serde(default)]
     pub detector: Option<String>,
+    /// File name, in this directory, of dlib's face descriptor network, when
+    /// one was imported (`--descriptor`); `famsim::describe` uses it.
+    #[serde(default)]
+    pub descriptor: Option<String>,
+    /// File name, in this directory, of dlib's 5-point landmark model, when
+    /// one was imported (`--landmarks5`); the face descriptor's chips use it.
+    #[serde(default)]
+    pub landmarks5: Option<String>,
     /// The official files this directory was made from.
     pub sources: Vec<FileRecord>,
     /// The native files in this directory.
@@ -127,7 +142,7 @@ pub struct PoolInfo {
 /// A file with its role, size and checksum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
-    /// "stylegan2", "stylegene", "gene_pool", "e4e", "landmarks", "detector", "latents", "attributes", or a native file's role.
+    /// "stylegan2", "stylegene", "gene_pool", "e4e", "landmarks", "detector", "descriptor", "landmarks5", "latents", "attributes", or a native file's role.
     pub role: String,
     /// File name (sources: as given on the command line).
     pub name: String,
@@ -256,6 +271,20 @@ impl ModelInfo {
             None => writeln!(
                 s,
                 "  face detector: none (`famsim align --weights` needs `weights import --detector`)"
+            ),
+        };
+        let _ = match &self.descriptor {
+            Some(f) => writeln!(s, "  face descriptor: dlib ResNet, 128-D, {f}"),
+            None => writeln!(
+                s,
+                "  face descriptor: none (face descriptors need `weights import --descriptor`)"
+            ),
+        };
+        let _ = match &self.landmarks5 {
+            Some(f) => writeln!(s, "  descriptor landmarks: dlib 5 points, {f}"),
+            None => writeln!(
+                s,
+                "  descriptor landmarks: none (face descriptors need `weights import --landmarks5`)"
             ),
         };
         match &self.pool {
@@ -442,6 +471,8 @@ mod tests {
             }),
             landmarks: Some(LANDMARKS_FILE.to_string()),
             detector: Some(DETECTOR_FILE.to_string()),
+            descriptor: Some(DESCRIPTOR_FILE.to_string()),
+            landmarks5: Some(LANDMARKS5_FILE.to_string()),
             sources: vec![],
             files: vec![],
         }

@@ -1,0 +1,397 @@
+//! dlib's face descriptor: the network file, the chip and the descriptor
+//! against dlib's Python binding (fixtures from tools/fixtures/descriptor_fixture.py).
+
+mod common;
+
+use famsim::dlib::dnn::{DnnFile, Layer};
+
+#[test]
+fn the_descriptor_network_file_reads_to_its_end() {
+    let Some(path) = common::descriptor_model() else {
+        return;
+    };
+    let file = DnnFile::load(&path).unwrap();
+    // dnn_face_recognition_ex.cpp's anet_type: 29 convolutions, each with its
+    // affine, 14 residual additions, 130 layers over the input.
+    let count = |kind: &str| file.layers.iter().filter(|l| l.kind() == kind).count();
+    assert_eq!(file.layers.len(), 130);
+    assert_eq!(
+        (count("con"), count("affine"), count("add_prev")),
+        (29, 29, 14)
+    );
+    match &file.layers[0] {
+        Layer::Fc(fc) => {
+            assert_eq!((fc.num_inputs, fc.num_outputs), (256, 128));
+            assert!(fc.biases.is_empty(), "fc_no_bias");
+        }
+        other => panic!("layer<1> is {}", other.kind()),
+    }
+    match &file.layers[129] {
+        Layer::Con(c) => assert_eq!(
+            (
+                c.num_filters,
+                c.in_channels,
+                c.rows,
+                c.stride_y,
+                c.padding_y
+            ),
+            (32, 3, 7, 2, 0)
+        ),
+        other => panic!("layer<130> is {}", other.kind()),
+    }
+    assert_eq!(file.input.size, Some((150, 150)));
+    assert_eq!(
+        (
+            file.input.avg_red,
+            file.input.avg_green,
+            file.input.avg_blue
+        ),
+        (122.782, 117.001, 104.298)
+    );
+}
+
+#[test]
+fn a_truncated_network_file_names_the_layer_and_the_offset() {
+    let Some(path) = common::descriptor_model() else {
+        return;
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.dat");
+    // Half the file: the stream ends inside some convolution's parameters.
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let err = DnnFile::load(&cut).unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(err.exit_code(), 2, "{msg}");
+    assert!(msg.contains("cut.dat"), "{msg}");
+    assert!(msg.contains("truncated"), "{msg}");
+    assert!(msg.contains("(con_4) params"), "{msg}");
+    assert!(msg.contains(&format!("byte {}", bytes.len() / 2)), "{msg}");
+    let layer = msg.split("layer<").nth(1).and_then(|s| s.split('>').next());
+    assert!(layer.is_some_and(|n| n.parse::<usize>().is_ok()), "{msg}");
+
+    // A layer name famsim does not know is named too.
+    let mut odd = bytes.clone();
+    let at = odd.windows(7).position(|w| w == b"affine_").unwrap();
+    odd[at..at + 7].copy_from_slice(b"affinX_");
+    std::fs::write(&cut, &odd).unwrap();
+    let msg = DnnFile::load(&cut).unwrap_err().to_string();
+    assert!(msg.contains("`affinX_` is not one famsim reads"), "{msg}");
+    // The offset is where the name ends.
+    assert!(msg.contains(&format!("byte {}:", at + 7)), "{msg}");
+}
+
+use famsim::describe::{chip, Describer, DescriberFiles, FaceDescriber, CHIP_PADDING};
+use famsim::dlib::FaceBox;
+use famsim::model::backend::{CpuBackend, ModelBackend, ReferenceCpuBackend};
+use std::path::{Path, PathBuf};
+
+/// The largest per-channel difference allowed between famsim's chip and
+/// dlib's: measured 0 on every fixture (the pyramid level, the bilinear
+/// sampling and the truncations are dlib's, step for step). A last-bit
+/// difference in the affine map (famsim's closed form where dlib solves by
+/// SVD) could one day move a truncation by one level; that would show here.
+const CHIP_TOLERANCE: u8 = 0;
+/// The descriptor parity the issue asks for (Euclidean).
+const DESCRIPTOR_TOLERANCE: f32 = 1e-3;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+struct Photo {
+    name: String,
+    image: famsim::image::Image,
+    face: FaceBox,
+    landmarks: Vec<[i64; 2]>,
+    chip: famsim::image::Image,
+    descriptor: Vec<f32>,
+}
+
+fn photos() -> Vec<Photo> {
+    let dir = fixtures();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("descriptor/descriptor.json")).unwrap())
+            .unwrap();
+    json["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["photo"].as_str().unwrap().to_string();
+            let b: Vec<i64> = serde_json::from_value(p["box"].clone()).unwrap();
+            Photo {
+                image: famsim::io::photo::read_photo(&dir.join(&name)).unwrap(),
+                face: FaceBox {
+                    left: b[0],
+                    top: b[1],
+                    right: b[2],
+                    bottom: b[3],
+                },
+                landmarks: serde_json::from_value(p["landmarks5"].clone()).unwrap(),
+                chip: famsim::io::photo::read_photo(
+                    &dir.join("descriptor").join(p["chip"].as_str().unwrap()),
+                )
+                .unwrap(),
+                descriptor: serde_json::from_value(p["descriptor"].clone()).unwrap(),
+                name,
+            }
+        })
+        .collect()
+}
+
+fn files() -> Option<DescriberFiles> {
+    Some(DescriberFiles {
+        descriptor: common::descriptor_model()?,
+        landmarks5: common::landmarks5_model()?,
+        detector: common::seeta_model(),
+    })
+}
+
+fn euclidean(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt()
+}
+
+/// famsim's chip, from the fixture's landmarks, is dlib's chip. obama.png's
+/// face needs one level of dlib's pyramid, astronaut_crop's chip runs off the
+/// photo, lfw_0's is enlarged from 25 pixels.
+#[test]
+fn chips_match_dlib_get_face_chip() {
+    let mut worst = 0u8;
+    for p in photos() {
+        let landmarks: Vec<[i64; 2]> = p.landmarks.clone();
+        let details = chip::face_chip_details(&landmarks, 150, CHIP_PADDING).unwrap();
+        let ours = chip::extract_chip(&p.image, &details).unwrap();
+        assert_eq!((ours.width, ours.height), (150, 150), "{}", p.name);
+        let diff = ours
+            .rgb
+            .iter()
+            .zip(&p.chip.rgb)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        let differing = ours
+            .rgb
+            .iter()
+            .zip(&p.chip.rgb)
+            .filter(|(a, b)| a != b)
+            .count();
+        eprintln!(
+            "{}: chip max diff {diff}, {differing} values differ",
+            p.name
+        );
+        worst = worst.max(diff);
+    }
+    assert!(worst <= CHIP_TOLERANCE, "chip differs by {worst}");
+}
+
+fn descriptors_match_dlib<B: ModelBackend>(device: &B::Device) {
+    let Some(files) = files() else {
+        return;
+    };
+    let describer = Describer::<B>::load_on(&files, device).unwrap();
+    for p in photos() {
+        let aligned = describer.align(&p.image, p.face).unwrap();
+        assert_eq!(
+            aligned.landmarks.to_vec(),
+            p.landmarks,
+            "{}: landmarks",
+            p.name
+        );
+        let ours = describer.describe_face(&p.image, p.face).unwrap();
+        let d = euclidean(ours.as_slice(), &p.descriptor);
+        // The network alone, on dlib's own chip.
+        let on_chip = describer.describe_chips(&[&p.chip]).unwrap()[0];
+        let d_chip = euclidean(on_chip.as_slice(), &p.descriptor);
+        eprintln!("{}: distance {d:.2e} (on dlib's chip {d_chip:.2e})", p.name);
+        assert!(
+            d_chip <= DESCRIPTOR_TOLERANCE,
+            "{}: network {d_chip}",
+            p.name
+        );
+        assert!(d <= DESCRIPTOR_TOLERANCE, "{}: descriptor {d}", p.name);
+    }
+}
+
+#[test]
+fn descriptors_match_dlib_on_the_cpu_backend() {
+    descriptors_match_dlib::<CpuBackend>(&Default::default());
+}
+
+#[test]
+fn descriptors_match_dlib_on_the_burn_reference_backend() {
+    descriptors_match_dlib::<ReferenceCpuBackend>(&Default::default());
+}
+
+/// The whole pipeline with famsim's own detector: SeetaFace's box differs
+/// from dlib's HOG box, the 5-point cascade converges to nearby points, and
+/// the descriptor stays well inside dlib's same-person threshold of 0.6.
+#[test]
+fn describe_finds_the_face_and_lands_near_dlib() {
+    let Some(files) = files() else {
+        return;
+    };
+    let describer = FaceDescriber::load(&files).unwrap();
+    let photos: Vec<Photo> = photos()
+        .into_iter()
+        .filter(|p| p.image.width >= 100)
+        .collect();
+    let images: Vec<_> = photos.iter().map(|p| p.image.clone()).collect();
+    let found = describer.describe_batch(&images).unwrap();
+    for (p, d) in photos.iter().zip(&found) {
+        let d = d.unwrap_or_else(|| panic!("{}: no face found", p.name));
+        let dist = euclidean(d.as_slice(), &p.descriptor);
+        eprintln!("{}: SeetaFace box → distance {dist:.3} from dlib's", p.name);
+        // Measured at most 0.056 on these photos.
+        assert!(dist < 0.1, "{}: {dist}", p.name);
+    }
+    // Different people are further apart than the same person twice.
+    let (obama, obama2, biden) = (found[0].unwrap(), found[1].unwrap(), found[2].unwrap());
+    assert!(
+        obama.euclidean(&obama2) < 0.6,
+        "{}",
+        obama.euclidean(&obama2)
+    );
+    assert!(obama.euclidean(&biden) > 0.6, "{}", obama.euclidean(&biden));
+    assert!(obama.cosine(&obama2) > obama.cosine(&biden));
+    // A photo without a face gives None, not an error.
+    let blank = famsim::image::Image {
+        width: 200,
+        height: 200,
+        rgb: vec![128; 200 * 200 * 3],
+    };
+    assert!(describer.describe(&blank).unwrap().is_none());
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+/// `famsim weights import` with the tiny test checkpoints plus `extra`.
+fn import(out: &Path, extra: &[&std::ffi::OsStr]) -> std::process::Output {
+    let generator = fixtures().join("stylegan2/tiny.pt");
+    let mappings = fixtures().join("neural/mappings.ckpt");
+    let base = [
+        os("weights"),
+        os("import"),
+        os("--stylegan2"),
+        generator.as_os_str(),
+        os("--stylegene"),
+        mappings.as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+    ];
+    common::famsim(
+        &[&base[..], extra]
+            .concat()
+            .iter()
+            .map(|s| s.to_str().unwrap())
+            .collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap()
+}
+
+#[test]
+fn imported_descriptor_models_serve_the_describer() {
+    let Some(files) = files() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("weights");
+    let o = import(
+        &weights,
+        &[
+            os("--descriptor"),
+            files.descriptor.as_os_str(),
+            os("--landmarks5"),
+            files.landmarks5.as_os_str(),
+            os("--detector"),
+            files.detector.as_os_str(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info = common::famsim_ok(&["weights", "info", weights.to_str().unwrap()]);
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains(
+            "face descriptor: dlib ResNet, 128-D, dlib_face_recognition_resnet_model_v1.dat"
+        ),
+        "{info}"
+    );
+    assert!(
+        info.contains("descriptor landmarks: dlib 5 points, shape_predictor_5_face_landmarks.dat"),
+        "{info}"
+    );
+    // The copies are byte for byte the sources, and describe the same.
+    let imported = DescriberFiles::in_weights_dir(&weights).unwrap();
+    assert_eq!(
+        std::fs::read(&imported.descriptor).unwrap(),
+        std::fs::read(&files.descriptor).unwrap()
+    );
+    let p = &photos()[0];
+    let a = FaceDescriber::load(&imported)
+        .unwrap()
+        .describe_face(&p.image, p.face)
+        .unwrap();
+    let b = FaceDescriber::load(&files)
+        .unwrap()
+        .describe_face(&p.image, p.face)
+        .unwrap();
+    assert_eq!(a, b);
+
+    // A re-import without them removes them, and the describer says which flag.
+    let o = import(&weights, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!weights
+        .join("dlib_face_recognition_resnet_model_v1.dat")
+        .exists());
+    let err = DescriberFiles::in_weights_dir(&weights).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("--descriptor FILE"), "{err}");
+    let info = common::famsim_ok(&["weights", "info", weights.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&info.stdout)
+        .contains("face descriptor: none (face descriptors need `weights import --descriptor`)"));
+}
+
+#[test]
+fn a_wrong_descriptor_model_is_not_imported() {
+    let Some(files) = files() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("weights");
+    // Each file given for the other's flag, and a truncated network.
+    let cut = dir.path().join("cut_descriptor.dat");
+    let bytes = std::fs::read(&files.descriptor).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    for (flag, file, says) in [
+        (
+            "--descriptor",
+            &files.landmarks5,
+            "shape_predictor_5_face_landmarks.dat",
+        ),
+        (
+            "--landmarks5",
+            &files.descriptor,
+            "dlib_face_recognition_resnet_model_v1.dat",
+        ),
+        ("--descriptor", &cut, "truncated"),
+    ] {
+        let o = import(&out, &[os(flag), file.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(says), "{flag}: {stderr}");
+        assert!(!out.exists(), "{flag}: something was written");
+    }
+}
+
+#[test]
+fn the_describer_is_shareable_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<FaceDescriber>();
+}
