@@ -373,3 +373,128 @@ fn a_sweep_over_gamma_moves_sibling_diversity_the_way_the_genetics_says() {
     let html = std::fs::read_to_string(sweep.join("report/index.html")).unwrap();
     assert!(html.contains("id=\"sweep\""));
 }
+
+/// Face space with dlib's real face descriptor on real photos (the
+/// descriptor's parity fixtures) in a Families-in-the-Wild folder: faces
+/// are found and described, a grey image without a face is listed and
+/// not fatal, and a second evaluation describes nothing again (the cache).
+/// The relations are made up, so no face-space number is asserted.
+#[test]
+fn face_space_uses_the_face_descriptor_and_caches_it_per_image() {
+    let (Some(descriptor), Some(landmarks5)) =
+        (common::descriptor_model(), common::landmarks5_model())
+    else {
+        eprintln!("skipped: dlib's face descriptor models are not installed");
+        return;
+    };
+    let detector = common::seeta_model();
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let grey = tmp.path().join("grey.png");
+    std::fs::write(&grey, grey_png()).unwrap();
+    let families = [
+        (
+            "F0001",
+            [
+                fixtures.join("descriptor/obama.png"),
+                grey.clone(),
+                fixtures.join("descriptor/obama2.png"),
+            ],
+        ),
+        (
+            "F0002",
+            [
+                fixtures.join("descriptor/biden.png"),
+                fixtures.join("photo/astronaut_crop.png"),
+                grey,
+            ],
+        ),
+    ];
+    let fiw = tmp.path().join("fiw");
+    for (fid, photos) in &families {
+        let family = fiw.join(fid);
+        for (i, photo) in photos.iter().enumerate() {
+            let member = family.join(format!("MID{}", i + 1));
+            std::fs::create_dir_all(&member).unwrap();
+            std::fs::copy(photo, member.join("P00001_face0.png")).unwrap();
+        }
+        std::fs::write(
+            family.join("mid.csv"),
+            "MID,1,2,3,Name,Gender\n1,0,5,4,a,m\n2,5,0,4,b,f\n3,1,1,0,c,m\n",
+        )
+        .unwrap();
+    }
+    let out = tmp.path().join("report");
+    let cache = tmp.path().join("cache");
+    let eval = || {
+        let o = common::famsim_ok(&[
+            "eval",
+            fiw.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--descriptor",
+            descriptor.to_str().unwrap(),
+            "--landmarks5",
+            landmarks5.to_str().unwrap(),
+            "--detector",
+            detector.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--batch",
+            "2",
+            "--quiet",
+        ]);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let first = eval();
+    // The two grey images have the same bytes: the second (a later batch) is a cache hit.
+    assert!(
+        first.contains("images: 5 described, 1 from the cache, 2 without a face"),
+        "{first}"
+    );
+    let m = metrics(&out);
+    let faces = &m["folders"][0]["faces"];
+    assert_eq!(faces["available"], true);
+    assert_eq!(faces["people_with_face"], 4);
+    let no_face: Vec<&str> = faces["no_face"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        no_face,
+        ["F0001/MID2/P00001_face0.png", "F0002/MID3/P00001_face0.png"]
+    );
+    let fig = &faces["figures"];
+    assert!(fig["verification"]["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["relation"] == "fs"));
+    assert!(faces["network"].as_str().unwrap().contains("dlib"));
+    let bytes = std::fs::read(out.join("metrics.json")).unwrap();
+
+    let second = eval();
+    assert!(
+        second.contains("images: 0 described, 6 from the cache, 2 without a face"),
+        "{second}"
+    );
+    assert!(
+        std::fs::read(out.join("metrics.json")).unwrap() == bytes,
+        "the cache changed a figure"
+    );
+}
+
+/// A 64 × 64 mid-grey PNG: no face in it.
+fn grey_png() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, 64, 64);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&[128u8; 64 * 64 * 3]).unwrap();
+    }
+    bytes
+}

@@ -3,10 +3,14 @@
 //! measure how kin-like a folder's families are and write the report.
 
 use crate::dataset::DatasetSpec;
+use crate::describe::resnet::DESCRIPTOR_LEN;
+use crate::describe::{DescriberFiles, FaceDescriber};
 use crate::error::{Error, Result};
 use crate::eval::describe::{DescribeOptions, Describer};
 use crate::eval::sweep::{parse_grid, point_name, summarize, Sweep};
 use crate::eval::{evaluate, report, EvalOptions, Report};
+use crate::image::Image;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +36,21 @@ pub struct EvalArgs {
     /// Families per sweep point (default: the spec's).
     #[arg(long, requires = "sweep")]
     pub families: Option<usize>,
+    /// Face network: a weights folder holding dlib's face descriptor, its
+    /// 5-point landmark model and the face detector (imported with `famsim
+    /// weights import --descriptor F --landmarks5 F --detector F`).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Face network: dlib_face_recognition_resnet_model_v1.dat[.bz2] (with
+    /// --landmarks5 and --detector; overrides the one in --weights).
+    #[arg(long)]
+    pub descriptor: Option<PathBuf>,
+    /// Face network: shape_predictor_5_face_landmarks.dat[.bz2].
+    #[arg(long)]
+    pub landmarks5: Option<PathBuf>,
+    /// Face network: the face detector, seeta_fd_frontal_v1.0.bin.
+    #[arg(long)]
+    pub detector: Option<PathBuf>,
     /// Images per face-descriptor batch.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
@@ -66,13 +85,82 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     })
 }
 
-/// The face network, when this build has one.
-fn describer() -> Option<Box<dyn Describer>> {
-    None
+/// dlib's face descriptor (`crate::describe`) as the evaluation's face network.
+struct DlibNetwork {
+    inner: FaceDescriber,
+    fingerprint: String,
 }
 
-const NO_FACE_NETWORK: &str =
-    "not computed: this famsim has no face-descriptor network yet (gene-space figures only)";
+impl Describer for DlibNetwork {
+    fn name(&self) -> String {
+        "dlib_face_recognition_resnet_model_v1, 128-D, SeetaFace detection, dlib 5-point chip"
+            .into()
+    }
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+    fn dimension(&self) -> usize {
+        DESCRIPTOR_LEN
+    }
+    fn describe_batch(&self, images: &[Image]) -> Result<Vec<Option<Vec<f32>>>> {
+        Ok(self
+            .inner
+            .describe_batch(images)?
+            .into_iter()
+            .map(|d| d.map(|d| d.as_slice().to_vec()))
+            .collect())
+    }
+}
+
+/// The face network the flags name, if any: `--weights DIR`, with any of
+/// `--descriptor`, `--landmarks5`, `--detector` overriding its files (all
+/// three without `--weights`).
+fn describer(args: &EvalArgs) -> Result<Option<Box<dyn Describer>>> {
+    let given = [&args.descriptor, &args.landmarks5, &args.detector];
+    if args.weights.is_none() && given.iter().all(|f| f.is_none()) {
+        return Ok(None);
+    }
+    let mut files = match &args.weights {
+        Some(dir) => DescriberFiles::in_weights_dir(dir)?,
+        None => {
+            let need = |f: &Option<PathBuf>, flag: &str| {
+                f.clone().ok_or_else(|| {
+                    Error::input(format!(
+                        "the face network needs --descriptor, --landmarks5 and --detector \
+                         (or --weights DIR); {flag} is missing"
+                    ))
+                })
+            };
+            DescriberFiles {
+                descriptor: need(&args.descriptor, "--descriptor")?,
+                landmarks5: need(&args.landmarks5, "--landmarks5")?,
+                detector: need(&args.detector, "--detector")?,
+            }
+        }
+    };
+    if let Some(f) = &args.descriptor {
+        files.descriptor = f.clone();
+    }
+    if let Some(f) = &args.landmarks5 {
+        files.landmarks5 = f.clone();
+    }
+    if let Some(f) = &args.detector {
+        files.detector = f.clone();
+    }
+    // Loading first: a missing or broken file is reported as bad input.
+    let inner = FaceDescriber::load(&files)?;
+    // The cache key: the three files' bytes, so other weights never reuse
+    // these descriptors.
+    let mut h = Sha256::new();
+    for f in [&files.descriptor, &files.landmarks5, &files.detector] {
+        h.update(std::fs::read(f).map_err(|e| Error::io(f, e))?);
+    }
+    let fingerprint = format!("dlib-descriptor {}", hex::encode(h.finalize()));
+    Ok(Some(Box::new(DlibNetwork { inner, fingerprint })))
+}
+
+const NO_FACE_NETWORK: &str = "not computed: no face network given (--weights DIR, or \
+     --descriptor, --landmarks5 and --detector); gene-space figures only";
 
 fn options<'a>(
     args: &EvalArgs,
@@ -106,7 +194,7 @@ fn eval_folders(args: &EvalArgs) -> Result<()> {
         .as_ref()
         .ok_or_else(|| Error::input("famsim eval needs a folder (or --sweep)"))?;
     let out = args.out.clone().unwrap_or_else(|| dir.join("report"));
-    let net = describer();
+    let net = describer(args)?;
     let opts = options(args, &out, net.as_deref());
     let mut folders = vec![evaluate(dir, &opts)?];
     if let Some(other) = &args.compare {
@@ -142,7 +230,7 @@ fn sweep(args: &EvalArgs) -> Result<()> {
         PathBuf::from("sweeps").join(stem)
     });
     let out = root.join("report");
-    let net = describer();
+    let net = describer(args)?;
     let opts = options(args, &out, net.as_deref());
     let mut folders = Vec::new();
     let mut points = Vec::new();
