@@ -498,3 +498,23 @@ fn grey_png() -> Vec<u8> {
     }
     bytes
 }
+
+#[test]
+fn a_missing_face_network_file_is_exit_2_naming_its_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("ds");
+    dataset(&ds, "2");
+    let err = famsim_fails(&[
+        "eval",
+        ds.to_str().unwrap(),
+        "--descriptor",
+        "/nonexistent/dlib_face_recognition_resnet_model_v1.dat",
+        "--landmarks5",
+        "x.dat",
+        "--detector",
+        "y.bin",
+    ]);
+    assert!(err.contains("--descriptor") && err.contains("no such file"), "{err}");
+    let err = famsim_fails(&["eval", ds.to_str().unwrap(), "--landmarks5", "x.dat"]);
+    assert!(err.contains("--descriptor is missing"), "{err}");
+}

@@ -147,7 +147,19 @@ fn describer(args: &EvalArgs) -> Result<Option<Box<dyn Describer>>> {
     if let Some(f) = &args.detector {
         files.detector = f.clone();
     }
-    // Loading first: a missing or broken file is reported as bad input.
+    for (f, flag) in [
+        (&files.descriptor, "--descriptor"),
+        (&files.landmarks5, "--landmarks5"),
+        (&files.detector, "--detector"),
+    ] {
+        if !f.is_file() {
+            return Err(Error::input(format!(
+                "{flag} {}: no such file",
+                f.display()
+            )));
+        }
+    }
+    // Loading first: a broken file is reported before anything is read.
     let inner = FaceDescriber::load(&files)?;
     // The cache key: the three files' bytes, so other weights never reuse
     // these descriptors.
