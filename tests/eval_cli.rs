@@ -514,7 +514,10 @@ fn a_missing_face_network_file_is_exit_2_naming_its_flag() {
         "--detector",
         "y.bin",
     ]);
-    assert!(err.contains("--descriptor") && err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("--descriptor") && err.contains("no such file"),
+        "{err}"
+    );
     let err = famsim_fails(&["eval", ds.to_str().unwrap(), "--landmarks5", "x.dat"]);
     assert!(err.contains("--descriptor is missing"), "{err}");
 }
