@@ -14,6 +14,7 @@ pub mod describe;
 pub mod dlib;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod exports;
 pub mod genetics;
 pub mod image;

@@ -6,8 +6,8 @@
 //! - the README's command list shows every subcommand of `famsim --help`
 //!   and every flag each one takes;
 //! - every output file the docs name (`manifest.json`, `tree.ged`,
-//!   `FIDxxxx/MIDy/FIDxxxx_MIDy.png`, …) is one that `famsim run`,
-//!   `famsim export` or `famsim dataset` writes.
+//!   `FIDxxxx/MIDy/FIDxxxx_MIDy.png`, `report/index.html`, …) is one that
+//!   `famsim run`, `famsim export`, `famsim dataset` or `famsim eval` writes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -356,8 +356,8 @@ fn names_a_written_file(name: &str, written: &BTreeSet<String>) -> bool {
 /// Extensions of the files famsim writes.
 const OUTPUT_EXTENSIONS: &[&str] = &["ged", "dot", "json", "html", "csv", "png", "md", "svg"];
 
-/// Every file a run with every export and a small dataset (with a family
-/// exported) write, relative to their folders.
+/// Every file a run with every export, a small dataset (with a family
+/// exported) and an evaluation of the run write, relative to their folders.
 fn written_files(dir: &Path) -> BTreeSet<String> {
     let run = dir.join("run");
     let dataset = dir.join("dataset");
@@ -383,7 +383,15 @@ fn written_files(dir: &Path) -> BTreeSet<String> {
         "--quiet",
     ]);
     famsim(&["export", dataset.join("FID0001").to_str().unwrap()]);
-    let mut folders = vec![run, dataset];
+    let eval = dir.join("eval");
+    famsim(&[
+        "eval",
+        run.to_str().unwrap(),
+        "--out",
+        eval.join("report").to_str().unwrap(),
+        "--quiet",
+    ]);
+    let mut folders = vec![run, dataset, eval];
     // `famsim align` needs dlib's landmark model (installed by .ci/run; under
     // CI=true a missing one fails the test instead of skipping it).
     if let Some(landmarks) = common::landmarks_model() {

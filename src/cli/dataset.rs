@@ -40,7 +40,6 @@ pub struct DatasetArgs {
 }
 
 pub fn dataset(args: DatasetArgs) -> Result<()> {
-    let started = Instant::now();
     super::run_folder::refuse_file(&args.out)?;
     let mut spec = DatasetSpec::load(&args.spec)?;
     if let Some(n) = args.families {
@@ -52,6 +51,14 @@ pub fn dataset(args: DatasetArgs) -> Result<()> {
     if let Some(seed) = args.seed {
         spec.seed = seed;
     }
+    write(spec, &args, false)
+}
+
+/// Writes the dataset of a spec already loaded (and overridden): `famsim
+/// dataset`, and `famsim eval --sweep`, which sets the spec's gamma and eta
+/// and records them in the stamp (`defaults_in_stamp`).
+pub fn write(spec: DatasetSpec, args: &DatasetArgs, defaults_in_stamp: bool) -> Result<()> {
+    let started = Instant::now();
     if args.threads == Some(0) {
         return Err(Error::input("--threads must be at least 1"));
     }
@@ -71,6 +78,10 @@ pub fn dataset(args: DatasetArgs) -> Result<()> {
         "image_size": spec.image_size,
         "model": model.describe(),
     });
+    if defaults_in_stamp {
+        settings["gamma"] = spec.defaults.gamma.into();
+        settings["eta"] = spec.defaults.eta.into();
+    }
     add_face_inputs(&mut settings, &spec.model, &args.spec, None);
     let stamp = stamp(&args.spec, "spec_sha256", settings)?;
     let stamp_path = args.out.join(DATASET_STAMP);

@@ -51,6 +51,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Face photos → aligned encoder crops (detection, dlib landmarks, FFHQ alignment).
     Align(align::AlignArgs),
+    /// Measure how kin-like a run, a dataset or a Families-in-the-Wild folder is; write a report.
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +103,7 @@ pub mod check;
 pub mod child;
 pub mod cluster;
 pub mod dataset;
+pub mod eval;
 pub mod export;
 pub mod genes;
 pub mod invert;

@@ -43,6 +43,11 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(total: u64, visible: bool) -> Progress {
+        Progress::counting(total, visible, "people")
+    }
+
+    /// A bar that counts `what` (`famsim eval` counts images).
+    pub fn counting(total: u64, visible: bool, what: &str) -> Progress {
         let target = if visible {
             ProgressDrawTarget::stderr()
         } else {
@@ -51,7 +56,7 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(Some(total), target);
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40.cyan/blue} {pos}/{len} people  {per_sec}  ETA {eta}",
+                &format!("{{spinner}} [{{elapsed_precise}}] {{bar:40.cyan/blue}} {{pos}}/{{len}} {what}  {{per_sec}}  ETA {{eta}}"),
             )
             .expect("static template is valid")
             .progress_chars("=> "),

@@ -18,11 +18,16 @@ const JPEG_SIGNATURE: &[u8] = &[0xFF, 0xD8, 0xFF];
 /// Reads a PNG or JPEG photo as RGB8.
 pub fn read_photo(path: &Path) -> Result<Image> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_photo(&bytes, path)
+}
+
+/// Decodes a PNG or JPEG photo already in memory; `path` names it in errors.
+pub fn decode_photo(bytes: &[u8], path: &Path) -> Result<Image> {
     let at = |e: String| Error::input(format!("{}: {e}", path.display()));
     if bytes.starts_with(PNG_SIGNATURE) {
-        decode_png_any(&bytes).map_err(at)
+        decode_png_any(bytes).map_err(at)
     } else if bytes.starts_with(JPEG_SIGNATURE) {
-        decode_jpeg(&bytes).map_err(at)
+        decode_jpeg(bytes).map_err(at)
     } else {
         Err(at("not a PNG or JPEG image".into()))
     }

@@ -1,0 +1,296 @@
+//! `famsim eval DIR [--out REPORT_DIR] [--compare OTHER_DIR]` and
+//! `famsim eval --sweep gamma=… eta=… --spec SPEC.ron [--families N]`:
+//! measure how kin-like a folder's families are and write the report.
+
+use crate::dataset::DatasetSpec;
+use crate::describe::resnet::DESCRIPTOR_LEN;
+use crate::describe::{DescriberFiles, FaceDescriber};
+use crate::error::{Error, Result};
+use crate::eval::describe::{DescribeOptions, Describer};
+use crate::eval::sweep::{parse_grid, point_name, summarize, Sweep};
+use crate::eval::{evaluate, report, EvalOptions, Report};
+use crate::image::Image;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// A `famsim run` folder, a `famsim dataset` folder, or a
+    /// Families-in-the-Wild folder (F####/MID#/*.jpg with mid.csv).
+    #[arg(required_unless_present = "sweep", conflicts_with = "sweep")]
+    pub dir: Option<PathBuf>,
+    /// Report folder (default: DIR/report). With --sweep: the folder for the
+    /// datasets, with the report in its report/ (default: sweeps/<spec file name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A second folder, measured the same way and shown beside DIR.
+    #[arg(long, conflicts_with = "sweep")]
+    pub compare: Option<PathBuf>,
+    /// Make a small dataset per point of a grid and report how resemblance and
+    /// diversity move: gamma=V,V,… and/or eta=V,V,… (needs --spec).
+    #[arg(long, num_args = 1.., value_name = "NAME=V,V,...", requires = "spec")]
+    pub sweep: Vec<String>,
+    /// The dataset spec each sweep point starts from.
+    #[arg(long, requires = "sweep")]
+    pub spec: Option<PathBuf>,
+    /// Families per sweep point (default: the spec's).
+    #[arg(long, requires = "sweep")]
+    pub families: Option<usize>,
+    /// Face network: a weights folder holding dlib's face descriptor, its
+    /// 5-point landmark model and the face detector (imported with `famsim
+    /// weights import --descriptor F --landmarks5 F --detector F`).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Face network: dlib_face_recognition_resnet_model_v1.dat[.bz2] (with
+    /// --landmarks5 and --detector; overrides the one in --weights).
+    #[arg(long)]
+    pub descriptor: Option<PathBuf>,
+    /// Face network: shape_predictor_5_face_landmarks.dat[.bz2].
+    #[arg(long)]
+    pub landmarks5: Option<PathBuf>,
+    /// Face network: the face detector, seeta_fd_frontal_v1.0.bin.
+    #[arg(long)]
+    pub detector: Option<PathBuf>,
+    /// Images per face-descriptor batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Face-descriptor cache folder (default: REPORT_DIR/descriptor-cache).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    if args.threads == Some(0) {
+        return Err(Error::input("--threads must be at least 1"));
+    }
+    if args.batch == 0 {
+        return Err(Error::input("--batch must be at least 1"));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::internal(format!("thread pool: {e}")))?;
+    pool.install(|| {
+        if args.sweep.is_empty() {
+            eval_folders(&args)
+        } else {
+            sweep(&args)
+        }
+    })
+}
+
+/// dlib's face descriptor (`crate::describe`) as the evaluation's face network.
+struct DlibNetwork {
+    inner: FaceDescriber,
+    fingerprint: String,
+}
+
+impl Describer for DlibNetwork {
+    fn name(&self) -> String {
+        "dlib_face_recognition_resnet_model_v1, 128-D, SeetaFace detection, dlib 5-point chip"
+            .into()
+    }
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+    fn dimension(&self) -> usize {
+        DESCRIPTOR_LEN
+    }
+    fn describe_batch(&self, images: &[Image]) -> Result<Vec<Option<Vec<f32>>>> {
+        Ok(self
+            .inner
+            .describe_batch(images)?
+            .into_iter()
+            .map(|d| d.map(|d| d.as_slice().to_vec()))
+            .collect())
+    }
+}
+
+/// The face network the flags name, if any: `--weights DIR`, with any of
+/// `--descriptor`, `--landmarks5`, `--detector` overriding its files (all
+/// three without `--weights`).
+fn describer(args: &EvalArgs) -> Result<Option<Box<dyn Describer>>> {
+    let given = [&args.descriptor, &args.landmarks5, &args.detector];
+    if args.weights.is_none() && given.iter().all(|f| f.is_none()) {
+        return Ok(None);
+    }
+    let mut files = match &args.weights {
+        Some(dir) => DescriberFiles::in_weights_dir(dir)?,
+        None => {
+            let need = |f: &Option<PathBuf>, flag: &str| {
+                f.clone().ok_or_else(|| {
+                    Error::input(format!(
+                        "the face network needs --descriptor, --landmarks5 and --detector \
+                         (or --weights DIR); {flag} is missing"
+                    ))
+                })
+            };
+            DescriberFiles {
+                descriptor: need(&args.descriptor, "--descriptor")?,
+                landmarks5: need(&args.landmarks5, "--landmarks5")?,
+                detector: need(&args.detector, "--detector")?,
+            }
+        }
+    };
+    if let Some(f) = &args.descriptor {
+        files.descriptor = f.clone();
+    }
+    if let Some(f) = &args.landmarks5 {
+        files.landmarks5 = f.clone();
+    }
+    if let Some(f) = &args.detector {
+        files.detector = f.clone();
+    }
+    for (f, flag) in [
+        (&files.descriptor, "--descriptor"),
+        (&files.landmarks5, "--landmarks5"),
+        (&files.detector, "--detector"),
+    ] {
+        if !f.is_file() {
+            return Err(Error::input(format!(
+                "{flag} {}: no such file",
+                f.display()
+            )));
+        }
+    }
+    // Loading first: a broken file is reported before anything is read.
+    let inner = FaceDescriber::load(&files)?;
+    // The cache key: the three files' bytes, so other weights never reuse
+    // these descriptors.
+    let mut h = Sha256::new();
+    for f in [&files.descriptor, &files.landmarks5, &files.detector] {
+        h.update(std::fs::read(f).map_err(|e| Error::io(f, e))?);
+    }
+    let fingerprint = format!("dlib-descriptor {}", hex::encode(h.finalize()));
+    Ok(Some(Box::new(DlibNetwork { inner, fingerprint })))
+}
+
+const NO_FACE_NETWORK: &str = "not computed: no face network given (--weights DIR, or \
+     --descriptor, --landmarks5 and --detector); gene-space figures only";
+
+fn options<'a>(
+    args: &EvalArgs,
+    out: &Path,
+    describer: Option<&'a dyn Describer>,
+) -> EvalOptions<'a> {
+    EvalOptions {
+        describe: describer.map(|d| DescribeOptions {
+            describer: d,
+            cache_dir: args
+                .cache
+                .clone()
+                .unwrap_or_else(|| out.join("descriptor-cache")),
+            batch: args.batch,
+            progress: !args.quiet,
+        }),
+        no_faces_because: NO_FACE_NETWORK.into(),
+    }
+}
+
+fn finish(report: &Report, out: &Path) -> Result<()> {
+    super::run_folder::refuse_file(out)?;
+    report::write(out, report)?;
+    print!("{}", report::summary::summary(report, out));
+    Ok(())
+}
+
+fn eval_folders(args: &EvalArgs) -> Result<()> {
+    let dir = args
+        .dir
+        .as_ref()
+        .ok_or_else(|| Error::input("famsim eval needs a folder (or --sweep)"))?;
+    let out = args.out.clone().unwrap_or_else(|| dir.join("report"));
+    let net = describer(args)?;
+    let opts = options(args, &out, net.as_deref());
+    let mut folders = vec![evaluate(dir, &opts)?];
+    if let Some(other) = &args.compare {
+        folders.push(evaluate(other, &opts)?);
+    }
+    finish(
+        &Report {
+            famsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            folders,
+            sweep: None,
+        },
+        &out,
+    )
+}
+
+fn sweep(args: &EvalArgs) -> Result<()> {
+    let grid = parse_grid(&args.sweep)?;
+    let spec_path = args
+        .spec
+        .as_ref()
+        .ok_or_else(|| Error::input("--sweep needs --spec SPEC.ron"))?;
+    let mut base = DatasetSpec::load(spec_path)?;
+    if let Some(n) = args.families {
+        if n == 0 {
+            return Err(Error::input("--families must be at least 1"));
+        }
+        base.families = n;
+    }
+    let root = args.out.clone().unwrap_or_else(|| {
+        let stem = spec_path
+            .file_stem()
+            .map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
+        PathBuf::from("sweeps").join(stem)
+    });
+    let out = root.join("report");
+    let net = describer(args)?;
+    let opts = options(args, &out, net.as_deref());
+    let mut folders = Vec::new();
+    let mut points = Vec::new();
+    for (gamma, eta) in grid.points((base.defaults.gamma, base.defaults.eta)) {
+        let mut spec = base.clone();
+        spec.defaults.gamma = gamma;
+        spec.defaults.eta = eta;
+        spec.validate()
+            .map_err(|e| Error::input(format!("--sweep gamma={gamma} eta={eta}: {e}")))?;
+        let dir = root.join(point_name(gamma, eta));
+        if !args.quiet {
+            eprintln!("sweep: gamma {gamma}, eta {eta} → {}", dir.display());
+        }
+        // The very code `famsim dataset` runs, into a fresh dataset.
+        super::dataset::write(
+            spec,
+            &super::dataset::DatasetArgs {
+                spec: spec_path.clone(),
+                out: dir.clone(),
+                families: None,
+                seed: None,
+                resume: false,
+                threads: args.threads,
+                quiet: args.quiet,
+                cluster: super::cluster::ClusterArgs {
+                    workers: 1,
+                    processes: 1,
+                    process: 0,
+                    hostfile: None,
+                    connect_timeout: crate::engine::cluster::DEFAULT_CONNECT_TIMEOUT.as_secs(),
+                },
+            },
+            true,
+        )?;
+        let metrics = evaluate(&dir, &opts)?;
+        points.push(summarize(gamma, eta, &metrics));
+        folders.push(metrics);
+    }
+    finish(
+        &Report {
+            famsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            folders,
+            sweep: Some(Sweep {
+                spec: spec_path.display().to_string(),
+                families: base.families,
+                points,
+            }),
+        },
+        &out,
+    )
+}
