@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Child(args) => famsim::cli::child::run(args),
         Command::Pool { command } => famsim::cli::pool::run(command),
         Command::Align(args) => famsim::cli::align::run(args),
+        Command::Devices => famsim::cli::devices::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

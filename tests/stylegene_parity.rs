@@ -49,6 +49,14 @@ const CUDA: Bounds = Bounds {
     decoded: 1e-4,
 };
 
+/// wgpu: the original bound, which float32 arithmetic on a GPU can keep;
+/// beside each, the error measured on Mesa's lavapipe (CI's adapter).
+#[cfg(feature = "wgpu")]
+const WGPU: Bounds = Bounds {
+    genes: 1e-4,   // measured TODO
+    decoded: 1e-4, // measured TODO
+};
+
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/stylegene")
@@ -82,7 +90,15 @@ impl Expected {
 }
 
 fn tensor<G: Backend, const D: usize>(shape: &[usize], values: Vec<f32>) -> Tensor<G, D> {
-    Tensor::from_data(TensorData::new(values, shape.to_vec()), &Default::default())
+    tensor_on(shape, values, &Default::default())
+}
+
+fn tensor_on<G: Backend, const D: usize>(
+    shape: &[usize],
+    values: Vec<f32>,
+    device: &G::Device,
+) -> Tensor<G, D> {
+    Tensor::from_data(TensorData::new(values, shape.to_vec()), device)
 }
 
 fn assert_close<G: Backend, const D: usize>(
@@ -115,14 +131,13 @@ fn assert_close<G: Backend, const D: usize>(
 mod parity {
     use super::*;
 
-    pub fn encoder<G: Backend>(bounds: Bounds) {
+    pub fn encoder<G: Backend>(device: &G::Device, bounds: Bounds) {
         let expected = Expected::load();
-        let maps =
-            StyleGeneMappings::<G>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
+        let maps = StyleGeneMappings::<G>::load(fixture("mappings.ckpt"), device).unwrap();
         let enc = &maps.encoder;
         assert_eq!((enc.n_layers(), enc.width(), enc.depth()), (2, 16, 3));
         let (shape, input) = expected.get("encoder.input");
-        let (mean, logvar) = enc.forward(tensor(&shape, input));
+        let (mean, logvar) = enc.forward(tensor_on(&shape, input, device));
         let (mean_shape, want_mean) = expected.get("encoder.mean");
         let (logvar_shape, want_logvar) = expected.get("encoder.logvar");
         assert_eq!(mean_shape, vec![3, 2, 34, 16]);
@@ -130,30 +145,39 @@ mod parity {
         assert_close("logvar", logvar, &logvar_shape, &want_logvar, bounds.genes);
     }
 
-    pub fn decoder<G: Backend>(bounds: Bounds) {
+    pub fn decoder<G: Backend>(device: &G::Device, bounds: Bounds) {
         let expected = Expected::load();
-        let dec = GeneDecoder::<G>::load(fixture("mappings.ckpt"), &Default::default()).unwrap();
+        let dec = GeneDecoder::<G>::load(fixture("mappings.ckpt"), device).unwrap();
         assert_eq!((dec.n_layers(), dec.width(), dec.depth()), (2, 16, 2));
         let (shape, input) = expected.get("decoder.input");
-        let out = dec.forward(tensor(&shape, input));
+        let out = dec.forward(tensor_on(&shape, input, device));
         let (out_shape, want) = expected.get("decoder.output");
         assert_eq!(out_shape, vec![3, 2, 16]);
         assert_close("decoded W+", out, &out_shape, &want, bounds.decoded);
     }
 }
 
-/// The parity tests for `$backend`, in module `$name`.
+/// The parity tests for `$backend` on the device `$device` gives (None:
+/// skipped, see `common::gpu_or_skip`), in module `$name`.
 macro_rules! parity_tests {
-    ($name:ident, $backend:ty, $bounds:expr) => {
+    ($name:ident, $backend:ty, $bounds:expr, $device:expr) => {
         mod $name {
+            fn device() -> Option<<$backend as burn::tensor::backend::Backend>::Device> {
+                $device
+            }
+
             #[test]
             fn encoder_matches_pytorch() {
-                super::parity::encoder::<$backend>($bounds);
+                if let Some(device) = device() {
+                    super::parity::encoder::<$backend>(&device, $bounds);
+                }
             }
 
             #[test]
             fn decoder_matches_pytorch() {
-                super::parity::decoder::<$backend>($bounds);
+                if let Some(device) = device() {
+                    super::parity::decoder::<$backend>(&device, $bounds);
+                }
             }
         }
     };
@@ -163,20 +187,31 @@ macro_rules! parity_tests {
 parity_tests!(
     cpu,
     famsim::model::stylegene::device::CpuBackend,
-    super::CPU
+    super::CPU,
+    Some(Default::default())
 );
-// burn's own matmul (what CUDA runs), checked here on the CPU.
+// burn's own matmul (what CUDA and wgpu run), checked here on the CPU.
 parity_tests!(
     burn_matmul,
     famsim::model::stylegene::conv::ReferenceCpuBackend,
-    super::BURN_MATMUL
+    super::BURN_MATMUL,
+    Some(Default::default())
 );
-// On a GPU machine: cargo test --features cuda --test stylegene_parity cuda::
+// On a GPU machine: tools/cuda_check.sh.
 #[cfg(feature = "cuda")]
 parity_tests!(
     cuda,
     famsim::model::stylegene::device::CudaBackend,
-    super::CUDA
+    super::CUDA,
+    super::common::cuda_device()
+);
+// cargo test --features wgpu --test stylegene_parity wgpu:: (CI: on lavapipe).
+#[cfg(feature = "wgpu")]
+parity_tests!(
+    wgpu,
+    famsim::model::stylegene::device::WgpuBackend,
+    super::WGPU,
+    super::common::wgpu_device()
 );
 
 #[test]

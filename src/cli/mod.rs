@@ -51,6 +51,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Face photos → aligned encoder crops (detection, dlib landmarks, FFHQ alignment).
     Align(align::AlignArgs),
+    /// List the devices the neural model can run on (CPU, CUDA GPUs, wgpu adapters).
+    Devices,
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +103,7 @@ pub mod check;
 pub mod child;
 pub mod cluster;
 pub mod dataset;
+pub mod devices;
 pub mod export;
 pub mod genes;
 pub mod invert;
