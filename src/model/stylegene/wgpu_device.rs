@@ -28,7 +28,7 @@ use std::sync::{Mutex, Once};
 pub struct Adapter {
     /// The driver's name for it ("AMD Radeon RX 7900", "llvmpipe (LLVM 19…)").
     pub name: String,
-    /// The graphics API: "vulkan", "metal", "dx12".
+    /// The graphics API: "Vulkan", "Metal", "DX12".
     pub backend: String,
     /// wgpu's device type: DiscreteGpu, IntegratedGpu, VirtualGpu, Cpu, Other.
     pub kind: String,
@@ -83,7 +83,7 @@ fn enumerate() -> Vec<Adapter> {
                 .join(" ");
             Adapter {
                 name: info.name.clone(),
-                backend: info.backend.to_string(),
+                backend: api_name(info.backend).to_string(),
                 kind: format!("{:?}", info.device_type),
                 driver,
                 max_binding: limits.max_storage_buffer_binding_size,
@@ -93,30 +93,48 @@ fn enumerate() -> Vec<Adapter> {
         .collect()
 }
 
+/// The graphics API as its makers spell it.
+fn api_name(backend: wgpu::Backend) -> &'static str {
+    match backend {
+        wgpu::Backend::Vulkan => "Vulkan",
+        wgpu::Backend::Metal => "Metal",
+        wgpu::Backend::Dx12 => "DX12",
+        wgpu::Backend::Gl => "OpenGL",
+        wgpu::Backend::BrowserWebGpu => "WebGPU",
+        other => other.to_str(),
+    }
+}
+
 /// Adapter `index`, listed, selectable and started; the one-line input error
 /// (exit code 2) that says why not otherwise.
 pub fn start(index: usize) -> Result<(WgpuDevice, Adapter)> {
-    let unusable = |why: String| {
+    let unusable = |why: String, instead: &str| {
         Error::input(format!(
-            "device Wgpu({index}) is not usable: {why}; use device: Cpu"
+            "device Wgpu({index}) is not usable: {why}; use device: {instead}"
         ))
     };
-    let list = adapters().map_err(unusable)?;
-    let api = AutoGraphicsApi::backend();
+    let list = adapters().map_err(|why| unusable(why, "Cpu"))?;
+    let api = api_name(AutoGraphicsApi::backend());
     let Some(adapter) = list.get(index) else {
-        return Err(unusable(if list.is_empty() {
-            format!(
-                "no {api} adapter found (install a {api} driver; on Debian and Ubuntu \
-                 `mesa-vulkan-drivers` provides one that runs on the CPU)"
-            )
-        } else {
-            format!(
-                "this machine has {} {api} adapter(s), Wgpu(0) to Wgpu({}) (see `famsim devices`)",
-                list.len(),
-                list.len() - 1
-            )
-        }));
+        return Err(match list.len() {
+            0 => unusable(
+                format!(
+                    "no {api} adapter found (install a {api} driver; on Debian and Ubuntu \
+                     `mesa-vulkan-drivers` provides one that runs on the CPU)"
+                ),
+                "Cpu",
+            ),
+            1 => unusable(format!("this machine has one {api} adapter, Wgpu(0)"), "Cpu or Wgpu(0)"),
+            n => unusable(
+                format!(
+                    "this machine has {n} {api} adapters, Wgpu(0) to Wgpu({}) (see `famsim devices`)",
+                    n - 1
+                ),
+                "Cpu or Wgpu(0)",
+            ),
+        });
     };
+    let unusable = |why: String| unusable(why, "Cpu");
     let Some(device) = adapter.device.clone() else {
         return Err(unusable(format!(
             "burn-wgpu cannot select adapter {index} ({}, type {}) by index",
