@@ -178,7 +178,10 @@ fn bench_sizes(default: &[usize]) -> Vec<usize> {
         Ok(list) => list
             .split(',')
             .map(|s| {
-                let size = s.trim().parse().expect("FAMSIM_BENCH_SIZES: sizes like 256,1024");
+                let size = s
+                    .trim()
+                    .parse()
+                    .expect("FAMSIM_BENCH_SIZES: sizes like 256,1024");
                 assert!(
                     [8, 16, 32, 64, 128, 256, 512, 1024].contains(&size),
                     "FAMSIM_BENCH_SIZES: {size} is not a power of two from 8 to 1024"
@@ -192,7 +195,12 @@ fn bench_sizes(default: &[usize]) -> Vec<usize> {
 
 /// Images per second through the synthesis network on `device`, at each
 /// size and batch 1 and 8, waiting for the device to finish every pass.
-fn throughput<G: ModelBackend>(c: &mut Criterion, backend: &str, device: G::Device, sizes: &[usize]) {
+fn throughput<G: ModelBackend>(
+    c: &mut Criterion,
+    backend: &str,
+    device: G::Device,
+    sizes: &[usize],
+) {
     let mut group = c.benchmark_group(format!("throughput_{backend}"));
     group.sample_size(10).warm_up_time(Duration::from_secs(1));
     for &size in sizes {

@@ -597,7 +597,11 @@ fn wgpu_without_a_driver_is_a_one_line_error() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        (out.status.code(), stderr, String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code(),
+            stderr,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     let (code, err, _) = no_driver(&[
         "render",
@@ -641,7 +645,10 @@ fn devices_lists_the_cpu_and_the_wgpu_adapters() {
     let listing = ok(tmp.path(), &["devices"]);
     let lines: Vec<&str> = listing.lines().collect();
     assert!(lines[0].starts_with("--device"), "{listing}");
-    assert!(lines[1].starts_with("cpu ") && lines[1].contains("Cpu"), "{listing}");
+    assert!(
+        lines[1].starts_with("cpu ") && lines[1].contains("Cpu"),
+        "{listing}"
+    );
     if cfg!(not(feature = "wgpu")) {
         assert!(listing.contains("(wgpu: not in this build (rebuild with --features wgpu))"));
     }
@@ -653,7 +660,9 @@ fn devices_lists_the_cpu_and_the_wgpu_adapters() {
             .unwrap_or_else(|| panic!("no wgpu:0 line in {listing}"));
         assert!(line.contains("Wgpu(0)"), "{line}");
         assert!(
-            ["Vulkan", "Metal", "DX12"].iter().any(|api| line.contains(api)),
+            ["Vulkan", "Metal", "DX12"]
+                .iter()
+                .any(|api| line.contains(api)),
             "{line}"
         );
     }
@@ -676,7 +685,14 @@ fn gpu_render_and_scenario_match_pytorch_and_the_cpu(
     let raw = dir.join("father_raw.npy");
     let png = dir.join("father.png");
     let father = fixture("neural/father.npy");
-    let args = ["render", "--device", flag, "--weights", s(&weights), "--latent"];
+    let args = [
+        "render",
+        "--device",
+        flag,
+        "--weights",
+        s(&weights),
+        "--latent",
+    ];
     ok(
         dir,
         &[&args[..], &[s(&father), "--out", s(&png), "--raw", s(&raw)]].concat(),
@@ -706,7 +722,10 @@ fn gpu_render_and_scenario_match_pytorch_and_the_cpu(
     }
     if same_bytes_again {
         let again = dir.join("gpu_again");
-        ok(dir, &["run", "family_gpu.ron", "--out", s(&again), "--quiet"]);
+        ok(
+            dir,
+            &["run", "family_gpu.ron", "--out", s(&again), "--quiet"],
+        );
         common::assert_same_tree(&gpu.join("people"), &again.join("people"));
     }
 }

@@ -526,5 +526,8 @@ pub fn wgpu_device() -> Option<famsim::model::stylegene::device::WgpuDevice> {
 /// CUDA GPU 0 (`Cuda(0)`), or None (skip, see [`gpu_or_skip`]).
 #[cfg(feature = "cuda")]
 pub fn cuda_device() -> Option<famsim::model::stylegene::device::CudaDevice> {
-    gpu_or_skip("CUDA GPU 0", famsim::model::stylegene::device::cuda_device(0))
+    gpu_or_skip(
+        "CUDA GPU 0",
+        famsim::model::stylegene::device::cuda_device(0),
+    )
 }

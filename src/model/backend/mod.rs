@@ -34,9 +34,9 @@ pub mod cpu;
 
 #[cfg(feature = "cuda")]
 pub use self::burn::CudaBackend;
+pub use self::burn::ReferenceCpuBackend;
 #[cfg(feature = "wgpu")]
 pub use self::burn::WgpuBackend;
-pub use self::burn::ReferenceCpuBackend;
 pub use cpu::CpuBackend;
 
 use ::burn::tensor::activation::leaky_relu;

@@ -18,10 +18,10 @@ use crate::model_spec::DeviceSpec;
 pub use crate::model::backend::CpuBackend;
 #[cfg(feature = "cuda")]
 pub use crate::model::backend::CudaBackend;
-#[cfg(feature = "cuda")]
-pub use burn_cuda::CudaDevice;
 #[cfg(feature = "wgpu")]
 pub use crate::model::backend::WgpuBackend;
+#[cfg(feature = "cuda")]
+pub use burn_cuda::CudaDevice;
 #[cfg(feature = "wgpu")]
 pub use burn_wgpu::WgpuDevice;
 
@@ -309,10 +309,14 @@ mod tests {
         let (listed, notes) = devices();
         assert_eq!(listed[0].spec, DeviceSpec::Cpu);
         if cfg!(not(feature = "wgpu")) {
-            assert!(notes.iter().any(|n| n.starts_with("wgpu: not in this build")));
+            assert!(notes
+                .iter()
+                .any(|n| n.starts_with("wgpu: not in this build")));
         }
         if cfg!(not(feature = "cuda")) {
-            assert!(notes.iter().any(|n| n.starts_with("cuda: not in this build")));
+            assert!(notes
+                .iter()
+                .any(|n| n.starts_with("cuda: not in this build")));
         }
     }
 
