@@ -45,7 +45,7 @@ pub enum DeviceSpec {
     Cpu,
     /// The N-th CUDA GPU (cargo feature `cuda`).
     Cuda(usize),
-    /// The N-th wgpu adapter as `famsim devices` lists it: Vulkan, Metal or
-    /// DX12 (cargo feature `wgpu`).
+    /// The N-th wgpu adapter as `famsim devices` lists it: Vulkan, or Metal
+    /// on macOS (cargo feature `wgpu`).
     Wgpu(usize),
 }

@@ -26,7 +26,7 @@ pub type ReferenceCpuBackend = burn_ndarray::NdArray<f32, i32>;
 #[cfg(feature = "cuda")]
 pub type CudaBackend = burn_cuda::Cuda<f32, i32>;
 
-/// The wgpu backend (Vulkan, Metal, DX12): burn-wgpu in f32, with burn's
+/// The wgpu backend (Vulkan; Metal on macOS): burn-wgpu in f32, with burn's
 /// operation fusion and without autotune (see Cargo.toml).
 #[cfg(feature = "wgpu")]
 pub type WgpuBackend = burn_wgpu::Wgpu<f32, i32, u32>;

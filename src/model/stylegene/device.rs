@@ -1,6 +1,6 @@
 //! Where the neural model runs: burn-ndarray on the CPU (always built),
 //! burn-cuda on an NVIDIA GPU (cargo feature `cuda`) or burn-wgpu on a
-//! Vulkan, Metal or DX12 adapter (cargo feature `wgpu`). This is the device
+//! Vulkan (Metal on macOS) adapter (cargo feature `wgpu`). This is the device
 //! list: a new backend (see `crate::model::backend`) is named here, in
 //! [`parse_device`], [`run_on`], [`device_name`] and [`devices`], beside the
 //! `DeviceSpec` variant.
