@@ -5,6 +5,14 @@
 //!   (512 up to 64 px, 256 at 128 px, 128 at 256 px), style dim 512, 8 mapping
 //!   layers, built in memory and loaded through the same checkpoint code.
 //!
+//! - `throughput_<backend>/<size>px_batch<n>`: images per second at 256 and
+//!   1024 px, batch 1 and 8, on every backend this build has (cpu; wgpu
+//!   with `--features wgpu`; cuda with `--features cuda`), config-f widths.
+//!   `FAMSIM_BENCH_SIZES=256` (a comma list) picks the sizes; on a wgpu
+//!   adapter that runs on the CPU (Mesa's lavapipe) only 32 px is measured
+//!   unless the variable asks for more, with a printed note: lavapipe
+//!   checks correctness, and one 256 px image takes about 90 s there.
+//!
 //! Run: `cargo bench --bench generator`. Measured on the 2-core dev box
 //! (Nov 2026, gemm path): tiny ≈ 1.7 ms, 256 px ≈ 0.43 s per image (it was
 //! 14 s on burn-ndarray's own convolution).
@@ -164,8 +172,97 @@ fn bench_cuda(c: &mut Criterion) {
     group.finish();
 }
 
+/// The sizes `FAMSIM_BENCH_SIZES` asks for (a comma list), or `default`.
+fn bench_sizes(default: &[usize]) -> Vec<usize> {
+    match std::env::var("FAMSIM_BENCH_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .map(|s| {
+                let size = s
+                    .trim()
+                    .parse()
+                    .expect("FAMSIM_BENCH_SIZES: sizes like 256,1024");
+                assert!(
+                    [8, 16, 32, 64, 128, 256, 512, 1024].contains(&size),
+                    "FAMSIM_BENCH_SIZES: {size} is not a power of two from 8 to 1024"
+                );
+                size
+            })
+            .collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
+/// Images per second through the synthesis network on `device`, at each
+/// size and batch 1 and 8, waiting for the device to finish every pass.
+fn throughput<G: ModelBackend>(
+    c: &mut Criterion,
+    backend: &str,
+    device: G::Device,
+    sizes: &[usize],
+) {
+    let mut group = c.benchmark_group(format!("throughput_{backend}"));
+    group.sample_size(10).warm_up_time(Duration::from_secs(1));
+    for &size in sizes {
+        let blocks = size.ilog2() as usize - 1;
+        let ckpt = random_checkpoint(512, 8, &CONFIG_F[..blocks]);
+        let g = Generator::<G>::from_weights(&ckpt, &device).expect("random config-f loads");
+        assert_eq!(g.resolution(), size);
+        for batch in [1, 8] {
+            let w = wplus(&g, batch, &device);
+            group.throughput(criterion::Throughput::Elements(batch as u64));
+            group.bench_function(format!("{size}px_batch{batch}"), |b| {
+                b.iter(|| {
+                    let images = g.synthesis(w.clone(), NoiseMode::Stored).unwrap();
+                    G::sync(&device).expect("the device finishes");
+                    images
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn bench_throughput(c: &mut Criterion) {
+    use famsim::model::stylegene::device::CpuBackend;
+    throughput::<CpuBackend>(c, "cpu", Default::default(), &bench_sizes(&[256, 1024]));
+    #[cfg(feature = "wgpu")]
+    {
+        use famsim::model::stylegene::device::{devices, wgpu_device, WgpuBackend};
+        use famsim::model_spec::DeviceSpec;
+        match wgpu_device(0) {
+            Ok(device) => {
+                let (listed, _) = devices();
+                let adapter = listed.iter().find(|d| d.spec == DeviceSpec::Wgpu(0));
+                let what = adapter.map_or("?", |d| d.description.as_str());
+                let on_cpu = what.contains("Cpu adapter");
+                if on_cpu && std::env::var("FAMSIM_BENCH_SIZES").is_err() {
+                    eprintln!(
+                        "note: wgpu adapter 0 ({what}) runs on the CPU, where one 256 px image \
+                         takes about 90 s: measuring 32 px only, a correctness run of this bench \
+                         rather than a speed figure (FAMSIM_BENCH_SIZES=256,1024 to measure those)"
+                    );
+                }
+                let sizes = bench_sizes(if on_cpu { &[32] } else { &[256, 1024] });
+                throughput::<WgpuBackend>(c, "wgpu", device, &sizes);
+            }
+            Err(e) => eprintln!("note: no wgpu throughput: {e}"),
+        }
+    }
+    #[cfg(feature = "cuda")]
+    match famsim::model::stylegene::device::cuda_device(0) {
+        Ok(device) => throughput::<famsim::model::stylegene::device::CudaBackend>(
+            c,
+            "cuda",
+            device,
+            &bench_sizes(&[256, 1024]),
+        ),
+        Err(e) => eprintln!("note: no CUDA throughput: {e}"),
+    }
+}
+
 #[cfg(not(feature = "cuda"))]
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_throughput);
 #[cfg(feature = "cuda")]
-criterion_group!(benches, bench, bench_cuda);
+criterion_group!(benches, bench, bench_cuda, bench_throughput);
 criterion_main!(benches);

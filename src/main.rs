@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Pool { command } => famsim::cli::pool::run(command),
         Command::Align(args) => famsim::cli::align::run(args),
         Command::Eval(args) => famsim::cli::eval::eval(args),
+        Command::Devices => famsim::cli::devices::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -43,5 +43,9 @@ fn default_truncation() -> f32 {
 pub enum DeviceSpec {
     #[default]
     Cpu,
+    /// The N-th CUDA GPU (cargo feature `cuda`).
     Cuda(usize),
+    /// The N-th wgpu adapter as `famsim devices` lists it: Vulkan, or Metal
+    /// on macOS (cargo feature `wgpu`).
+    Wgpu(usize),
 }

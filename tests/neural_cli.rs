@@ -102,7 +102,7 @@ fn assert_same_bytes(what: &str, a: &Path, b: &Path) {
 /// Two PNGs show the same picture up to one 8-bit level per value: the CPU
 /// and a GPU round the last float bit differently, so a value that lands on
 /// a rounding boundary can come out one level apart; anything more is a bug.
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 fn assert_same_picture(what: &str, a: &Path, b: &Path) {
     let read = |p: &Path| famsim::exports::png::decode_png(&std::fs::read(p).unwrap()).unwrap();
     let (a, b) = (read(a), read(b));
@@ -114,6 +114,7 @@ fn assert_same_picture(what: &str, a: &Path, b: &Path) {
         .map(|(x, y)| x.abs_diff(*y))
         .max()
         .unwrap_or(0);
+    eprintln!("{what}: pixels differ by at most {worst} levels");
     assert!(worst <= 1, "{what}: pixels differ by {worst} levels");
 }
 
@@ -549,12 +550,135 @@ fn cuda_without_the_feature_or_a_gpu_is_a_one_line_error() {
     assert!(err.contains("Cuda(4096)"), "{err}");
 }
 
-/// On a GPU machine: `cargo test --features cuda --test neural_cli cuda`.
-/// `render --device cuda` matches PyTorch, and a scenario run on `Cuda(0)`
-/// paints every person as the CPU run does, up to GPU rounding.
-#[cfg(feature = "cuda")]
+/// Without the feature, or with it and an adapter index no machine has,
+/// `--device wgpu:N` is one line with exit code 2.
 #[test]
-fn cuda_render_and_scenario_match_pytorch_and_the_cpu() {
+fn wgpu_without_the_feature_or_an_adapter_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let weights = import(dir);
+    let err = input_error(
+        dir,
+        &[
+            "render",
+            "--weights",
+            s(&weights),
+            "--device",
+            "wgpu:4096",
+            "--latent",
+            s(&fixture("neural/father.npy")),
+            "--out",
+            s(&dir.join("x.png")),
+        ],
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("Wgpu(4096)"), "{err}");
+    if cfg!(not(feature = "wgpu")) {
+        assert!(err.contains("--features wgpu"), "{err}");
+    }
+}
+
+/// A machine whose Vulkan loader finds no driver at all (here: told to load
+/// only a driver file that does not exist) gets one line and exit code 2,
+/// from `run` (scenario `device: Wgpu(0)`) as from `render`, not burn-wgpu's
+/// panic; `famsim devices` still lists the CPU and says no adapter was found.
+#[cfg(all(feature = "wgpu", target_os = "linux"))]
+#[test]
+fn wgpu_without_a_driver_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let weights = import(dir);
+    let no_driver = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_famsim"))
+            .args(args)
+            .current_dir(dir)
+            .env("VK_ICD_FILENAMES", dir.join("no-such-driver.json"))
+            .env("VK_DRIVER_FILES", dir.join("no-such-driver.json"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (
+            out.status.code(),
+            stderr,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, err, _) = no_driver(&[
+        "render",
+        "--weights",
+        s(&weights),
+        "--device",
+        "wgpu",
+        "--latent",
+        s(&fixture("neural/father.npy")),
+        "--out",
+        s(&dir.join("x.png")),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("device Wgpu(0) is not usable: no Vulkan adapter found"),
+        "{err}"
+    );
+    family_scenario(dir);
+    let scenario = std::fs::read_to_string(dir.join("family.ron")).unwrap();
+    std::fs::write(
+        dir.join("family_gpu.ron"),
+        scenario.replace("device: Cpu", "device: Wgpu(0)"),
+    )
+    .unwrap();
+    let (code, err, _) = no_driver(&["run", "family_gpu.ron", "--out", "gpu", "--quiet"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("device Wgpu(0) is not usable"), "{err}");
+    let (code, err, listing) = no_driver(&["devices"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(listing.contains("\ncpu "), "{listing}");
+    assert!(listing.contains("(wgpu: no adapter found)"), "{listing}");
+}
+
+/// `famsim devices` lists the CPU, and, in a wgpu build on a machine with an
+/// adapter, that adapter as `wgpu:0  Wgpu(0)` with its graphics API.
+#[test]
+fn devices_lists_the_cpu_and_the_wgpu_adapters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let listing = ok(tmp.path(), &["devices"]);
+    let lines: Vec<&str> = listing.lines().collect();
+    assert!(lines[0].starts_with("--device"), "{listing}");
+    assert!(
+        lines[1].starts_with("cpu ") && lines[1].contains("Cpu"),
+        "{listing}"
+    );
+    if cfg!(not(feature = "wgpu")) {
+        assert!(listing.contains("(wgpu: not in this build (rebuild with --features wgpu))"));
+    }
+    #[cfg(feature = "wgpu")]
+    if common::wgpu_device().is_some() {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("wgpu:0 "))
+            .unwrap_or_else(|| panic!("no wgpu:0 line in {listing}"));
+        assert!(line.contains("Wgpu(0)"), "{line}");
+        assert!(
+            ["Vulkan", "Metal", "DX12"]
+                .iter()
+                .any(|api| line.contains(api)),
+            "{line}"
+        );
+    }
+}
+
+/// `render --device FLAG` matches PyTorch, and a scenario run on `SCENARIO`
+/// (`Cuda(0)`, `Wgpu(0)`) paints every person as the CPU run does, up to
+/// GPU rounding (one 8-bit level). With `same_bytes_again`, a second run on
+/// the device writes the same bytes as the first (weights/README.md says for
+/// which backends that holds).
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn gpu_render_and_scenario_match_pytorch_and_the_cpu(
+    flag: &str,
+    scenario_device: &str,
+    same_bytes_again: bool,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let weights = import(dir);
@@ -564,7 +688,7 @@ fn cuda_render_and_scenario_match_pytorch_and_the_cpu() {
     let args = [
         "render",
         "--device",
-        "cuda",
+        flag,
         "--weights",
         s(&weights),
         "--latent",
@@ -576,24 +700,52 @@ fn cuda_render_and_scenario_match_pytorch_and_the_cpu() {
     let (shape, got) = npy(&raw);
     let (want_shape, want) = expected("father.image");
     assert_eq!(shape, want_shape);
-    assert_close("render on cuda", &got, &want, 1e-4);
+    assert_close(&format!("render on {flag}"), &got, &want, 1e-4);
 
     family_scenario(dir);
     let scenario = std::fs::read_to_string(dir.join("family.ron")).unwrap();
     assert!(scenario.contains("device: Cpu"));
-    let on_gpu = scenario.replace("device: Cpu", "device: Cuda(0)");
+    let on_gpu = scenario.replace("device: Cpu", &format!("device: {scenario_device}"));
     std::fs::write(dir.join("family_gpu.ron"), on_gpu).unwrap();
     let (cpu, gpu) = (dir.join("cpu"), dir.join("gpu"));
     ok(dir, &["run", "family.ron", "--out", s(&cpu), "--quiet"]);
     ok(dir, &["run", "family_gpu.ron", "--out", s(&gpu), "--quiet"]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(gpu.join("manifest.json")).unwrap()).unwrap();
-    assert!(manifest["model"].as_str().unwrap().contains("cuda:0"));
+    let name = format!("{flag}:0");
+    assert!(manifest["model"].as_str().unwrap().contains(&name));
     let people = manifest["people"].as_array().unwrap();
     assert_eq!(people.len(), 8);
     for p in people {
         let rel = p["image"].as_str().unwrap();
         assert_same_picture(rel, &cpu.join(rel), &gpu.join(rel));
+    }
+    if same_bytes_again {
+        let again = dir.join("gpu_again");
+        ok(
+            dir,
+            &["run", "family_gpu.ron", "--out", s(&again), "--quiet"],
+        );
+        common::assert_same_tree(&gpu.join("people"), &again.join("people"));
+    }
+}
+
+/// On a GPU machine: tools/cuda_check.sh.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_render_and_scenario_match_pytorch_and_the_cpu() {
+    if common::cuda_device().is_some() {
+        // burn-cuda's autotune may pick other kernels on another run.
+        gpu_render_and_scenario_match_pytorch_and_the_cpu("cuda", "Cuda(0)", false);
+    }
+}
+
+/// `cargo test --features wgpu --test neural_cli wgpu` (CI: on lavapipe).
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_render_and_scenario_match_pytorch_and_the_cpu() {
+    if common::wgpu_device().is_some() {
+        gpu_render_and_scenario_match_pytorch_and_the_cpu("wgpu", "Wgpu(0)", true);
     }
 }
 

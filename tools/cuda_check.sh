@@ -4,14 +4,16 @@
 #
 #   1. the parity tests on CUDA: mapping, truncation, synthesis with stored
 #      noise, w2sub34, sub2w and the e4e photo encoder against the PyTorch
-#      fixtures (≤ 1e-4), and a scenario on Cuda(0) against the CPU run;
+#      fixtures (≤ 1e-4), and a scenario on Cuda(0) against the CPU run: the
+#      tests CI (.ci/run) runs on wgpu, written once over the backend. CI=true
+#      makes a GPU that cannot be used a failure instead of a skip;
 #   2. synthesis throughput at 1024 px, batch 8: famsim's `synthesis_cuda`
 #      criterion bench next to PyTorch eager on the same GPU, and the ratio.
 #
 #   tools/cuda_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release --locked --features cuda \
+CI=true cargo test --release --locked --features cuda \
     --test stylegan2_parity --test stylegene_parity --test e4e_parity --test neural_cli cuda
 bench=$(cargo bench --locked --features cuda --bench generator --no-run 2>&1 |
     sed -n 's/.*(\(.*generator-[0-9a-f]*\)).*/\1/p' | tail -1)

@@ -53,6 +53,8 @@ pub enum Command {
     Align(align::AlignArgs),
     /// Measure how kin-like a run, a dataset or a Families-in-the-Wild folder is; write a report.
     Eval(eval::EvalArgs),
+    /// List the devices the neural model can run on (CPU, CUDA GPUs, wgpu adapters).
+    Devices,
 }
 
 #[derive(Debug, clap::Args)]
@@ -104,6 +106,7 @@ pub mod child;
 pub mod cluster;
 pub mod dataset;
 pub mod eval;
+pub mod devices;
 pub mod export;
 pub mod genes;
 pub mod invert;

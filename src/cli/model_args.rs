@@ -12,7 +12,8 @@ pub struct ModelArgs {
     /// A directory written by `famsim weights import`.
     #[arg(long, value_name = "DIR")]
     pub weights: PathBuf,
-    /// cpu, cuda or cuda:N (cuda needs a build with `--features cuda`).
+    /// cpu, cuda[:N] or wgpu[:N] (builds with `--features cuda` or
+    /// `--features wgpu`; `famsim devices` lists them).
     #[arg(long, default_value = "cpu", value_parser = crate::model::stylegene::device::parse_device)]
     pub device: DeviceSpec,
 }

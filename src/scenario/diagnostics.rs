@@ -452,7 +452,7 @@ pub fn field_hint(field: &str) -> Option<String> {
         "regions" => "a map like {\"eyes\": Mother, \"nose\": Father}".into(),
         "genes" => "`Pool`, `Seed(42)`, `Latent(\"file.npy\")` or `Photo(\"face.png\")`".into(),
         "model" => "`Procedural` or `StyleGene(weights: \"weights/ffhq\")`".into(),
-        "device" => "`Cpu` or `Cuda(0)`".into(),
+        "device" => "`Cpu`, `Cuda(0)` or `Wgpu(0)`".into(),
         "weights" => "the folder written by `famsim weights import`, in double quotes".into(),
         "people" => "a list of people: [ (id: …), (id: …) ]".into(),
         "defaults" => "(gamma: 0.47, eta: 0.4)".into(),

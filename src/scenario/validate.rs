@@ -226,6 +226,15 @@ fn check_stylegene(source: &Source, at: &Locator, spec: &StyleGeneSpec, out: &mu
             .help("rebuild with `--features cuda`, or use `device: Cpu`"),
         );
     }
+    if matches!(spec.device, super::format::DeviceSpec::Wgpu(_)) && !cfg!(feature = "wgpu") {
+        out.push(
+            Diagnostic::warning(
+                at.nested("model", "device"),
+                "this famsim was built without the `wgpu` feature, so `device: Wgpu(…)` cannot run",
+            )
+            .help("rebuild with `--features wgpu`, or use `device: Cpu`"),
+        );
+    }
 }
 
 /// A path written in the scenario, relative to the scenario's own folder.

@@ -521,3 +521,45 @@ pub fn descriptor_model() -> Option<PathBuf> {
 pub fn landmarks5_model() -> Option<PathBuf> {
     face_recognition_model("shape_predictor_5_face_landmarks.dat")
 }
+
+/// The device a GPU backend's parity tests run on, or None (skip). A machine
+/// without the device skips them with a printed note; with `CI=true` that is
+/// a failure instead, as for `outside_tool`: CI (`.ci/run`) installs Mesa's
+/// lavapipe so that the wgpu tests always run there, and
+/// `tools/cuda_check.sh` sets CI=true so that its CUDA tests cannot pass by
+/// skipping.
+pub fn gpu_or_skip<D>(what: &str, found: famsim::Result<D>) -> Option<D> {
+    match found {
+        Ok(device) => Some(device),
+        Err(err) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{what} is needed but not usable, and CI=true: {err}"
+            );
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {what} is not usable, so its checks did not run (CI=true makes this a failure): {err}"
+            );
+            None
+        }
+    }
+}
+
+/// wgpu adapter 0 (`Wgpu(0)`), or None (skip, see [`gpu_or_skip`]).
+#[cfg(feature = "wgpu")]
+pub fn wgpu_device() -> Option<famsim::model::stylegene::device::WgpuDevice> {
+    gpu_or_skip(
+        "wgpu adapter 0",
+        famsim::model::stylegene::device::wgpu_device(0),
+    )
+}
+
+/// CUDA GPU 0 (`Cuda(0)`), or None (skip, see [`gpu_or_skip`]).
+#[cfg(feature = "cuda")]
+pub fn cuda_device() -> Option<famsim::model::stylegene::device::CudaDevice> {
+    gpu_or_skip(
+        "CUDA GPU 0",
+        famsim::model::stylegene::device::cuda_device(0),
+    )
+}

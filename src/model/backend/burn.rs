@@ -1,5 +1,5 @@
 //! The burn-generic implementation of [`ModelBackend`]: burn tensor
-//! operations only, so it runs on any burn backend. CUDA runs it, and
+//! operations only, so it runs on any burn backend. CUDA and wgpu run it, and
 //! [`ReferenceCpuBackend`] runs it on burn-ndarray so that the tests check
 //! this path on machines without a GPU.
 //!
@@ -25,6 +25,11 @@ pub type ReferenceCpuBackend = burn_ndarray::NdArray<f32, i32>;
 /// The CUDA backend: burn-cuda in f32.
 #[cfg(feature = "cuda")]
 pub type CudaBackend = burn_cuda::Cuda<f32, i32>;
+
+/// The wgpu backend (Vulkan; Metal on macOS): burn-wgpu in f32, with burn's
+/// operation fusion and without autotune (see Cargo.toml).
+#[cfg(feature = "wgpu")]
+pub type WgpuBackend = burn_wgpu::Wgpu<f32, i32, u32>;
 
 /// Implements [`ModelBackend`] for a burn backend with the functions of
 /// this file.
@@ -57,6 +62,8 @@ macro_rules! burn_backend {
 burn_backend!(ReferenceCpuBackend);
 #[cfg(feature = "cuda")]
 burn_backend!(CudaBackend);
+#[cfg(feature = "wgpu")]
+burn_backend!(WgpuBackend);
 
 /// The synthesis convolution as burn tensor operations (the GPU path).
 ///

@@ -8,8 +8,8 @@
 //! they never ask which backend runs them.
 //!
 //! - [`burn`](self::burn): the burn-generic implementation, burn tensor
-//!   operations only. It is what CUDA runs, what any other burn backend
-//!   would run, and [`ReferenceCpuBackend`] runs it on burn-ndarray so the
+//!   operations only. It is what CUDA and wgpu run, what any other burn
+//!   backend would run, and [`ReferenceCpuBackend`] runs it on burn-ndarray so the
 //!   tests check this path on machines without a GPU.
 //! - [`cpu`]: the CPU backend ([`CpuBackend`], burn-ndarray), whose heavy
 //!   layers are `gemm` matrix products: burn-ndarray's own convolution and
@@ -19,7 +19,7 @@
 //! tests/stylegene_parity.rs and tests/e4e_parity.rs check each backend
 //! against PyTorch.
 //!
-//! Adding a backend (say wgpu) touches this folder and the device list:
+//! Adding a backend (as wgpu was added) touches this folder and the device list:
 //! - here, `burn.rs`: a type alias and one `burn_backend!` line (or, for
 //!   hand-written kernels, a folder like `cpu/` with its own
 //!   `impl ModelBackend`);
@@ -35,6 +35,8 @@ pub mod cpu;
 #[cfg(feature = "cuda")]
 pub use self::burn::CudaBackend;
 pub use self::burn::ReferenceCpuBackend;
+#[cfg(feature = "wgpu")]
+pub use self::burn::WgpuBackend;
 pub use cpu::CpuBackend;
 
 use ::burn::tensor::activation::leaky_relu;

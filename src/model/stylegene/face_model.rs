@@ -5,7 +5,7 @@
 //! checked here, before they reach the networks (whose forward passes assert
 //! on shapes), so a wrong latent is an input error, never a panic.
 
-use super::device::{device_name, run_on, OnDevice};
+use super::device::{device_name, max_binding, run_on, OnDevice};
 use super::e4e::PhotoEncoder;
 use super::mixer::{GeneDecoder, GeneEncoder};
 use super::stylegan2::{to_images, Generator, NoiseMode};
@@ -190,6 +190,19 @@ impl<B: ModelBackend> StyleGeneModel<B> {
                 weights::POOL_FILE
             )));
         };
+        let mut batch = opts.batch.max(1);
+        if let (Some(limit), Some(generator)) = (max_binding(opts.device), &generator) {
+            batch = fit_batch(generator.widths(), batch, limit).map_err(|per_image| {
+                Error::input(format!(
+                    "device {:?} cannot render this {} px generator: one image needs a {} MiB \
+                     buffer, and the adapter binds at most {} MiB per buffer; use device: Cpu",
+                    opts.device,
+                    generator.resolution(),
+                    per_image.div_ceil(1 << 20),
+                    limit >> 20
+                ))
+            })?;
+        }
         let photo_encoder = OnceLock::new();
         if opts.parts == Parts::PhotoEncoder {
             let _ = photo_encoder.set(load_photo_encoder::<B>(dir, &info, &device)?);
@@ -205,7 +218,7 @@ impl<B: ModelBackend> StyleGeneModel<B> {
             photo_encoder,
             photo_encoder_loading: Mutex::new(()),
             pool,
-            batch: opts.batch.max(1),
+            batch,
             truncation: opts.truncation,
             image_size: opts.image_size,
         })
@@ -293,6 +306,35 @@ impl<B: ModelBackend> StyleGeneModel<B> {
             .into_vec::<f32>()
             .map_err(|e| Error::internal(format!("reading latents: {e:?}")))?;
         Ok(Latent::split_batch(&values, n, width))
+    }
+}
+
+/// The largest single buffer, in bytes, that synthesising one image fills:
+/// at each resolution (side s, `widths[k]` channels) the upsampling
+/// convolution's phases and their interleaved image hold width × (s + 2)²
+/// floats (`backend/burn.rs`), more than any other tensor of that layer.
+pub fn bytes_per_image(widths: &[usize]) -> u64 {
+    widths
+        .iter()
+        .enumerate()
+        .map(|(k, &width)| {
+            let side = 4u64 << k;
+            width as u64 * (side + 2) * (side + 2) * 4
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The batch to render with on a device that binds at most `limit` bytes
+/// per buffer (a wgpu adapter): `batch`, or fewer people per forward pass
+/// when `batch` of them would not fit (the engine then renders in more
+/// passes; the faces do not change). Err(bytes one image needs) when not
+/// even one fits.
+pub fn fit_batch(widths: &[usize], batch: usize, limit: u64) -> std::result::Result<usize, u64> {
+    let per_image = bytes_per_image(widths).max(1);
+    match usize::try_from(limit / per_image).unwrap_or(usize::MAX) {
+        0 => Err(per_image),
+        fits => Ok(batch.min(fits)),
     }
 }
 
@@ -655,5 +697,35 @@ mod tests {
             "{:?}",
             r.rgb
         );
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    /// Config-f at 1024 px: the 1024 px layer (32 channels × 1026²) is the
+    /// largest, 128.5 MiB per image.
+    const CONFIG_F_1024: [usize; 9] = [512, 512, 512, 512, 512, 256, 128, 64, 32];
+
+    #[test]
+    fn the_largest_buffer_is_the_widest_layer_at_its_side_plus_two() {
+        assert_eq!(bytes_per_image(&CONFIG_F_1024), 32 * 1026 * 1026 * 4);
+        // At 256 px the 256 px layer (128 × 258²) beats 64 px (512 × 66²).
+        assert_eq!(bytes_per_image(&CONFIG_F_1024[..7]), 128 * 258 * 258 * 4);
+    }
+
+    #[test]
+    fn a_batch_that_does_not_fit_is_split_and_one_image_that_does_not_is_an_error() {
+        let per_image = bytes_per_image(&CONFIG_F_1024);
+        // A 2 GiB binding limit (common on desktop GPUs) takes 15 images.
+        assert_eq!(fit_batch(&CONFIG_F_1024, 8, 2 << 30), Ok(8));
+        assert_eq!(fit_batch(&CONFIG_F_1024, 32, 2 << 30), Ok(15));
+        // wgpu's default 128 MiB limit is just short of one 1024 px image,
+        assert_eq!(fit_batch(&CONFIG_F_1024, 8, 128 << 20), Err(per_image));
+        // but takes a 256 px batch of 8 in passes of 3 (32.5 MiB each).
+        assert_eq!(fit_batch(&CONFIG_F_1024[..7], 8, 128 << 20), Ok(3));
+        assert_eq!(fit_batch(&CONFIG_F_1024, 3, 3 * per_image), Ok(3));
+        assert_eq!(fit_batch(&CONFIG_F_1024, 4, 3 * per_image), Ok(3));
     }
 }

@@ -9,6 +9,8 @@ pub mod import;
 pub mod mixer;
 pub mod stylegan2;
 pub mod weights;
+#[cfg(feature = "wgpu")]
+pub mod wgpu_device;
 
 /// The weights layer under the names the tests import (the reader itself
 /// is [`crate::weights`]).

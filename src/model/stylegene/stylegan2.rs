@@ -86,6 +86,9 @@ pub struct Generator<B: ModelBackend> {
     noises: Vec<Tensor<B, 4>>,
     style_dim: usize,
     resolution: usize,
+    /// Channels at each resolution from 4×4 up (what sizes a forward pass's
+    /// buffers; see [`Generator::widths`]).
+    widths: Vec<usize>,
 }
 
 impl<B: ModelBackend> Generator<B> {
@@ -146,6 +149,7 @@ impl<B: ModelBackend> Generator<B> {
         let mut convs = Vec::with_capacity(2 * blocks);
         let mut to_rgbs = Vec::with_capacity(blocks);
         let mut width_in = width4;
+        let mut widths = vec![width4];
         for b in 0..blocks {
             let up_name = format!("convs.{}.conv.weight", 2 * b);
             let up_shape = g.require_shape(&up_name, "[1, out, in, 3, 3]")?;
@@ -161,6 +165,7 @@ impl<B: ModelBackend> Generator<B> {
             convs.push(StyledConv::load(&conv(2 * b + 1), same, false)?);
             let rgb = g.pp(&format!("to_rgbs.{b}"));
             to_rgbs.push(ToRgb::load(&rgb, (width, style_dim), true)?);
+            widths.push(width);
             width_in = width;
         }
 
@@ -182,12 +187,19 @@ impl<B: ModelBackend> Generator<B> {
             noises,
             style_dim,
             resolution: 4 << blocks,
+            widths,
         })
     }
 
     /// Side of the square images [`Generator::synthesis`] returns.
     pub fn resolution(&self) -> usize {
         self.resolution
+    }
+
+    /// Channels at 4×4, 8×8, … up to the output resolution (config-f at
+    /// 1024 px: 512 five times, then 256, 128, 64, 32).
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
     }
 
     /// Number of W+ layers: 2·log2(resolution) − 2 (18 at 1024 px).
