@@ -33,7 +33,10 @@ fn seeta_model() -> Option<PathBuf> {
     std::fs::read_dir(cargo.join("registry/src"))
         .ok()?
         .filter_map(|e| e.ok())
-        .map(|e| e.path().join("rustface-0.1.7/model/seeta_fd_frontal_v1.0.bin"))
+        .map(|e| {
+            e.path()
+                .join("rustface-0.1.7/model/seeta_fd_frontal_v1.0.bin")
+        })
         .find(|p| p.is_file())
 }
 

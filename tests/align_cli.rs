@@ -124,7 +124,10 @@ fn no_face_or_a_broken_photo_fails_by_name_and_writes_nothing() {
             &faceless,
             "no face found; use a frontal photo with the face at least 40 px wide",
         ),
-        (&huge, "20000 × 10000 pixels; famsim reads photos of up to 150 million"),
+        (
+            &huge,
+            "20000 × 10000 pixels; famsim reads photos of up to 150 million",
+        ),
         (&empty, "empty.jpg"),
         (&cut, "cut.png"),
         (&text, "not a PNG or JPEG"),

@@ -95,7 +95,11 @@ fn a_12000_by_9000_photo_aligns_within_its_memory_bound() {
     let out = dir.path().join("out");
     let log = dir.path().join("stderr.txt");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_famsim"));
-    cmd.arg("align").arg(&big).arg(&small).arg("--out").arg(&out);
+    cmd.arg("align")
+        .arg(&big)
+        .arg(&small)
+        .arg("--out")
+        .arg(&out);
     cmd.arg("--landmarks").arg(&model);
     cmd.arg("--detector").arg(seeta_model());
     cmd.stdout(Stdio::null());

@@ -262,9 +262,17 @@ mod tests {
             let upright = orient(stored.clone(), o);
             assert_eq!((photo.width, photo.height), (upright.width, upright.height));
             let rect = [1, 2, photo.width as i64 - 1, photo.height as i64];
-            assert_eq!(photo.crop(rect).rgb, Source::crop(&upright, rect).rgb, "{o}");
+            assert_eq!(
+                photo.crop(rect).rgb,
+                Source::crop(&upright, rect).rgb,
+                "{o}"
+            );
             for f in [1, 2, 4] {
-                assert_eq!(photo.downscaled(f).rgb, box_shrink(&upright, f).rgb, "{o} {f}");
+                assert_eq!(
+                    photo.downscaled(f).rgb,
+                    box_shrink(&upright, f).rgb,
+                    "{o} {f}"
+                );
             }
         }
         // The FFHQ crop, with and without the official shrink.

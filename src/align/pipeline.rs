@@ -64,7 +64,11 @@ pub fn find_faces(detector: &mut FaceDetector, photo: &Photo) -> Found {
 /// current shape only, and a margin of one box side on every side holds all
 /// of them (outside the photo both read as black), so the points are those
 /// of the whole photo.
-pub fn landmarks(predictor: &ShapePredictor, photo: &Photo, face: FaceBox) -> Result<Vec<[f64; 2]>> {
+pub fn landmarks(
+    predictor: &ShapePredictor,
+    photo: &Photo,
+    face: FaceBox,
+) -> Result<Vec<[f64; 2]>> {
     if let Some(image) = photo.as_upright() {
         if (image.width as u64 * image.height as u64) <= (DETECT_SIDE as u64).pow(2) {
             return predictor.predict(image, face);

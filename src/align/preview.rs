@@ -1,10 +1,10 @@
 //! The preview of an alignment: the photo with the detection box, the 68
 //! landmarks and the FFHQ quad drawn on it, to check by eye what was cropped.
 
-use crate::dlib::FaceBox;
-use crate::error::{Error, Result};
 use crate::align::ffhq::Source;
 use crate::align::photo::box_shrink;
+use crate::dlib::FaceBox;
+use crate::error::{Error, Result};
 use crate::image::Image;
 use tiny_skia::{Color, Paint, PathBuilder, Pixmap, Stroke, Transform};
 

@@ -53,7 +53,8 @@ pub fn photo_size(path: &Path, bytes: &[u8]) -> Result<(u32, u32)> {
         if bytes.len() < 24 || &bytes[12..16] != b"IHDR" {
             return Err(at("broken PNG image: no IHDR header".into()));
         }
-        let be = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let be =
+            |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
         Ok((be(16), be(20)))
     } else if bytes.starts_with(JPEG_SIGNATURE) {
         // JPEG's own limit (16-bit sides), not zune's default of 16384.
@@ -74,8 +75,10 @@ pub fn photo_size(path: &Path, bytes: &[u8]) -> Result<(u32, u32)> {
 }
 
 fn decode_png_any(bytes: &[u8], max_bytes: usize) -> std::result::Result<Image, String> {
-    let mut decoder =
-        png::Decoder::new_with_limits(std::io::Cursor::new(bytes), png::Limits { bytes: max_bytes });
+    let mut decoder = png::Decoder::new_with_limits(
+        std::io::Cursor::new(bytes),
+        png::Limits { bytes: max_bytes },
+    );
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder
         .read_info()
@@ -154,13 +157,19 @@ mod tests {
             png::BitDepth::Eight,
             &[1, 2, 3, 255, 4, 5, 6, 0],
         );
-        assert_eq!(decode_png_any(&rgba, 1 << 20).unwrap().rgb, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            decode_png_any(&rgba, 1 << 20).unwrap().rgb,
+            [1, 2, 3, 4, 5, 6]
+        );
         let deep = png_bytes(
             png::ColorType::Rgb,
             png::BitDepth::Sixteen,
             &[1, 99, 2, 99, 3, 99, 250, 0, 251, 0, 252, 0],
         );
-        assert_eq!(decode_png_any(&deep, 1 << 20).unwrap().rgb, [1, 2, 3, 250, 251, 252]);
+        assert_eq!(
+            decode_png_any(&deep, 1 << 20).unwrap().rgb,
+            [1, 2, 3, 250, 251, 252]
+        );
     }
 
     #[test]
