@@ -57,6 +57,9 @@ fn write_large_photo(path: &Path, face: &famsim::model::Image) {
 }
 
 /// Runs `cmd` to its end; its exit code and peak resident memory in bytes.
+// The child is reaped by `wait4` below, which std's `Child::wait` cannot
+// replace: only wait4 reports the child's own peak memory.
+#[allow(clippy::zombie_processes)]
 fn run_measured(mut cmd: Command) -> (Option<i32>, u64) {
     let child = cmd.spawn().unwrap();
     let pid = child.id() as libc::pid_t;
