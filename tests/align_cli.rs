@@ -108,8 +108,26 @@ fn no_face_or_a_broken_photo_fails_by_name_and_writes_nothing() {
     std::fs::write(&text, b"not a picture").unwrap();
     let faceless = Path::new(FIXTURES).join("lfw_0.png");
 
+    // A PNG whose header claims 20000 × 10000 pixels: refused from the
+    // header, before anything is decoded.
+    let huge = dir.path().join("huge.png");
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend_from_slice(&20000u32.to_be_bytes());
+    png.extend_from_slice(&10000u32.to_be_bytes());
+    png.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let crc = crc32(&png[12..]);
+    png.extend_from_slice(&crc.to_be_bytes());
+    std::fs::write(&huge, &png).unwrap();
+
     for (bad, says) in [
-        (&faceless, "no face found"),
+        (
+            &faceless,
+            "no face found; use a frontal photo with the face at least 40 px wide",
+        ),
+        (
+            &huge,
+            "20000 × 10000 pixels; famsim reads photos of up to 150 million",
+        ),
         (&empty, "empty.jpg"),
         (&cut, "cut.png"),
         (&text, "not a PNG or JPEG"),
@@ -125,6 +143,57 @@ fn no_face_or_a_broken_photo_fails_by_name_and_writes_nothing() {
         );
         assert!(!out.exists(), "{}: something was written", bad.display());
     }
+}
+
+/// The CRC-32 PNG chunks end with (over the chunk type and data).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_face_smaller_than_the_crop_is_warned_about() {
+    let Some(model) = landmarks_model() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photo = Path::new(FIXTURES).join("astronaut_crop.png");
+    let run = |size: u32, out: &Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_famsim"));
+        cmd.arg("align").arg(&photo).arg("--out").arg(out);
+        cmd.arg("--landmarks").arg(&model);
+        cmd.arg("--detector").arg(seeta_model());
+        cmd.arg("--size").arg(size.to_string());
+        let o = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{stderr}");
+        stderr
+    };
+    // The astronaut's FFHQ square is about 170 px: a 256 px crop blows it up.
+    let out = dir.path().join("a");
+    let stderr = run(256, &out);
+    let quad = &landmarks_json(&out)[0]["quad"];
+    let c = |i: usize, k: usize| quad[i][k].as_f64().unwrap();
+    let qsize = (c(1, 0) - c(0, 0)).hypot(c(1, 1) - c(0, 1));
+    assert!(qsize < 256.0, "{qsize}");
+    let says = format!(
+        "astronaut_crop.png: the face's square is {qsize:.0} px, smaller than the 256 px crop"
+    );
+    assert!(stderr.contains(&says), "{says}: {stderr}");
+    assert!(stderr.contains("blurry"), "{stderr}");
+    // A crop smaller than the square: no warning.
+    let stderr = run(qsize as u32 - 2, &dir.path().join("b"));
+    assert!(!stderr.contains("warning"), "{stderr}");
 }
 
 fn famsim(args: &[&std::ffi::OsStr]) -> Output {
@@ -342,34 +411,6 @@ fn a_broken_or_wrong_face_model_is_not_imported() {
     }
 }
 
-/// Two real faces side by side: the astronaut, and beside it the same photo
-/// mirrored at 3/4 size (nearest pixel), so the two faces differ in size.
-fn two_faces(path: &Path) {
-    let a = read(&Path::new(FIXTURES).join("astronaut_crop.png"));
-    let (w2, h2) = (a.width * 3 / 4, a.height * 3 / 4);
-    let (width, height) = (a.width + w2, a.height);
-    let mut rgb = vec![128u8; (width * height * 3) as usize];
-    for y in 0..height {
-        for x in 0..width {
-            let src = if x < a.width {
-                Some((x, y))
-            } else if y < h2 {
-                let mx = w2 - 1 - (x - a.width);
-                Some((mx * 4 / 3, y * 4 / 3))
-            } else {
-                None
-            };
-            if let Some((sx, sy)) = src {
-                let s = ((sy * a.width + sx) * 3) as usize;
-                let d = ((y * width + x) * 3) as usize;
-                rgb[d..d + 3].copy_from_slice(&a.rgb[s..s + 3]);
-            }
-        }
-    }
-    let image = famsim::model::Image { width, height, rgb };
-    std::fs::write(path, famsim::exports::png::encode_png(&image).unwrap()).unwrap();
-}
-
 #[test]
 fn face_k_picks_among_several_faces() {
     let Some(model) = landmarks_model() else {
@@ -377,7 +418,7 @@ fn face_k_picks_among_several_faces() {
     };
     let dir = tempfile::tempdir().unwrap();
     let photo = dir.path().join("two.png");
-    two_faces(&photo);
+    common::two_faces(&photo);
     let run = |k: &str, out: &Path| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_famsim"));
         cmd.arg("align").arg(&photo).arg("--out").arg(out);

@@ -80,24 +80,53 @@ pub fn ffhq_quad(landmarks: &[[f64; 2]]) -> Result<([[f64; 2]; 4], f64)> {
     Ok((quad, x[0].hypot(x[1]) * 2.0))
 }
 
+/// What [`align`] reads the photo through: an upright [`Image`], or a
+/// [`crate::align::photo::Photo`] shown through its EXIF orientation, read a
+/// row or a region at a time so that a huge photo is never copied whole.
+pub trait Source {
+    /// Width and height, upright.
+    fn size(&self) -> (u32, u32);
+    /// Row `y` into `out` (`width × 3` bytes).
+    fn row(&self, y: u32, out: &mut [u8]);
+    /// The pixels in `[left, top, right, bottom)` (inside the image).
+    fn crop(&self, rect: [i64; 4]) -> Image;
+}
+
+impl Source for Image {
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+    fn row(&self, y: u32, out: &mut [u8]) {
+        let w = self.width as usize * 3;
+        out.copy_from_slice(&self.rgb[y as usize * w..(y as usize + 1) * w]);
+    }
+    fn crop(&self, rect: [i64; 4]) -> Image {
+        crop_image(self, rect)
+    }
+}
+
 /// `image_align(photo, landmarks, output_size, transform_size)` with padding on.
-pub fn align(
-    photo: &Image,
+///
+/// Only what the official code keeps is copied out of `photo`: the shrunk
+/// photo when the face is large (shrunk row by row), otherwise the crop.
+pub fn align<S: Source + ?Sized>(
+    photo: &S,
     landmarks: &[[f64; 2]],
     output_size: u32,
     transform_size: u32,
 ) -> Result<Aligned> {
     let (quad0, qsize0) = ffhq_quad(landmarks)?;
     let (mut quad, mut qsize) = (quad0, qsize0);
-    let mut img = photo.clone();
+    let (pw, ph) = photo.size();
 
     // Shrink.
     let shrink = (qsize / output_size as f64 * 0.5).floor() as i64;
+    let mut shrunk = None;
     if shrink > 1 {
         let s = shrink as f64;
-        let w = (img.width as f64 / s).round_ties_even() as u32;
-        let h = (img.height as f64 / s).round_ties_even() as u32;
-        img = resize_lanczos(&img, w.max(1), h.max(1));
+        let w = (pw as f64 / s).round_ties_even() as u32;
+        let h = (ph as f64 / s).round_ties_even() as u32;
+        shrunk = Some(resize_source(photo, w.max(1), h.max(1)));
         for q in &mut quad {
             q[0] /= s;
             q[1] /= s;
@@ -118,23 +147,35 @@ pub fn align(
         ]
     };
     let b = bounds(&quad);
-    let (w, h) = (img.width as i64, img.height as i64);
+    let (w, h) = match &shrunk {
+        Some(img) => (img.width as i64, img.height as i64),
+        None => (pw as i64, ph as i64),
+    };
     let crop = [
         (b[0] - border).max(0),
         (b[1] - border).max(0),
         (b[2] + border).min(w),
         (b[3] + border).min(h),
     ];
-    if crop[2] - crop[0] < w || crop[3] - crop[1] < h {
+    let whole = [0, 0, w, h];
+    let mut img = if crop[2] - crop[0] < w || crop[3] - crop[1] < h {
         if crop[2] <= crop[0] || crop[3] <= crop[1] {
             return Err(Error::input("the face lies outside the photo"));
         }
-        img = crop_image(&img, crop);
         for q in &mut quad {
             q[0] -= crop[0] as f64;
             q[1] -= crop[1] as f64;
         }
-    }
+        match &shrunk {
+            Some(img) => crop_image(img, crop),
+            None => photo.crop(crop),
+        }
+    } else {
+        match shrunk {
+            Some(img) => img,
+            None => photo.crop(whole),
+        }
+    };
 
     // Pad.
     let b = bounds(&quad);
@@ -436,14 +477,22 @@ fn clip8(v: i64) -> u8 {
 /// Pillow's `resize(size, LANCZOS)` of an 8-bit RGB image: horizontal pass,
 /// 8-bit intermediate, vertical pass.
 pub fn resize_lanczos(img: &Image, width: u32, height: u32) -> Image {
-    let (iw, ih) = (img.width as usize, img.height as usize);
+    resize_source(img, width, height)
+}
+
+/// [`resize_lanczos`] reading the source a row at a time: besides the output,
+/// only the horizontal pass's `height × out_width` intermediate is held.
+fn resize_source<S: Source + ?Sized>(img: &S, width: u32, height: u32) -> Image {
+    let (iw, ih) = img.size();
+    let (iw, ih) = (iw as usize, ih as usize);
     let (ow, oh) = (width as usize, height as usize);
     let half = 1i64 << (PRECISION_BITS - 1);
+    let mut row = vec![0u8; iw * 3];
     let horizontal = if ow != iw {
         let coeffs = coefficients(iw, ow);
         let mut out = vec![0u8; ow * ih * 3];
         for y in 0..ih {
-            let row = &img.rgb[y * iw * 3..(y + 1) * iw * 3];
+            img.row(y as u32, &mut row);
             for (x, (xmin, k)) in coeffs.iter().enumerate() {
                 for c in 0..3 {
                     let mut ss = half;
@@ -456,7 +505,7 @@ pub fn resize_lanczos(img: &Image, width: u32, height: u32) -> Image {
         }
         out
     } else {
-        img.rgb.clone()
+        img.crop([0, 0, iw as i64, ih as i64]).rgb
     };
     let rgb = if oh != ih {
         let coeffs = coefficients(ih, oh);

@@ -1,6 +1,8 @@
 //! The preview of an alignment: the photo with the detection box, the 68
 //! landmarks and the FFHQ quad drawn on it, to check by eye what was cropped.
 
+use crate::align::ffhq::Source;
+use crate::align::photo::box_shrink;
 use crate::dlib::FaceBox;
 use crate::error::{Error, Result};
 use crate::image::Image;
@@ -9,21 +11,20 @@ use tiny_skia::{Color, Paint, PathBuilder, Pixmap, Stroke, Transform};
 /// Previews larger than this (longest side, px) are drawn on a smaller copy.
 const MAX_SIDE: u32 = 1024;
 
-pub fn draw(
-    photo: &Image,
+/// The photo with `face`, `landmarks` and `quad` (photo pixels) drawn; a
+/// photo over `MAX_SIDE` is first shrunk by the whole factor that brings it
+/// under (each pixel the mean of a block), so a huge photo is never copied.
+pub fn draw<S: Source + ?Sized>(
+    photo: &S,
     face: FaceBox,
     landmarks: &[[f64; 2]],
     quad: &[[f64; 2]; 4],
 ) -> Result<Image> {
-    let side = photo.width.max(photo.height);
-    let (base, scale) = if side > MAX_SIDE {
-        let s = MAX_SIDE as f64 / side as f64;
-        let w = ((photo.width as f64 * s).round() as u32).max(1);
-        let h = ((photo.height as f64 * s).round() as u32).max(1);
-        (super::ffhq::resize_lanczos(photo, w, h), s as f32)
-    } else {
-        (photo.clone(), 1.0)
-    };
+    let (w, h) = photo.size();
+    let side = w.max(h);
+    let f = side.div_ceil(MAX_SIDE).max(1);
+    let base = box_shrink(photo, f);
+    let scale = 1.0 / f as f32;
     let mut pm = Pixmap::new(base.width, base.height)
         .ok_or_else(|| Error::internal("preview: empty image"))?;
     for (px, p) in pm

@@ -6,8 +6,9 @@
 //! Every photo is read, detected and aligned before anything is written, so
 //! one bad photo leaves the output folder untouched.
 
-use crate::align::detect::{Detection, FaceDetector, MIN_FACE};
-use crate::align::{align, photo, preview};
+use crate::align::detect::{Detection, FaceDetector};
+use crate::align::photo::Photo;
+use crate::align::{align, pipeline, preview};
 use crate::dlib::shape_predictor::dlib_round;
 use crate::dlib::{FaceBox, ShapePredictor};
 use crate::error::{Error, Result};
@@ -106,12 +107,14 @@ pub fn run(args: AlignArgs) -> Result<()> {
     let mut records = vec![];
     let mut names = std::collections::BTreeSet::new();
     for path in &args.photos {
-        let image = photo::read_upright(path)?;
-        let mut faces = detector.detect(&image);
+        let photo = Photo::open(path)?;
+        let found = pipeline::find_faces(&mut detector, &photo);
+        let mut faces = found.faces;
         if faces.is_empty() {
             return Err(Error::input(format!(
-                "{}: no face found; use a frontal photo with the face at least {MIN_FACE} px wide",
-                path.display()
+                "{}: no face found; use a frontal photo with the face at least {} px wide",
+                path.display(),
+                found.min_face
             )));
         }
         let k = args.face as usize;
@@ -142,30 +145,33 @@ pub fn run(args: AlignArgs) -> Result<()> {
                     .join(", ")
             );
         }
-        let side = chosen.face.right - chosen.face.left + 1;
-        if side < args.size as i64 / 2 {
+        // The official pipeline aligns dlib's integer points.
+        let points = dlib_round(&pipeline::landmarks(&predictor, &photo, chosen.face)?);
+        let landmarks: Vec<[f64; 2]> = points.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
+        let aligned = align(&photo, &landmarks, args.size, 1024.max(args.size))
+            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+        // The crop is the FFHQ square resampled to --size: a square smaller
+        // than that is blown up, and the encoder sees a blurred face.
+        if aligned.qsize < args.size as f64 {
             eprintln!(
-                "warning: {}: the face is {side} px wide, small for a {} px crop; the encoding will be blurry",
+                "warning: {}: the face's square is {:.0} px, smaller than the {} px crop; \
+                 it is upscaled and the encoding will be blurry (use a larger or closer photo)",
                 path.display(),
+                aligned.qsize,
                 args.size
             );
         }
-        // The official pipeline aligns dlib's integer points.
-        let points = dlib_round(&predictor.predict(&image, chosen.face)?);
-        let landmarks: Vec<[f64; 2]> = points.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
-        let aligned = align(&image, &landmarks, args.size, 1024.max(args.size))
-            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
         let stem = unique_stem(path, &mut names);
         let (crop_name, preview_name) = (format!("{stem}.png"), format!("{stem}.preview.png"));
-        let drawn = preview::draw(&image, chosen.face, &landmarks, &aligned.quad)?;
+        let drawn = preview::draw(&photo, chosen.face, &landmarks, &aligned.quad)?;
         outputs.push((args.out.join(&crop_name), encode_png(&aligned.image)?));
         outputs.push((args.out.join(&preview_name), encode_png(&drawn)?));
         records.push(Record {
             photo: path.display().to_string(),
             aligned: crop_name,
             preview: preview_name,
-            width: image.width,
-            height: image.height,
+            width: photo.width,
+            height: photo.height,
             face: chosen.face,
             score: chosen.score,
             landmarks: points,

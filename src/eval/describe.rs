@@ -96,7 +96,7 @@ pub fn describe(set: &EvalSet, opts: &DescribeOptions) -> Result<Descriptors> {
             .into_par_iter()
             .map(|(i, key, bytes)| {
                 let image =
-                    crate::io::photo::decode_photo(&bytes, chunk[i]).map_err(|e| e.to_string());
+                    crate::io::photo::decode_photo(chunk[i], &bytes, false).map_err(|e| e.to_string());
                 (i, key, image)
             })
             .collect();

@@ -18,23 +18,67 @@ const JPEG_SIGNATURE: &[u8] = &[0xFF, 0xD8, 0xFF];
 /// Reads a PNG or JPEG photo as RGB8.
 pub fn read_photo(path: &Path) -> Result<Image> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode_photo(&bytes, path)
+    // The png crate's default allocation limit (64 MiB) guards callers that
+    // never look at the size first.
+    decode_photo(path, &bytes, false)
 }
 
-/// Decodes a PNG or JPEG photo already in memory; `path` names it in errors.
-pub fn decode_photo(bytes: &[u8], path: &Path) -> Result<Image> {
+/// Decodes the bytes of a PNG or JPEG photo (read from `path`, named in
+/// errors) as RGB8. Unless `size_checked` (the caller looked at
+/// [`photo_size`] and accepts it), the decoders' own guards stay on: a PNG
+/// may allocate 64 MiB, a JPEG side may be 16384 pixels.
+pub fn decode_photo(path: &Path, bytes: &[u8], size_checked: bool) -> Result<Image> {
     let at = |e: String| Error::input(format!("{}: {e}", path.display()));
     if bytes.starts_with(PNG_SIGNATURE) {
-        decode_png_any(bytes).map_err(at)
+        let limit = if size_checked {
+            usize::MAX
+        } else {
+            png::Limits::default().bytes
+        };
+        decode_png_any(bytes, limit).map_err(at)
     } else if bytes.starts_with(JPEG_SIGNATURE) {
-        decode_jpeg(bytes).map_err(at)
+        decode_jpeg(bytes, if size_checked { u16::MAX } else { 16384 }).map_err(at)
     } else {
         Err(at("not a PNG or JPEG image".into()))
     }
 }
 
-fn decode_png_any(bytes: &[u8]) -> std::result::Result<Image, String> {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+/// The stored width and height of a PNG or JPEG from its header alone,
+/// without decoding the pixels (so an enormous photo can be refused, or
+/// planned for, before it is in memory).
+pub fn photo_size(path: &Path, bytes: &[u8]) -> Result<(u32, u32)> {
+    let at = |e: String| Error::input(format!("{}: {e}", path.display()));
+    if bytes.starts_with(PNG_SIGNATURE) {
+        // The first chunk is IHDR, width and height its first 8 bytes.
+        if bytes.len() < 24 || &bytes[12..16] != b"IHDR" {
+            return Err(at("broken PNG image: no IHDR header".into()));
+        }
+        let be =
+            |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        Ok((be(16), be(20)))
+    } else if bytes.starts_with(JPEG_SIGNATURE) {
+        // JPEG's own limit (16-bit sides), not zune's default of 16384.
+        let options = DecoderOptions::default()
+            .set_max_width(u16::MAX as usize)
+            .set_max_height(u16::MAX as usize);
+        let mut decoder = JpegDecoder::new_with_options(bytes, options);
+        decoder
+            .decode_headers()
+            .map_err(|e| at(format!("broken JPEG image: {e:?}")))?;
+        let (w, h) = decoder
+            .dimensions()
+            .ok_or_else(|| at("broken JPEG image: no size".into()))?;
+        Ok((w as u32, h as u32))
+    } else {
+        Err(at("not a PNG or JPEG image".into()))
+    }
+}
+
+fn decode_png_any(bytes: &[u8], max_bytes: usize) -> std::result::Result<Image, String> {
+    let mut decoder = png::Decoder::new_with_limits(
+        std::io::Cursor::new(bytes),
+        png::Limits { bytes: max_bytes },
+    );
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder
         .read_info()
@@ -63,8 +107,11 @@ fn decode_png_any(bytes: &[u8]) -> std::result::Result<Image, String> {
     })
 }
 
-fn decode_jpeg(bytes: &[u8]) -> std::result::Result<Image, String> {
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
+fn decode_jpeg(bytes: &[u8], max_side: u16) -> std::result::Result<Image, String> {
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_max_width(max_side as usize)
+        .set_max_height(max_side as usize);
     let mut decoder = JpegDecoder::new_with_options(bytes, options);
     let rgb = decoder
         .decode()
@@ -102,7 +149,7 @@ mod tests {
     fn every_png_kind_becomes_rgb8() {
         let grey = png_bytes(png::ColorType::Grayscale, png::BitDepth::Eight, &[10, 200]);
         assert_eq!(
-            decode_png_any(&grey).unwrap().rgb,
+            decode_png_any(&grey, 1 << 20).unwrap().rgb,
             [10, 10, 10, 200, 200, 200]
         );
         let rgba = png_bytes(
@@ -110,13 +157,19 @@ mod tests {
             png::BitDepth::Eight,
             &[1, 2, 3, 255, 4, 5, 6, 0],
         );
-        assert_eq!(decode_png_any(&rgba).unwrap().rgb, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            decode_png_any(&rgba, 1 << 20).unwrap().rgb,
+            [1, 2, 3, 4, 5, 6]
+        );
         let deep = png_bytes(
             png::ColorType::Rgb,
             png::BitDepth::Sixteen,
             &[1, 99, 2, 99, 3, 99, 250, 0, 251, 0, 252, 0],
         );
-        assert_eq!(decode_png_any(&deep).unwrap().rgb, [1, 2, 3, 250, 251, 252]);
+        assert_eq!(
+            decode_png_any(&deep, 1 << 20).unwrap().rgb,
+            [1, 2, 3, 250, 251, 252]
+        );
     }
 
     #[test]

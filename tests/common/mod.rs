@@ -563,3 +563,35 @@ pub fn cuda_device() -> Option<famsim::model::stylegene::device::CudaDevice> {
         famsim::model::stylegene::device::cuda_device(0),
     )
 }
+
+/// Two real faces side by side: the astronaut, and beside it the same photo
+/// mirrored at 3/4 size (nearest pixel), so the two faces differ in size
+/// (tools/eval_detectors.py composes the same picture).
+pub fn two_faces(path: &Path) {
+    let a = famsim::io::photo::read_photo(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photo/astronaut_crop.png"),
+    )
+    .unwrap();
+    let (w2, h2) = (a.width * 3 / 4, a.height * 3 / 4);
+    let (width, height) = (a.width + w2, a.height);
+    let mut rgb = vec![128u8; (width * height * 3) as usize];
+    for y in 0..height {
+        for x in 0..width {
+            let src = if x < a.width {
+                Some((x, y))
+            } else if y < h2 {
+                let mx = w2 - 1 - (x - a.width);
+                Some((mx * 4 / 3, y * 4 / 3))
+            } else {
+                None
+            };
+            if let Some((sx, sy)) = src {
+                let s = ((sy * a.width + sx) * 3) as usize;
+                let d = ((y * width + x) * 3) as usize;
+                rgb[d..d + 3].copy_from_slice(&a.rgb[s..s + 3]);
+            }
+        }
+    }
+    let image = famsim::model::Image { width, height, rgb };
+    std::fs::write(path, famsim::exports::png::encode_png(&image).unwrap()).unwrap();
+}
