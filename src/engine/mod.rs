@@ -339,7 +339,9 @@ impl<'a> Simulation<'a> {
     /// Step 1: a founder's genes from the pool or a seed; a child's by crossover.
     fn draw_genes(&self, node: NodeIndex) -> Result<Staged> {
         let person = self.pedigree.person(node);
-        let seed = self.opts.seed;
+        // A person's own seed (a re-roll) replaces the run's for their
+        // streams only; everyone else's draws are untouched.
+        let seed = person.seed.unwrap_or(self.opts.seed);
         let ancestry = self.pedigree.ancestry(node);
         let subject = self.subject(node);
         let mut staged = Staged {
