@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Child(args) => famsim::cli::child::run(args),
         Command::Pool { command } => famsim::cli::pool::run(command),
         Command::Align(args) => famsim::cli::align::run(args),
+        Command::Serve(args) => famsim::cli::serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

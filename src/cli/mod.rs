@@ -51,6 +51,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Face photos → aligned encoder crops (detection, dlib landmarks, FFHQ alignment).
     Align(align::AlignArgs),
+    /// The family designer in the browser (a local web server).
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -111,6 +113,7 @@ pub mod render;
 pub mod run;
 pub mod run_folder;
 pub mod sample;
+pub mod serve;
 pub mod stamp;
 pub mod weights;
 
