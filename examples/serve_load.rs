@@ -95,7 +95,7 @@ pub fn run_load(server: &http::Server, clients: usize, secs: f64) -> LoadReport 
             std::thread::spawn(move || {
                 let mut design = family(i);
                 let mut round = 0u64;
-                let mut note = |what: String| report.lock().unwrap().wrong.push(what);
+                let note = |what: String| report.lock().unwrap().wrong.push(what);
                 while Instant::now() < deadline {
                     round += 1;
                     // Mostly re-rolls (a new seed for the daughter alone),
@@ -169,10 +169,16 @@ fn main() {
         .expect("build famsim first: cargo build --release");
     let data = tempfile::tempdir().expect("a temporary folder");
     let server = http::Server::start(&famsim, &data.path().join("data"), &[]);
-    println!("famsim serve at {}; {clients} clients for {secs} s", server.addr);
+    println!(
+        "famsim serve at {}; {clients} clients for {secs} s",
+        server.addr
+    );
     let report = run_load(&server, clients, secs);
     let rss = &report.rss_kb;
-    println!("requests: {}, 5xx: {}", report.requests, report.server_errors);
+    println!(
+        "requests: {}, 5xx: {}",
+        report.requests, report.server_errors
+    );
     println!("wrong (lost or cross-session): {}", report.wrong.len());
     for w in report.wrong.iter().take(10) {
         println!("  {w}");

@@ -62,14 +62,23 @@ async fn settled(c: &fantoccini::Client, after_job: u64) -> u64 {
         if !busy && status.starts_with("ready") && job.is_some_and(|j| j > after_job) {
             return job.unwrap();
         }
-        assert!(!status.starts_with("error"), "the page shows an error: {status}: {}", errors(c).await);
+        assert!(
+            !status.starts_with("error"),
+            "the page shows an error: {status}: {}",
+            errors(c).await
+        );
         assert!(Instant::now() < until, "the page never settled: {status}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn errors(c: &fantoccini::Client) -> String {
-    c.find(Locator::Id("errors")).await.unwrap().text().await.unwrap_or_default()
+    c.find(Locator::Id("errors"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap_or_default()
 }
 
 /// id → SHA-256 of the bytes the browser itself fetched for each portrait
@@ -92,7 +101,12 @@ async fn page_portraits(c: &fantoccini::Client, selector: &str) -> BTreeMap<Stri
     v.as_array()
         .unwrap()
         .iter()
-        .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().to_string(),
+                p[1].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -138,7 +152,10 @@ fn the_designer_in_chromium_reproduces_famsim_run() {
     );
     let until = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "chromedriver did not start listening");
+        assert!(
+            Instant::now() < until,
+            "chromedriver did not start listening"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let base = format!("http://{}", server.addr);
@@ -250,6 +267,8 @@ fn the_designer_in_chromium_reproduces_famsim_run() {
         .await
         .unwrap();
         settled(&c, job).await;
+        assert!(!c.find(Locator::Id("designer")).await.unwrap().is_displayed().await.unwrap());
+        assert!(c.find(Locator::Id("demo")).await.unwrap().is_displayed().await.unwrap());
         let demo = page_portraits(&c, ".demo-faces img").await;
         assert_eq!(demo.len(), 3, "{demo:?}");
         screenshot(&c, "serve_demo.png").await;
@@ -261,11 +280,21 @@ fn the_designer_in_chromium_reproduces_famsim_run() {
     let file = dir.path().join("downloaded.ron");
     std::fs::write(&file, &ron).unwrap();
     let out = dir.path().join("run");
-    common::famsim_ok(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    common::famsim_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(ron.contains("regions: {\"eyes\": Father}"), "{ron}");
     for (id, sha) in &page {
         use sha2::Digest;
         let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
-        assert_eq!(&hex::encode(sha2::Sha256::digest(&bytes)), sha, "{id}: the page and famsim run differ");
+        assert_eq!(
+            &hex::encode(sha2::Sha256::digest(&bytes)),
+            sha,
+            "{id}: the page and famsim run differ"
+        );
     }
 }

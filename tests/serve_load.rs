@@ -21,5 +21,8 @@ fn concurrent_sessions_never_see_5xx_lost_or_foreign_writes() {
     assert!(report.wrong.is_empty(), "{:#?}", report.wrong);
     assert!(report.requests >= 16, "only {} requests", report.requests);
     assert!(!report.rerolls_ms.is_empty());
-    assert!(!report.rss_kb.is_empty(), "the server's memory was never sampled");
+    assert!(
+        !report.rss_kb.is_empty(),
+        "the server's memory was never sampled"
+    );
 }
