@@ -15,7 +15,6 @@
 //! for correctness only; nothing here asserts a time.
 
 #[path = "../tests/common/http.rs"]
-#[allow(dead_code)]
 pub mod http;
 
 use serde_json::{json, Value};
@@ -100,7 +99,7 @@ pub fn run_load(server: &http::Server, clients: usize, secs: f64) -> LoadReport 
                     round += 1;
                     // Mostly re-rolls (a new seed for the daughter alone),
                     // sometimes a slider edit of hers.
-                    let reroll = round % 4 != 0;
+                    let reroll = !round.is_multiple_of(4);
                     if reroll {
                         design["people"][2]["seed"] = json!(round * 1000 + i as u64);
                     } else {
@@ -131,7 +130,7 @@ pub fn run_load(server: &http::Server, clients: usize, secs: f64) -> LoadReport 
                         report.lock().unwrap().rerolls_ms.push(ms);
                     }
                     // Every few rounds the download must be this edit.
-                    if round % 5 == 0 {
+                    if round.is_multiple_of(5) {
                         let ron = client.get("/api/download/scenario.ron");
                         requests.fetch_add(1, Ordering::SeqCst);
                         if ron.status >= 500 {

@@ -586,7 +586,7 @@ fn ctrl_c_stops_cleanly_and_leaves_no_partial_files() {
         s.stderr()
     );
     // The event stream ended with the server.
-    while events.next().is_some() {}
+    while events.next_event().is_some() {}
     // The render running at Ctrl-C finished (or the connection closed);
     // either way no temporary or half-written portrait is left.
     let _ = busy.join();

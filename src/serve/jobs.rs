@@ -199,10 +199,11 @@ pub async fn render(
     let outcome = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut work = work;
-        render_blocking(&sess, &dir, &mut work, &ron, &models, progress).map(|reply| {
+        let reply = render_blocking(&sess, &dir, &mut work, &ron, &models, progress);
+        if reply.is_ok() {
             work.design = Some(design);
-            reply
-        })
+        }
+        reply
     })
     .await;
     watcher.abort();

@@ -154,6 +154,9 @@ impl IntoResponse for ApiError {
 /// `text` with the workspace folder left out of paths (`scenario.ron:4:5`,
 /// as the page's user knows the file).
 pub fn strip_dir(text: &str, dir: &Path) -> String {
+    if dir.as_os_str().is_empty() {
+        return text.to_string();
+    }
     let prefix = format!("{}/", dir.display());
     text.replace(&prefix, "")
 }

@@ -159,7 +159,7 @@ pub struct Events {
 impl Events {
     /// The next event's data as JSON (comments and keep-alives skipped),
     /// or None when the stream ended.
-    pub fn next(&mut self) -> Option<serde_json::Value> {
+    pub fn next_event(&mut self) -> Option<serde_json::Value> {
         let mut line = String::new();
         loop {
             line.clear();
@@ -187,7 +187,7 @@ impl Events {
     ) -> serde_json::Value {
         let until = Instant::now() + Duration::from_secs(secs);
         while Instant::now() < until {
-            match self.next() {
+            match self.next_event() {
                 Some(e) if want(&e) => return e,
                 Some(_) => {}
                 None => panic!("the event stream ended"),
