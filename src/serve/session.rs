@@ -109,6 +109,16 @@ impl Sessions {
             }
         }
         if map.len() >= self.max {
+            // Forget idle sessions first (no request holds them, no page
+            // listens, nothing queued); their folders stay, and their
+            // cookies reopen them.
+            map.retain(|_, s| {
+                Arc::strong_count(s) > 1
+                    || s.watchers.load(Ordering::SeqCst) > 0
+                    || s.pending.load(Ordering::SeqCst) > 0
+            });
+        }
+        if map.len() >= self.max {
             return Err(ApiError::new(
                 503,
                 "limit",
