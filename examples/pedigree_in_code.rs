@@ -28,6 +28,7 @@ fn person(id: &str, sex: Sex, age: AgeGroup) -> Person {
         params: CrossoverParams::default(),
         overrides: BTreeMap::new(),
         founder_genes: FounderGenes::Pool,
+        seed: None,
     }
 }
 

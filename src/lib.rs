@@ -24,6 +24,7 @@ pub mod model;
 pub mod model_spec;
 pub mod pedigree;
 pub mod scenario;
+pub mod serve;
 pub mod suggest;
 pub mod weights;
 

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Command::Align(args) => famsim::cli::align::run(args),
         Command::Eval(args) => famsim::cli::eval::eval(args),
         Command::Devices => famsim::cli::devices::run(),
+        Command::Serve(args) => famsim::cli::serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -234,9 +234,11 @@ fn random_pedigree(seed: u64) -> Pedigree {
             params: CrossoverParams {
                 gamma: 0.47,
                 eta: 0.4,
+                lean: 0.0,
             },
             overrides: BTreeMap::new(),
             founder_genes: FounderGenes::Pool,
+            seed: None,
         });
     }
     Pedigree::new(people).unwrap().0

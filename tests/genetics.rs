@@ -75,7 +75,11 @@ fn inherited_count_is_floor_of_34_times_one_minus_eta() {
         (1.0, 0),
         (0.03, 32),
     ] {
-        let params = CrossoverParams { gamma: 0.47, eta };
+        let params = CrossoverParams {
+            gamma: 0.47,
+            eta,
+            lean: 0.0,
+        };
         assert_eq!(params.inherited_count(), want, "eta {eta}");
         for seed in 0..20 {
             let c = child(params, &BTreeMap::new(), seed);
@@ -98,6 +102,7 @@ fn eta_zero_mutates_nothing() {
             CrossoverParams {
                 gamma: 0.47,
                 eta: 0.0,
+                lean: 0.0,
             },
             &BTreeMap::new(),
             seed,
@@ -119,6 +124,7 @@ fn eta_one_takes_every_non_background_region_from_the_pool() {
             CrossoverParams {
                 gamma: 0.47,
                 eta: 1.0,
+                lean: 0.0,
             },
             &BTreeMap::new(),
             seed,
@@ -140,7 +146,15 @@ fn eta_one_takes_every_non_background_region_from_the_pool() {
 fn background_always_comes_from_the_father() {
     for seed in 0..50 {
         for eta in [0.0, 0.4, 1.0] {
-            let c = child(CrossoverParams { gamma: 0.47, eta }, &BTreeMap::new(), seed);
+            let c = child(
+                CrossoverParams {
+                    gamma: 0.47,
+                    eta,
+                    lean: 0.0,
+                },
+                &BTreeMap::new(),
+                seed,
+            );
             assert_eq!(c.origins[0], RegionOrigin::Father);
             assert_eq!(region_value(&c.genome, Region::Background), (FATHER, 0.5));
         }
@@ -152,7 +166,15 @@ fn blend_weights_are_in_bounds_and_produce_the_blended_parameters() {
     let gamma = 0.3;
     let mut weights = Vec::new();
     for seed in 0..200 {
-        let c = child(CrossoverParams { gamma, eta: 0.4 }, &BTreeMap::new(), seed);
+        let c = child(
+            CrossoverParams {
+                gamma,
+                eta: 0.4,
+                lean: 0.0,
+            },
+            &BTreeMap::new(),
+            seed,
+        );
         for r in Region::ALL {
             if let RegionOrigin::Blend {
                 father,

@@ -110,6 +110,7 @@ pub fn run(args: ChildArgs) -> Result<()> {
         params: CrossoverParams {
             gamma: args.gamma,
             eta: args.eta,
+            lean: 0.0,
         },
         pins: &BTreeMap::new(),
     };

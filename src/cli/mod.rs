@@ -55,6 +55,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// List the devices the neural model can run on (CPU, CUDA GPUs, wgpu adapters).
     Devices,
+    /// The family designer in the browser (a local web server).
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +119,7 @@ pub mod render;
 pub mod run;
 pub mod run_folder;
 pub mod sample;
+pub mod serve;
 pub mod stamp;
 pub mod weights;
 

@@ -165,9 +165,11 @@ impl Builder<'_> {
             params: CrossoverParams {
                 gamma: self.spec.defaults.gamma,
                 eta: self.spec.defaults.eta,
+                lean: 0.0,
             },
             overrides: BTreeMap::new(),
             founder_genes: FounderGenes::Pool,
+            seed: None,
         };
         self.members.push(Member {
             mid,

@@ -339,7 +339,9 @@ impl<'a> Simulation<'a> {
     /// Step 1: a founder's genes from the pool or a seed; a child's by crossover.
     fn draw_genes(&self, node: NodeIndex) -> Result<Staged> {
         let person = self.pedigree.person(node);
-        let seed = self.opts.seed;
+        // A person's own seed (a re-roll) replaces the run's for their
+        // streams only; everyone else's draws are untouched.
+        let seed = person.seed.unwrap_or(self.opts.seed);
         let ancestry = self.pedigree.ancestry(node);
         let subject = self.subject(node);
         let mut staged = Staged {
@@ -626,6 +628,9 @@ impl<'a> Simulation<'a> {
             pool_keys: st.pool_keys.clone(),
             gamma: child.then_some(p.params.gamma),
             eta: child.then_some(p.params.eta),
+            lean: child
+                .then_some(p.params.lean)
+                .filter(|lean| *lean != 0.0),
             regions,
         }
     }

@@ -68,6 +68,11 @@ impl Progress {
         self.bar.inc(n);
     }
 
+    /// People done so far (the web designer streams it to the page).
+    pub fn position(&self) -> u64 {
+        self.bar.position()
+    }
+
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }

@@ -212,8 +212,12 @@ pub fn region_shares(set: &EvalSet) -> Option<RegionShares> {
         inherited.push(sums[3] / n);
         let p_inherit = params.inherited_count() as f64 / REGION_COUNT as f64;
         let gamma = params.gamma as f64;
-        expected[0] += p_inherit * (1.0 - gamma) / 2.0;
-        expected[1] += p_inherit * (1.0 - gamma) / 2.0;
+        // The father's weight w' (crossover's `lean` L moved w ~ U(0, 1−γ)
+        // toward 1−γ or 0) has mean (1−γ)(1+L)/2 for either sign of L; the
+        // mother has the rest of 1−γ.
+        let lean = params.lean as f64;
+        expected[0] += p_inherit * (1.0 - gamma) * (1.0 + lean) / 2.0;
+        expected[1] += p_inherit * (1.0 - gamma) * (1.0 - lean) / 2.0;
         expected[2] += p_inherit * gamma + (1.0 - p_inherit);
         expected[3] += p_inherit;
         if person

@@ -347,6 +347,7 @@ mod tests {
             pool_keys: Vec::new(),
             gamma: None,
             eta: None,
+            lean: None,
             regions: Vec::new(),
         };
         let cases = [

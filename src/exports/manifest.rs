@@ -55,6 +55,10 @@ pub struct PersonRecord {
     /// Crossover parameters (children only).
     pub gamma: Option<f32>,
     pub eta: Option<f32>,
+    /// The child's resemblance `lean` (scenario field), recorded only when it
+    /// is not 0, so a manifest of the method's own rule is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lean: Option<f32>,
     /// Per region, where it came from (children only; in the method's region order).
     pub regions: Vec<RegionRecord>,
 }

@@ -9,6 +9,13 @@
 //! - every other region is *mutated*: taken from a random pool entry alone;
 //! - the background always comes from the father;
 //! - a scenario's per-region overrides are applied last.
+//!
+//! famsim adds one optional knob, `lean` (L, −1 … 1, default 0), which
+//! shifts where w is drawn without changing the draw itself: the method's
+//! w ~ U(0, 1 − gamma) becomes w' = w + L·((1 − gamma) − w) for L ≥ 0 and
+//! w' = w·(1 + L) for L < 0, so w' ~ U(L·(1 − gamma), 1 − gamma) (towards
+//! the father) or U(0, (1 + L)·(1 − gamma)) (towards the mother). L = 0 skips
+//! the arithmetic, so the default is the method's rule bit for bit.
 
 use super::genome::Genome;
 use super::region::{Region, REGION_COUNT};
@@ -24,6 +31,10 @@ pub struct CrossoverParams {
     pub gamma: f32,
     /// Share of regions replaced from the pool. Default 0.4.
     pub eta: f32,
+    /// Resemblance lean, −1 (mother) … 1 (father); 0 is the method's own
+    /// rule. See the module doc for the formula.
+    #[serde(default)]
+    pub lean: f32,
 }
 
 impl Default for CrossoverParams {
@@ -31,6 +42,7 @@ impl Default for CrossoverParams {
         CrossoverParams {
             gamma: 0.47,
             eta: 0.4,
+            lean: 0.0,
         }
     }
 }
@@ -126,6 +138,7 @@ pub fn crossover(
         "parents' genomes differ in shape"
     );
     let gamma = params.gamma;
+    let lean = params.lean;
     let mut child = Genome::zeros(father.shape);
     let mut origins = [RegionOrigin::Pool; REGION_COUNT];
 
@@ -136,7 +149,17 @@ pub fn crossover(
     inherited.sort();
 
     let blend = |child: &mut Genome, region: Region, rng: &mut dyn rand::RngCore| {
-        let w: f32 = rng.random_range(0.0..=(1.0 - gamma).max(0.0));
+        let span = (1.0 - gamma).max(0.0);
+        let drawn: f32 = rng.random_range(0.0..=span);
+        // The same single draw whatever the lean, so a lean never shifts
+        // the rest of the child's stream; 0 leaves w untouched.
+        let w = if lean > 0.0 {
+            drawn + lean * (span - drawn)
+        } else if lean < 0.0 {
+            drawn * (1.0 + lean)
+        } else {
+            drawn
+        };
         let p = pool[rng.random_range(0..pool.len())];
         let w_mother = (1.0 - w - gamma).max(0.0);
         child.blend_region(region, (father, w), (p, gamma), (mother, w_mother));

@@ -31,6 +31,9 @@ pub struct Person {
     pub params: CrossoverParams,
     pub overrides: BTreeMap<Region, Inheritance>,
     pub founder_genes: FounderGenes,
+    /// This person's own random-stream seed in place of the run's (a
+    /// "re-roll" of this person alone); None uses the run's seed.
+    pub seed: Option<u64>,
 }
 
 impl Person {
@@ -513,9 +516,11 @@ mod tests {
             params: CrossoverParams {
                 gamma: 0.47,
                 eta: 0.4,
+                lean: 0.0,
             },
             overrides: BTreeMap::new(),
             founder_genes: FounderGenes::Pool,
+            seed: None,
         }
     }
 

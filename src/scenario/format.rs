@@ -106,6 +106,14 @@ pub struct PersonSpec {
     /// Per-person pool share (overrides `defaults.eta`).
     #[serde(default)]
     pub eta: Option<f32>,
+    /// Per-child resemblance lean, −1 (mother) … 1 (father); 0 (the
+    /// default) is the method's own blend rule exactly.
+    #[serde(default)]
+    pub lean: Option<f32>,
+    /// This person's own random-stream seed instead of the scenario's (the
+    /// designer's "re-roll": a new face for this person alone).
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// Pins regions or region groups: `{"eyes": Mother, "nose": Father}`.
     #[serde(default)]
     pub regions: BTreeMap<RegionKey, Inheritance>,

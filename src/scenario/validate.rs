@@ -176,6 +176,7 @@ fn check_header(source: &Source, at: &Locator, file: &ScenarioFile, out: &mut Ve
 fn parameter_meaning(field: &str) -> &'static str {
     match field {
         "gamma" => "gamma is the mutation strength: 0 keeps parents' genes as they are, 1 is the strongest blend",
+        "lean" => "lean shifts an inherited region's blend weight: -1 towards the mother, 0 the method's own rule, 1 towards the father",
         _ => "eta is the share of regions drawn fresh from the gene pool: 0 inherits every region, 1 none",
     }
 }
@@ -326,6 +327,43 @@ fn check_person(
                 .person(id),
             );
         }
+    }
+    if let Some(lean) = p.lean {
+        if !(-1.0..=1.0).contains(&lean) {
+            out.push(
+                Diagnostic::error(
+                    at.person_field(entry, "lean"),
+                    format!("`lean` is {lean}, but it must be between -1 and 1"),
+                )
+                .person(id)
+                .help(parameter_meaning("lean")),
+            );
+        } else if is_founder {
+            out.push(
+                Diagnostic::warning(
+                    at.person_field(entry, "lean"),
+                    "`lean` is ignored for a founder: founders inherit nothing",
+                )
+                .person(id),
+            );
+        }
+    }
+    if p.seed.is_some()
+        && matches!(
+            p.genes,
+            Some(FounderGenes::Seed(_))
+                | Some(FounderGenes::Latent(_))
+                | Some(FounderGenes::Photo(_))
+        )
+    {
+        out.push(
+            Diagnostic::warning(
+                at.person_field(entry, "seed"),
+                "`seed` is ignored for a founder whose `genes` name a face seed or file",
+            )
+            .person(id)
+            .help("change the number in `genes: Seed(…)` for another face"),
+        );
     }
     check_regions(at, entry, p, is_founder, out);
     match (&p.genes, is_founder) {
@@ -543,6 +581,7 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
         params: CrossoverParams {
             gamma: p.gamma.unwrap_or(file.defaults.gamma),
             eta: p.eta.unwrap_or(file.defaults.eta),
+            lean: p.lean.unwrap_or(0.0),
         },
         overrides,
         // A latent file is named relative to the scenario, as `check` reads it.
@@ -555,6 +594,7 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
             }
             other => other,
         },
+        seed: p.seed,
     }
 }
 

@@ -143,6 +143,7 @@ mod tests {
             params: Default::default(),
             overrides: Default::default(),
             founder_genes: Default::default(),
+            seed: None,
         }
     }
 

@@ -118,7 +118,11 @@ fn add_family(
     };
     for p in &manifest.people {
         let params = match (p.gamma, p.eta) {
-            (Some(gamma), Some(eta)) => Some(CrossoverParams { gamma, eta }),
+            (Some(gamma), Some(eta)) => Some(CrossoverParams {
+                gamma,
+                eta,
+                lean: p.lean.unwrap_or(0.0),
+            }),
             _ => None,
         };
         set.people.push(EvalPerson {
@@ -153,6 +157,7 @@ fn add_family(
             params: CrossoverParams::default(),
             overrides: Default::default(),
             founder_genes: FounderGenes::default(),
+            seed: None,
         })
         .collect();
     let pedigree = Pedigree::new(people).map(|(p, _)| p).map_err(|issues| {

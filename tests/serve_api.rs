@@ -1,0 +1,606 @@
+//! `famsim serve`'s HTTP API through the real binary on an ephemeral port
+//! (`--port 0`): every endpoint and every class of error, sessions kept
+//! apart, renders that `famsim run` reproduces byte for byte, cancelled work
+//! and a clean Ctrl-C.
+
+mod common;
+#[path = "common/http.rs"]
+mod http;
+
+use http::{Client, Server};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::thread;
+
+fn famsim_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_famsim"))
+}
+
+fn server(dir: &Path, args: &[&str]) -> Server {
+    Server::start(famsim_bin(), &dir.join("data"), args)
+}
+
+/// A shipped scenario as a design, from the server.
+fn shipped(c: &Client, name: &str) -> Value {
+    let r = c.get(&format!("/api/scenarios/{name}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+fn render_ok(c: &Client, design: &Value) -> Value {
+    let r = c.post_json("/api/render", design);
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// id → SHA-256 of every portrait in a render reply.
+fn shas(reply: &Value) -> BTreeMap<String, String> {
+    reply["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_string(),
+                p["sha256"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn changed(reply: &Value) -> Vec<String> {
+    let mut v: Vec<String> = reply["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn person<'a>(design: &'a mut Value, id: &str) -> &'a mut Value {
+    design["people"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["id"] == id)
+        .unwrap()
+}
+
+fn assert_error(r: &http::Reply, status: u16, contains: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    let body = r.json();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(contains),
+        "{body}"
+    );
+}
+
+#[test]
+fn the_page_and_its_assets_are_served_from_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = s.client();
+    let page = c.get("/");
+    assert_eq!(page.status, 200);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page.text().contains("/assets/app.js"));
+    assert!(page
+        .header("set-cookie")
+        .unwrap()
+        .starts_with("famsim_session="));
+    for (asset, ty) in [("app.js", "text/javascript"), ("app.css", "text/css")] {
+        let r = c.get(&format!("/assets/{asset}"));
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-type").unwrap().starts_with(ty));
+        assert!(
+            !r.text().contains("http://") && !r.text().contains("https://"),
+            "{asset} loads something from outside"
+        );
+    }
+    assert_error(&c.get("/assets/../Cargo.toml"), 404, "");
+    assert_error(&c.get("/assets/nothing.js"), 404, "no asset");
+    assert_error(&c.get("/nowhere"), 404, "no such page");
+    let info = c.get("/api/info").json();
+    assert_eq!(info["neural"], false);
+    assert_eq!(info["scenarios"].as_array().unwrap().len(), 3);
+    // Another address than loopback is allowed, with a warning.
+    drop(s);
+    let open = Server::start(
+        famsim_bin(),
+        &dir.path().join("open"),
+        &["--bind", "0.0.0.0"],
+    );
+    assert!(
+        open.stderr().contains("warning: listening on 0.0.0.0:"),
+        "{}",
+        open.stderr()
+    );
+}
+
+/// The acceptance test of the API: a shipped family rendered by the server,
+/// its scenario downloaded and run by `famsim run`, gives the same bytes.
+#[test]
+fn a_downloaded_scenario_reproduces_the_page_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = s.client();
+    let mut design = shipped(&c, "three_gen");
+    person(&mut design, "leo")["lean"] = json!(0.6);
+    person(&mut design, "emma")["seed"] = json!(77);
+    design["image_size"] = json!(128);
+    let reply = render_ok(&c, &design);
+    let page = shas(&reply);
+    assert_eq!(page.len(), 9);
+    // The portrait endpoint serves exactly those bytes.
+    for (id, sha) in &page {
+        let png = c.get(&format!("/api/people/{id}.png"));
+        assert_eq!(png.status, 200);
+        assert_eq!(png.header("content-type"), Some("image/png"));
+        assert_eq!(&sha256(&png.body), sha, "{id}");
+    }
+    let ron = c.get("/api/download/scenario.ron");
+    assert_eq!(ron.status, 200);
+    assert!(ron
+        .header("content-disposition")
+        .unwrap()
+        .contains("scenario.ron"));
+    let file = dir.path().join("downloaded.ron");
+    std::fs::write(&file, &ron.body).unwrap();
+    let out = dir.path().join("run");
+    common::famsim_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    for (id, sha) in &page {
+        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
+        assert_eq!(
+            &sha256(&bytes),
+            sha,
+            "{id} differs between the page and famsim run"
+        );
+    }
+    // The other downloads.
+    let zip = c.get("/api/download/run.zip");
+    assert_eq!(zip.status, 200);
+    assert_eq!(zip.header("content-type"), Some("application/zip"));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.body.clone())).unwrap();
+    let names: Vec<String> = archive.file_names().map(String::from).collect();
+    for want in [
+        "famsim-run/scenario.ron",
+        "famsim-run/manifest.json",
+        "famsim-run/index.html",
+        "famsim-run/contact_sheet.png",
+        "famsim-run/people/leo.png",
+        "famsim-run/tree.ged",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    let mut leo = Vec::new();
+    std::io::Read::read_to_end(
+        &mut archive.by_name("famsim-run/people/leo.png").unwrap(),
+        &mut leo,
+    )
+    .unwrap();
+    assert_eq!(sha256(&leo), page["leo"]);
+    let ged = c.get("/api/download/tree.ged");
+    assert_eq!(ged.status, 200);
+    assert!(ged.text().starts_with("0 HEAD"), "{}", ged.text());
+    let dot = c.get("/api/download/tree.dot");
+    assert!(dot.text().starts_with("digraph"), "{}", dot.text());
+    assert_error(&c.get("/api/download/secrets.txt"), 404, "no download");
+    assert_error(
+        &c.get("/api/download/..%2F..%2Fscenario.ron"),
+        404,
+        "no download",
+    );
+}
+
+#[test]
+fn a_change_redraws_only_the_people_it_affects() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = s.client();
+    let mut design = shipped(&c, "three_gen");
+    design["image_size"] = json!(64);
+    let first = render_ok(&c, &design);
+    assert_eq!(changed(&first).len(), 9);
+    // Nothing changed: nothing is drawn.
+    assert!(changed(&render_ok(&c, &design)).is_empty());
+    // One child's slider: that child alone.
+    person(&mut design, "leo")["gamma"] = json!(0.35);
+    let slider = render_ok(&c, &design);
+    assert_eq!(changed(&slider), ["leo"]);
+    // A re-roll of a parent: her and her children; the rest keep their faces.
+    person(&mut design, "yuki")["seed"] = json!(12345);
+    let reroll = render_ok(&c, &design);
+    assert_eq!(changed(&reroll), ["emma", "hana", "leo", "yuki"]);
+    let (before, after) = (shas(&slider), shas(&reroll));
+    for id in ["arthur", "margaret", "kenji", "aiko", "david"] {
+        assert_eq!(before[id], after[id], "{id}");
+    }
+    for id in ["yuki", "emma", "hana", "leo"] {
+        assert_ne!(before[id], after[id], "{id}");
+    }
+    // A region pin: that child alone.
+    person(&mut design, "emma")["regions"] = json!({"eyes": "Father"});
+    assert_eq!(changed(&render_ok(&c, &design)), ["emma"]);
+    // Removing a person removes their portrait.
+    design["people"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p["id"] != "hana");
+    render_ok(&c, &design);
+    assert_error(&c.get("/api/people/hana.png"), 404, "no portrait");
+    // The session's design comes back to a reloaded page.
+    let back = c.get("/api/design").json();
+    assert_eq!(back["people"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn scenario_errors_come_back_as_famsim_check_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = s.client();
+    let bad =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_scenarios/21_gamma_out_of_range.ron");
+    let text = std::fs::read_to_string(&bad).unwrap();
+    let r = c.request("POST", "/api/import", Some("text/plain"), text.as_bytes());
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["kind"], "scenario");
+    let check = common::famsim(&["check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let expected =
+        String::from_utf8_lossy(&check.stderr).replace(bad.to_str().unwrap(), "upload.ron");
+    assert_eq!(
+        r.json()["error"].as_str().unwrap().trim_end(),
+        expected.trim_end()
+    );
+    assert!(expected.contains("upload.ron:8:81"), "{expected}");
+    // A good upload comes back as a design.
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/four_gen_cousins.ron"),
+    )
+    .unwrap();
+    let r = c.request(
+        "POST",
+        "/api/import",
+        Some("application/x-ron; charset=utf-8"),
+        good.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["design"]["people"].as_array().unwrap().len() > 10);
+    // A design the scenario rules reject: located in the scenario text.
+    let mut design = shipped(&c, "two_parents_one_child");
+    person(&mut design, "daughter")["lean"] = json!(3.0);
+    let r = c.post_json("/api/render", &design);
+    assert_error(&r, 422, "scenario.ron:");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("`lean` is 3, but it must be between -1 and 1"),
+        "{}",
+        r.text()
+    );
+    person(&mut design, "daughter")["lean"] = json!(0.0);
+    person(&mut design, "daughter")["father"] = json!("mother");
+    assert_error(
+        &c.post_json("/api/render", &design),
+        422,
+        "a father must be male",
+    );
+    assert_error(&c.get("/api/scenarios/nope"), 404, "no shipped scenario");
+}
+
+#[test]
+fn bad_requests_get_4xx_never_5xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = s.client();
+    let design = shipped(&c, "two_parents_one_child");
+    // Malformed JSON, JSON of the wrong shape, an unknown field.
+    assert_error(
+        &c.request(
+            "POST",
+            "/api/render",
+            Some("application/json"),
+            b"{\"name\": ",
+        ),
+        400,
+        "",
+    );
+    assert_error(
+        &c.request("POST", "/api/render", Some("application/json"), b"[1, 2]"),
+        422,
+        "",
+    );
+    let mut extra = design.clone();
+    extra["hack"] = json!(1);
+    assert_error(&c.post_json("/api/render", &extra), 422, "unknown field");
+    // Wrong content types.
+    assert_error(
+        &c.request(
+            "POST",
+            "/api/render",
+            Some("text/plain"),
+            design.to_string().as_bytes(),
+        ),
+        415,
+        "",
+    );
+    assert_error(
+        &c.request("POST", "/api/render", None, design.to_string().as_bytes()),
+        415,
+        "",
+    );
+    assert_error(
+        &c.request("POST", "/api/import", Some("application/json"), b"()"),
+        415,
+        "text/plain",
+    );
+    assert_error(
+        &c.request(
+            "POST",
+            "/api/import",
+            Some("text/plain"),
+            &[0xff, 0xfe, 0x00],
+        ),
+        400,
+        "UTF-8",
+    );
+    assert_error(
+        &c.request("POST", "/api/import", Some("text/plain"), b"((((("),
+        422,
+        "upload.ron:",
+    );
+    // Oversized bodies.
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(2 << 20));
+    let r = c.request(
+        "POST",
+        "/api/render",
+        Some("application/json"),
+        huge.as_bytes(),
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+    let r = c.request("POST", "/api/import", Some("text/plain"), huge.as_bytes());
+    assert_eq!(r.status, 413, "{}", r.text());
+    // Caps: people, image size.
+    let mut many = design.clone();
+    let people = many["people"].as_array_mut().unwrap();
+    for i in 0..200 {
+        people.push(
+            json!({"id": format!("p{i}"), "sex": "Male", "age": "30-39", "ancestry": "White"}),
+        );
+    }
+    assert_error(
+        &c.post_json("/api/render", &many),
+        413,
+        "at most 200 per family",
+    );
+    let mut big = design.clone();
+    big["image_size"] = json!(1024);
+    assert_error(&c.post_json("/api/render", &big), 422, "cap of 512 px");
+    // The neural model and photos need weights this server does not have.
+    let mut neural = design.clone();
+    neural["neural"] = json!(true);
+    assert_error(&c.post_json("/api/render", &neural), 422, "--weights");
+    let png =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/images/tree_page.png"))
+            .unwrap();
+    assert_error(
+        &c.request("POST", "/api/photo", Some("image/png"), &png),
+        409,
+        "--weights",
+    );
+    // A photo name the server did not hand out never becomes a path.
+    let mut sneaky = design.clone();
+    person(&mut sneaky, "father")["genes"] = json!({"Photo": "../../../../etc/passwd"});
+    assert_error(
+        &c.post_json("/api/render", &sneaky),
+        422,
+        "not one this server stored",
+    );
+    // Downloads before anything was drawn.
+    assert_error(
+        &c.get("/api/download/scenario.ron"),
+        404,
+        "nothing is drawn",
+    );
+    // Person ids that are not ids.
+    for bad in [
+        "..%2F..%2Fetc%2Fpasswd.png",
+        ".hidden.png",
+        "father.jpg",
+        "%2Fetc%2Fpasswd",
+    ] {
+        let r = c.get(&format!("/api/people/{bad}"));
+        assert_eq!(r.status, 404, "{bad}: {}", r.text());
+    }
+    // Wrong methods.
+    assert_eq!(c.get("/api/render").status, 405);
+    assert!(!s.stderr().contains("panicked"), "{}", s.stderr());
+}
+
+#[test]
+fn sessions_are_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let (a, b) = (s.client(), s.client());
+    let mut da = shipped(&a, "two_parents_one_child");
+    da["image_size"] = json!(64);
+    let mut db = shipped(&b, "three_gen");
+    db["image_size"] = json!(64);
+    let ra = render_ok(&a, &da);
+    render_ok(&b, &db);
+    assert_ne!(a.cookie_header(), b.cookie_header());
+    // b's family has no "daughter"; a's has no "leo".
+    assert_error(&b.get("/api/people/daughter.png"), 404, "no portrait");
+    assert_error(&a.get("/api/people/leo.png"), 404, "no portrait");
+    assert_eq!(
+        sha256(&a.get("/api/people/daughter.png").body),
+        shas(&ra)["daughter"]
+    );
+    assert!(a
+        .get("/api/download/scenario.ron")
+        .text()
+        .contains("Two parents"));
+    assert!(b
+        .get("/api/download/scenario.ron")
+        .text()
+        .contains("Three generations"));
+    // A forged or malformed session cookie gets a new session of its own,
+    // and no folder outside --data.
+    let forged = s.client();
+    forged
+        .cookies
+        .lock()
+        .unwrap()
+        .push(("famsim_session".into(), "../../../../tmp/evil".into()));
+    let r = forged.get("/api/download/scenario.ron");
+    assert_eq!(r.status, 404);
+    assert!(r
+        .header("set-cookie")
+        .unwrap()
+        .starts_with("famsim_session="));
+    let sessions: Vec<_> = std::fs::read_dir(s.data.join("sessions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(sessions.iter().all(|n| n.len() == 32), "{sessions:?}");
+    assert!(!dir.path().join("evil").exists() && !Path::new("/tmp/evil").exists());
+}
+
+#[test]
+fn a_token_guards_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &["--token", "s3cret"]);
+    let c = s.client();
+    assert_error(&c.get("/api/info"), 401, "token");
+    assert_error(&c.get("/"), 401, "token");
+    let mut bearer = s.client();
+    bearer.extra.push("Authorization: Bearer s3cret".into());
+    assert_eq!(bearer.get("/api/info").status, 200);
+    let mut wrong = s.client();
+    wrong.extra.push("Authorization: Bearer s3cre".into());
+    assert_eq!(wrong.get("/api/info").status, 401);
+    // Given once in the URL, the token is remembered in a cookie.
+    assert_eq!(c.get("/?token=s3cret").status, 200);
+    assert_eq!(c.get("/api/info").status, 200);
+}
+
+/// Events stream to the page; closing the page cancels its queued render;
+/// a session has at most four renders waiting.
+#[test]
+fn events_stream_and_a_closed_page_cancels_its_queued_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = std::sync::Arc::new(s.client());
+    c.get("/api/info");
+    // A family big enough to keep a render busy for a few seconds.
+    let mut slow = shipped(&c, "two_parents_one_child");
+    slow["image_size"] = json!(512);
+    let people = slow["people"].as_array_mut().unwrap();
+    for i in 0..150 {
+        people.push(json!({"id": format!("kid{i}"), "sex": "Male", "age": "3-9", "father": "father", "mother": "mother"}));
+    }
+    let mut events = c.events();
+    events.wait_for(10, |e| e["type"] == "hello");
+    let first = {
+        let (c, slow) = (c.clone(), slow.clone());
+        thread::spawn(move || c.post_json("/api/render", &slow))
+    };
+    events.wait_for(30, |e| e["type"] == "started");
+    let mut waiting = Vec::new();
+    for gamma in [0.1, 0.2, 0.3] {
+        let (c, mut d) = (c.clone(), slow.clone());
+        d["gamma"] = json!(gamma);
+        waiting.push(thread::spawn(move || c.post_json("/api/render", &d)));
+        let job = events.wait_for(30, |e| e["type"] == "queued")["job"].clone();
+        assert!(job.as_u64().unwrap() >= 2);
+    }
+    // Four pending in this session: a fifth is refused at once.
+    assert_error(&c.post_json("/api/render", &slow), 429, "renders waiting");
+    // Progress arrives while the first one draws.
+    events.wait_for(60, |e| {
+        e["type"] == "progress" && e["done"].as_u64() > Some(0)
+    });
+    drop(events);
+    let first = first.join().unwrap();
+    assert_eq!(first.status, 200, "{}", first.text());
+    let mut kinds: Vec<String> = waiting
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .map(|r| {
+            assert_eq!(r.status, 409, "{}", r.text());
+            r.json()["kind"].as_str().unwrap().to_string()
+        })
+        .collect();
+    kinds.sort();
+    // The two older ones were superseded by the newest, which the closed
+    // page's cancellation stopped.
+    assert_eq!(kinds, ["cancelled", "superseded", "superseded"]);
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_leaves_no_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = server(dir.path(), &[]);
+    let c = std::sync::Arc::new(s.client());
+    let mut slow = shipped(&c, "two_parents_one_child");
+    slow["image_size"] = json!(512);
+    let people = slow["people"].as_array_mut().unwrap();
+    for i in 0..120 {
+        people.push(json!({"id": format!("kid{i}"), "sex": "Female", "age": "10-19", "father": "father", "mother": "mother"}));
+    }
+    let mut events = c.events();
+    let busy = {
+        let c = c.clone();
+        thread::spawn(move || c.post_json("/api/render", &slow))
+    };
+    events.wait_for(60, |e| {
+        e["type"] == "progress" && e["done"].as_u64() > Some(2)
+    });
+    let status = s.interrupt();
+    assert!(status.success(), "{status:?}: {}", s.stderr());
+    assert!(
+        s.stderr().contains("famsim serve: stopped"),
+        "{}",
+        s.stderr()
+    );
+    // The event stream ended with the server.
+    while events.next_event().is_some() {}
+    // The render running at Ctrl-C finished (or the connection closed);
+    // either way no temporary or half-written portrait is left.
+    let _ = busy.join();
+    let mut pngs = 0;
+    for (path, bytes) in common::tree(&s.data) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".tmp"), "left behind: {}", path.display());
+        if name.ends_with(".png") {
+            pngs += 1;
+            let file = s.data.join(&path);
+            famsim::io::photo::read_photo(&file)
+                .unwrap_or_else(|e| panic!("{} is not a whole PNG: {e}", path.display()));
+            assert!(bytes.len() > 100);
+        }
+    }
+    assert!(pngs > 2, "no portrait was written before Ctrl-C");
+}
