@@ -7,6 +7,7 @@
 //! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
 
 pub mod backend;
+pub mod fairface;
 pub mod procedural;
 pub mod stylegene;
 
