@@ -1,11 +1,12 @@
 //! Face photos to aligned encoder inputs, as the official StyleGene demo
 //! does: detection ([`detect`]), dlib's 68 landmarks ([`crate::dlib`]), the
 //! official FFHQ crop ([`ffhq`]), plus EXIF orientation ([`photo`]) and a
-//! preview ([`preview`]).
+//! preview ([`preview`]); [`pipeline`] runs them on one photo.
 
 pub mod detect;
 pub mod ffhq;
 pub mod photo;
+pub mod pipeline;
 pub mod preview;
 
 pub use ffhq::{align, Aligned};

@@ -90,7 +90,10 @@ fn weights_needed(loaded: &LoadedScenario) -> Result<()> {
             .and_then(|t| t.field("people"))
             .map_or(&[][..], |f| f.value.items());
         for (entry, p) in loaded.file.people.iter().enumerate() {
-            if !matches!(p.genes, Some(FounderGenes::Photo(_))) {
+            if !matches!(
+                p.genes,
+                Some(FounderGenes::Photo(_) | FounderGenes::AlignedPhoto(_))
+            ) {
                 continue;
             }
             let span = people.get(entry).and_then(|n| n.value_span("genes"));
@@ -249,6 +252,9 @@ fn describe_person(ped: &Pedigree, file: &ScenarioFile, n: NodeIndex) -> [String
             FounderGenes::Seed(seed) => format!("founder, genes from seed {seed}"),
             FounderGenes::Latent(path) => format!("founder, genes from latent {path:?}"),
             FounderGenes::Photo(path) => format!("founder, genes from photo {path:?}"),
+            FounderGenes::AlignedPhoto(path) => {
+                format!("founder, genes from aligned photo {path:?}")
+            }
         },
     };
     [

@@ -28,6 +28,9 @@ pub enum WeightsCommand {
         /// SeetaFace's seeta_fd_frontal_v1.0.bin face detector, copied: `famsim align --weights`.
         #[arg(long, value_name = "FILE")]
         detector: Option<PathBuf>,
+        /// FairFace's res34_fair_align_multi_7_20190809.pt: race, gender and age of photographed parents.
+        #[arg(long, value_name = "FILE.pt")]
+        fairface: Option<PathBuf>,
         /// The weights directory to write, e.g. weights/ffhq.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -48,6 +51,7 @@ pub fn run(command: WeightsCommand) -> Result<()> {
             e4e,
             landmarks,
             detector,
+            fairface,
             out,
         } => {
             let info = import(&ImportRequest {
@@ -57,6 +61,7 @@ pub fn run(command: WeightsCommand) -> Result<()> {
                 e4e,
                 landmarks,
                 detector,
+                fairface,
                 out: out.clone(),
             })?;
             print!("{}", info.describe(&out));

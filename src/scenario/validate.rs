@@ -359,14 +359,16 @@ fn check_person(
                     .person(id)
                     .help("paths are relative to the scenario file's folder"),
                 );
-            } else if matches!(genes, FounderGenes::Photo(_)) {
-                if let Some(problem) = photo_problem(&resolve(source.path, file_name)) {
-                    out.push(
-                        Diagnostic::error(span, format!("photo {file_name:?}: {problem}"))
-                            .person(id)
-                            .help("use a square, FFHQ-aligned face crop (see weights/README.md)"),
-                    );
-                }
+            } else if let Some(problem) = photo_problem(genes, &resolve(source.path, file_name)) {
+                let help = match genes {
+                    FounderGenes::AlignedPhoto(_) => "`AlignedPhoto` takes a square, FFHQ-aligned face crop (`famsim align` makes one); use `Photo` for an ordinary photo",
+                    _ => "use a PNG or JPEG face photo",
+                };
+                out.push(
+                    Diagnostic::error(span, format!("photo {file_name:?}: {problem}"))
+                        .person(id)
+                        .help(help),
+                );
             }
         }
         _ => {}
@@ -388,8 +390,15 @@ fn not_a_file(path: &Path) -> Option<&'static str> {
 }
 
 /// Why a founder's photo cannot go through the photo encoder, if it cannot:
-/// checked here so that `check` finds it, not the run halfway.
-fn photo_problem(path: &std::path::Path) -> Option<String> {
+/// checked here so that `check` finds it, not the run halfway. An ordinary
+/// photo must be an image; an aligned crop must also be square.
+fn photo_problem(genes: &FounderGenes, path: &std::path::Path) -> Option<String> {
+    if !matches!(
+        genes,
+        FounderGenes::Photo(_) | FounderGenes::AlignedPhoto(_)
+    ) {
+        return None;
+    }
     match crate::io::photo::read_photo(path) {
         // The reader's message starts with the path, which the diagnostic has.
         Err(e) => Some(
@@ -397,7 +406,9 @@ fn photo_problem(path: &std::path::Path) -> Option<String> {
                 .trim_start_matches(&format!("{}: ", path.display()))
                 .to_string(),
         ),
-        Ok(photo) if photo.width != photo.height => {
+        Ok(photo)
+            if matches!(genes, FounderGenes::AlignedPhoto(_)) && photo.width != photo.height =>
+        {
             Some(format!("{}×{} px is not square", photo.width, photo.height))
         }
         Ok(_) => None,
@@ -544,6 +555,9 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
             FounderGenes::Photo(written) => {
                 FounderGenes::Photo(resolve(scenario, &written).to_string_lossy().into_owned())
             }
+            FounderGenes::AlignedPhoto(written) => FounderGenes::AlignedPhoto(
+                resolve(scenario, &written).to_string_lossy().into_owned(),
+            ),
             other => other,
         },
     }

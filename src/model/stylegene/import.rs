@@ -8,19 +8,20 @@
 
 use super::device::CpuBackend;
 use super::e4e::{PhotoEncoder, LATENT_AVG};
-use super::face_model::{check_agreement, LoadOptions, Parts, StyleGeneModel};
+use super::face_model::{check_agreement, load_fairface, LoadOptions, Parts, StyleGeneModel};
 use super::mixer::StyleGeneMappings;
 use super::stylegan2::Generator;
 use super::weights::{
-    pool_info, write_pool, FileRecord, GeneratorArch, MappingsArch, ModelInfo, PhotoEncoderArch,
-    DETECTOR_FILE, FORMAT_VERSION, GENERATOR_FILE, LANDMARKS_FILE, MAPPINGS_FILE,
-    PHOTO_ENCODER_FILE, POOL_FILE,
+    pool_info, write_pool, AttributesArch, FileRecord, GeneratorArch, MappingsArch, ModelInfo,
+    PhotoEncoderArch, ATTRIBUTES_FILE, DETECTOR_FILE, FORMAT_VERSION, GENERATOR_FILE,
+    LANDMARKS_FILE, MAPPINGS_FILE, PHOTO_ENCODER_FILE, POOL_FILE,
 };
 use crate::align::detect::FaceDetector;
 use crate::dlib::ShapePredictor;
 use crate::error::{Error, Result};
 use crate::genetics::genome::GeneShape;
 use crate::io::safetensors::{self as st, TensorToWrite};
+use crate::model::fairface::FairFace;
 use crate::model_spec::DeviceSpec;
 use crate::weights::Weights;
 use std::borrow::Cow;
@@ -43,6 +44,9 @@ pub struct ImportRequest {
     pub landmarks: Option<PathBuf>,
     /// SeetaFace's `seeta_fd_frontal_v1.0.bin`, optional: `famsim align --weights` uses it.
     pub detector: Option<PathBuf>,
+    /// FairFace's `res34_fair_align_multi_7_20190809.pt`, optional: race,
+    /// gender and age of photographed parents.
+    pub fairface: Option<PathBuf>,
     /// The weights directory to write.
     pub out: PathBuf,
 }
@@ -104,6 +108,10 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if let Some(path) = &req.detector {
         FaceDetector::load(path)?;
     }
+    let attributes = match &req.fairface {
+        Some(path) => Some(check_fairface(path)?),
+        None => None,
+    };
 
     std::fs::create_dir_all(&req.out).map_err(|e| Error::io(&req.out, e))?;
     write_generator(&checkpoint, &req.out.join(GENERATOR_FILE))?;
@@ -142,6 +150,11 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         Some(source) => copy_file(source, &req.out.join(DETECTOR_FILE))?,
         None => remove_if_present(&req.out.join(DETECTOR_FILE))?,
     }
+    let attributes_path = req.out.join(ATTRIBUTES_FILE);
+    match &req.fairface {
+        Some(source) => write_fairface(source, &attributes_path)?,
+        None => remove_if_present(&attributes_path)?,
+    }
 
     let mut sources = vec![
         FileRecord::of("stylegan2", &req.stylegan2)?,
@@ -159,6 +172,9 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if let Some(p) = &req.detector {
         sources.push(FileRecord::of("detector", p)?);
     }
+    if let Some(p) = &req.fairface {
+        sources.push(FileRecord::of("fairface", p)?);
+    }
     let mut files = vec![
         FileRecord::of("generator", &req.out.join(GENERATOR_FILE))?,
         FileRecord::of("mappings", &req.out.join(MAPPINGS_FILE))?,
@@ -174,6 +190,9 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     }
     if req.detector.is_some() {
         files.push(FileRecord::of("detector", &req.out.join(DETECTOR_FILE))?);
+    }
+    if attributes.is_some() {
+        files.push(FileRecord::of("fairface", &attributes_path)?);
     }
     // The copies are the sources byte for byte (what `align` loaded above).
     for role in ["landmarks", "detector"] {
@@ -205,6 +224,7 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         photo_encoder,
         landmarks: landmarks_name,
         detector: req.detector.as_ref().map(|_| DETECTOR_FILE.to_string()),
+        attributes,
         sources,
         files,
     };
@@ -227,6 +247,9 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         )?;
         if info.photo_encoder.is_some() {
             model.photo_encoder()?;
+        }
+        if info.attributes.is_some() {
+            load_fairface::<CpuBackend>(&req.out, &info, &device)?;
         }
         Ok(())
     };
@@ -352,6 +375,29 @@ fn write_photo_encoder(source: &Path, out: &Path) -> Result<()> {
         names.push((LATENT_AVG.to_string(), LATENT_AVG.to_string()));
     }
     write_tensors(&weights, names, out, "e4e-photo-encoder")
+}
+
+/// Loads FairFace with the model's strict loader (which names any missing or
+/// misshapen tensor).
+fn check_fairface(path: &Path) -> Result<AttributesArch> {
+    let weights = Weights::pytorch(path)?;
+    let net = FairFace::<CpuBackend>::from_weights(&weights, &Default::default())?;
+    Ok(AttributesArch {
+        blocks: net.blocks(),
+    })
+}
+
+/// Copies FairFace's float tensors, under their torchvision names, into the
+/// native attributes file (batch norm's integer `num_batches_tracked` stays behind).
+fn write_fairface(source: &Path, out: &Path) -> Result<()> {
+    let weights = Weights::pytorch(source)?;
+    let names: Vec<(String, String)> = weights
+        .names_under_owned("")
+        .into_iter()
+        .filter(|full| weights.info(full).is_some_and(|t| t.float))
+        .map(|full| (full.clone(), full))
+        .collect();
+    write_tensors(&weights, names, out, "fairface-attributes")
 }
 
 /// Loads a landmark model as `famsim align` does: it must be dlib's 68-point one.
