@@ -127,17 +127,27 @@ fn imported_fairface_predicts_what_torchvision_does() {
     let report = json(&out.with_extension("json"));
     let logits = torchvision_logits("aligned_astronaut_crop.png");
     let heads = [
-        ("ancestry", &logits[0..7]),
-        ("sex", &logits[7..9]),
-        ("age", &logits[9..18]),
+        (
+            "ancestry",
+            &logits[0..7],
+            famsim::attributes::Ancestry::ALL
+                .map(|a| a.label())
+                .to_vec(),
+        ),
+        ("sex", &logits[7..9], vec!["male", "female"]),
+        (
+            "age",
+            &logits[9..18],
+            famsim::attributes::AgeGroup::ALL
+                .map(|a| a.label())
+                .to_vec(),
+        ),
     ];
-    for (head, logits) in heads {
+    for (head, logits, labels) in heads {
         let want = softmax(logits);
-        let got: Vec<f64> = report["probabilities"][head]
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|v| v.as_f64().unwrap())
+        let got: Vec<f64> = labels
+            .iter()
+            .map(|l| report["probabilities"][head][*l].as_f64().unwrap())
             .collect();
         assert_eq!(got.len(), want.len(), "{head}");
         for (g, w) in got.iter().zip(&want) {
@@ -360,4 +370,128 @@ fn child_from_two_photos() {
         from_photos == from_latents,
         "photos vs their inverted latents"
     );
+}
+
+/// A scenario whose founders are photos: the father an ordinary photo that
+/// states only his sex, the mother an aligned crop that states everything.
+const PHOTO_FAMILY: &str = r#"(
+    name: "Photo family",
+    seed: 4,
+    model: StyleGene(weights: "weights", batch: 2),
+    image_size: 64,
+    people: [
+        (id: "dad", sex: Male, genes: Photo("dad.png")),
+        (id: "mum", sex: Female, age: "30-39", ancestry: White, genes: AlignedPhoto("mum.png")),
+        (id: "kid", sex: Female, age: "3-9", father: "dad", mother: "mum"),
+    ],
+)
+"#;
+
+fn photo_family(dir: &Path) {
+    std::fs::write(dir.join("family.ron"), PHOTO_FAMILY).unwrap();
+    std::fs::copy(photo("astronaut_crop.png"), dir.join("dad.png")).unwrap();
+    std::fs::copy(photo("aligned_astronaut_crop.png"), dir.join("mum.png")).unwrap();
+}
+
+/// `check` predicts what the photo founder leaves out, with probabilities,
+/// warns where a confident prediction contradicts a stated value (the
+/// stated value stays), and `run` uses the predictions.
+#[test]
+fn photo_founders_may_leave_their_attributes_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let Some(_) = full_weights(dir) else {
+        return;
+    };
+    photo_family(dir);
+    let said = ok(dir, &["check", "family.ron"]);
+    let stdout = String::from_utf8_lossy(&said.stdout);
+    assert!(
+        stdout.contains("predicted from photos (FairFace):"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  dad (\"dad.png\"):"), "{stdout}");
+    // The random-weight FairFace calls the astronaut an Indian woman 70 or older.
+    assert!(
+        stdout.contains("ancestry  Indian 1.00")
+            && stdout.contains("age       \"70+\" 0.78, \"60-69\" 0.22"),
+        "{stdout}"
+    );
+    let dad_lines: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("  dad ("))
+        .take(4)
+        .collect();
+    assert!(
+        dad_lines[1].contains("sex       Female 0.96, Male 0.04 (the scenario states it)"),
+        "{dad_lines:?}"
+    );
+    assert!(
+        dad_lines[2].ends_with("(predicted; the scenario leaves it out)"),
+        "{dad_lines:?}"
+    );
+    assert!(
+        dad_lines[3].ends_with("(predicted; the scenario leaves it out)"),
+        "{dad_lines:?}"
+    );
+    assert!(
+        stdout.contains(
+            "family.ron:7:26: person \"dad\": `sex` is Male, but FairFace predicts Female (0.96) \
+             from photo \"dad.png\"; the stated value is used"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("person \"mum\": `ancestry` is White, but FairFace predicts Indian (1.00)"),
+        "{stdout}"
+    );
+
+    ok(dir, &["run", "family.ron", "--out", "run", "--quiet"]);
+    let manifest = json(&dir.join("run/manifest.json"));
+    let people = manifest["people"].as_array().unwrap();
+    let find = |id: &str| people.iter().find(|p| p["id"] == id).unwrap().clone();
+    let (dad, mum) = (find("dad"), find("mum"));
+    assert_eq!(
+        (&dad["sex"], &dad["age_group"]),
+        (&"Male".into(), &"70+".into()),
+        "{dad}"
+    );
+    assert_eq!(dad["ancestry"], serde_json::json!(["Indian"]), "{dad}");
+    assert_eq!(mum["ancestry"], serde_json::json!(["White"]), "{mum}");
+}
+
+/// Without FairFace, a photo founder that leaves attributes out is an
+/// error naming the person, the fields and the two ways to fix it.
+#[test]
+fn photo_founders_without_fairface_must_state_their_attributes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let Some(landmarks) = common::landmarks_model() else {
+        return;
+    };
+    let seeta = common::seeta_model();
+    weights(
+        dir,
+        &["--landmarks", s(&landmarks), "--detector", s(&seeta)],
+    );
+    photo_family(dir);
+    let err = input_error(dir, &["check", "family.ron"]);
+    assert!(
+        err.starts_with(
+            "error: family.ron:7:14: person \"dad\": founder from photo \"dad.png\" without \
+             `age`, `ancestry`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("age: \"30-39\", ancestry: White"), "{err}");
+    assert!(
+        err.contains("--fairface res34_fair_align_multi_7_20190809.pt"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("has no `ancestry`"),
+        "one error for it: {err}"
+    );
+    let err = input_error(dir, &["run", "family.ron", "--out", "run", "--quiet"]);
+    assert!(err.contains("without `age`, `ancestry`"), "{err}");
 }

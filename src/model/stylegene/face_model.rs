@@ -58,6 +58,9 @@ pub enum Parts {
     /// The e4e photo encoder alone (`invert`). Other commands load it on
     /// their first photo.
     PhotoEncoder,
+    /// None up front: FairFace and the photo aligner load on first use
+    /// (`check` and `run` predicting photo founders' attributes).
+    Attributes,
 }
 
 impl LoadOptions {
@@ -179,7 +182,7 @@ impl<B: ModelBackend> StyleGeneModel<B> {
                 check_recorded_shape(&path, found, shape)?;
                 Some(generator)
             }
-            Parts::Encoder | Parts::Decoder | Parts::PhotoEncoder => None,
+            Parts::Encoder | Parts::Decoder | Parts::PhotoEncoder | Parts::Attributes => None,
         };
         let path = dir.join(weights::MAPPINGS_FILE);
         let wants_encoder = matches!(opts.parts, Parts::All | Parts::Encoder);
