@@ -236,6 +236,123 @@ impl FromStr for PoolKey {
     }
 }
 
+/// Logits of FairFace's 18-way head: races 0–6 ([`Ancestry::ALL`] order),
+/// genders 7–8 ([`Sex::ALL`]), age groups 9–17 ([`AgeGroup::ALL`]).
+pub const FAIRFACE_OUTPUTS: usize = 18;
+
+/// What FairFace predicts for one face: each head's softmax, in the label
+/// order of [`Ancestry::ALL`], [`Sex::ALL`] and [`AgeGroup::ALL`] (the
+/// official `predict_race` takes each head's argmax).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttributeScores {
+    pub ancestry: [f32; 7],
+    pub sex: [f32; 2],
+    pub age: [f32; 9],
+}
+
+/// Probabilities at least this high make a prediction "confident": a
+/// stated value it contradicts is worth a warning.
+pub const CONFIDENT: f32 = 0.8;
+
+impl AttributeScores {
+    /// Softmax of each head of FairFace's 18 logits.
+    pub fn from_logits(logits: &[f32; FAIRFACE_OUTPUTS]) -> AttributeScores {
+        fn softmax<const N: usize>(x: &[f32]) -> [f32; N] {
+            let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let exp: Vec<f64> = x.iter().map(|&v| (v as f64 - max).exp()).collect();
+            let total: f64 = exp.iter().sum();
+            std::array::from_fn(|i| (exp[i] / total) as f32)
+        }
+        AttributeScores {
+            ancestry: softmax(&logits[0..7]),
+            sex: softmax(&logits[7..9]),
+            age: softmax(&logits[9..18]),
+        }
+    }
+
+    /// The most probable ancestry and its probability (first on a tie, as
+    /// numpy's argmax).
+    pub fn ancestry(&self) -> (Ancestry, f32) {
+        let i = argmax(&self.ancestry);
+        (Ancestry::ALL[i], self.ancestry[i])
+    }
+
+    pub fn sex(&self) -> (Sex, f32) {
+        let i = argmax(&self.sex);
+        (Sex::ALL[i], self.sex[i])
+    }
+
+    pub fn age(&self) -> (AgeGroup, f32) {
+        let i = argmax(&self.age);
+        (AgeGroup::ALL[i], self.age[i])
+    }
+
+    /// One line: "East Asian 0.91, female 0.99, 30-39 0.62".
+    pub fn summary(&self) -> String {
+        let ((a, pa), (s, ps), (g, pg)) = (self.ancestry(), self.sex(), self.age());
+        format!("{a} {pa:.2}, {s} {ps:.2}, {g} {pg:.2}")
+    }
+
+    /// The prediction and every probability by label, for JSON reports.
+    pub fn report(&self) -> AttributeReport {
+        let labelled = |labels: Vec<&'static str>, p: &[f32]| {
+            Labelled(labels.into_iter().zip(p.iter().copied()).collect())
+        };
+        AttributeReport {
+            ancestry: self.ancestry().0,
+            sex: self.sex().0,
+            age: self.age().0,
+            probabilities: ReportProbabilities {
+                ancestry: labelled(Ancestry::ALL.map(|a| a.label()).to_vec(), &self.ancestry),
+                sex: labelled(Sex::ALL.map(|s| s.label()).to_vec(), &self.sex),
+                age: labelled(AgeGroup::ALL.map(|a| a.label()).to_vec(), &self.age),
+            },
+        }
+    }
+}
+
+/// [`AttributeScores`] as JSON shows it: the predicted labels, then every
+/// label's probability (in FairFace's order).
+#[derive(Clone, Debug, Serialize)]
+pub struct AttributeReport {
+    pub ancestry: Ancestry,
+    pub sex: Sex,
+    pub age: AgeGroup,
+    pub probabilities: ReportProbabilities,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportProbabilities {
+    pub ancestry: Labelled,
+    pub sex: Labelled,
+    pub age: Labelled,
+}
+
+/// Label → probability, serialised as an object in FairFace's label order.
+#[derive(Clone, Debug)]
+pub struct Labelled(pub Vec<(&'static str, f32)>);
+
+impl Serialize for Labelled {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (label, p) in &self.0 {
+            map.serialize_entry(label, p)?;
+        }
+        map.end()
+    }
+}
+
+fn argmax(p: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in p.iter().enumerate() {
+        if v > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +375,27 @@ mod tests {
         assert_eq!("EastAsian".parse(), Ok(Ancestry::EastAsian));
         assert_eq!("East Asian".parse(), Ok(Ancestry::EastAsian));
         assert_eq!("Latino_Hispanic".parse(), Ok(Ancestry::LatinoHispanic));
+    }
+
+    #[test]
+    fn fairface_logits_split_into_three_softmaxes_in_label_order() {
+        let mut logits = [0.0f32; FAIRFACE_OUTPUTS];
+        logits[3] = 5.0; // East Asian
+        logits[8] = 1.0; // female
+        logits[9 + 4] = 2.0; // 30-39
+        let s = AttributeScores::from_logits(&logits);
+        assert_eq!(s.ancestry().0, Ancestry::EastAsian);
+        assert_eq!(s.sex().0, Sex::Female);
+        assert_eq!(s.age().0, AgeGroup::Age30To39);
+        for head in [&s.ancestry[..], &s.sex[..], &s.age[..]] {
+            assert!((head.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        }
+        let e = 1.0f64.exp();
+        assert!((s.sex[1] as f64 - e / (1.0 + e)).abs() < 1e-7);
+        let json = serde_json::to_string(&s.report()).unwrap();
+        assert!(
+            json.starts_with(r#"{"ancestry":"EastAsian","sex":"Female","age":"30-39","probabilities":{"ancestry":{"White":"#),
+            "{json}"
+        );
     }
 }

@@ -408,6 +408,40 @@ fn written_files(dir: &Path) -> BTreeSet<String> {
             common::seeta_model().to_str().unwrap(),
         ]);
         folders.push(aligned);
+        // The demo: `famsim child` from two photos, on the tiny weights.
+        let weights = dir.join("weights");
+        let fixture = |f: &str| repo().join("tests/fixtures").join(f);
+        common::import_tiny_weights(
+            dir,
+            weights.to_str().unwrap(),
+            &[
+                "--e4e",
+                fixture("e4e/e4e.pt").to_str().unwrap(),
+                "--landmarks",
+                landmarks.to_str().unwrap(),
+                "--detector",
+                common::seeta_model().to_str().unwrap(),
+                "--fairface",
+                fixture("fairface/fairface_views.pt").to_str().unwrap(),
+            ],
+        );
+        let child = dir.join("child");
+        famsim(&[
+            "child",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--father-photo",
+            photo.to_str().unwrap(),
+            "--mother-photo",
+            photo.to_str().unwrap(),
+            "--age",
+            "3-9",
+            "--sex",
+            "female",
+            "--out",
+            child.to_str().unwrap(),
+        ]);
+        folders.push(child);
     }
     let mut written = BTreeSet::new();
     for folder in &folders {

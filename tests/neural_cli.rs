@@ -765,7 +765,7 @@ fn invert_matches_pytorch_on_any_thread_count() {
     let photo = fixture("e4e/face.png");
     let invert = |out: &Path, threads: &str, extra: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_famsim"))
-            .args(["invert", "--weights", s(&weights), "--photo", s(&photo)])
+            .args(["invert", "--weights", s(&weights), "--no-align", s(&photo)])
             .args(["--out", s(out)])
             .args(extra)
             .env("RAYON_NUM_THREADS", threads)
@@ -811,7 +811,7 @@ fn invert_adds_an_imported_per_layer_mean_latent() {
             "invert",
             "--weights",
             s(&weights),
-            "--photo",
+            "--no-align",
             s(&photo),
             "--out",
             s(&out),
@@ -846,7 +846,7 @@ fn photo_founders_without_a_photo_encoder_or_with_a_bad_one_are_explained() {
     std::fs::write(&wide, famsim::exports::png::encode_png(&image).unwrap()).unwrap();
     std::fs::create_dir(dir.join("full")).unwrap();
     let weights = import(&dir.join("full"));
-    let args = ["invert", "--weights", s(&weights), "--photo", s(&wide)];
+    let args = ["invert", "--weights", s(&weights), "--no-align", s(&wide)];
     let err = input_error(dir, &[&args[..], &["--out", "w.npy"]].concat());
     assert!(err.contains("wide.png: the photo is 8×4 px"), "{err}");
     assert!(!dir.join("w.npy").exists());

@@ -162,7 +162,7 @@ fn resume_refuses_faces_made_from_other_weights_or_founder_files() {
     assert!(
         err.contains("was made from a different")
             && err.contains(
-                "changed: the Latent file of founder `mum`, the Photo file of founder `stepmum`)"
+                "changed: the Latent file of founder `mum`, the AlignedPhoto file of founder `stepmum`)"
             ),
         "{err}"
     );

@@ -1,7 +1,7 @@
 //! Face photos to aligned encoder inputs, as the official StyleGene demo
 //! does: detection ([`detect`]), dlib's 68 landmarks ([`crate::dlib`]), the
 //! official FFHQ crop ([`ffhq`]), plus EXIF orientation ([`photo`]) and a
-//! preview ([`preview`]); [`pipeline`] runs a photo of any size through
+//! preview ([`preview`]); [`pipeline`] runs them on one photo of any size,
 //! detection and landmarks in bounded memory.
 
 pub mod detect;

@@ -6,11 +6,10 @@
 //! Every photo is read, detected and aligned before anything is written, so
 //! one bad photo leaves the output folder untouched.
 
-use crate::align::detect::{Detection, FaceDetector};
-use crate::align::photo::Photo;
-use crate::align::{align, pipeline, preview};
-use crate::dlib::shape_predictor::dlib_round;
-use crate::dlib::{FaceBox, ShapePredictor};
+use crate::align::detect::Detection;
+use crate::align::pipeline::PhotoAligner;
+use crate::align::preview;
+use crate::dlib::FaceBox;
 use crate::error::{Error, Result};
 use crate::exports::atomic::write_atomic;
 use crate::exports::png::encode_png;
@@ -94,89 +93,41 @@ pub fn run(args: AlignArgs) -> Result<()> {
     };
     let landmarks = model_file(&args.landmarks, "landmark model", "landmarks")?;
     let detector = model_file(&args.detector, "face detector", "detector")?;
-    let predictor = ShapePredictor::load(&landmarks)?;
-    if predictor.parts() != 68 {
-        return Err(Error::input(format!(
-            "{}: a {}-point shape predictor; FFHQ alignment needs the 68-point one",
-            landmarks.display(),
-            predictor.parts()
-        )));
-    }
-    let mut detector = FaceDetector::load(&detector)?;
+    let aligner = PhotoAligner::load(&landmarks, &detector)?;
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = vec![];
     let mut records = vec![];
     let mut names = std::collections::BTreeSet::new();
     for path in &args.photos {
-        let photo = Photo::open(path)?;
-        let found = pipeline::find_faces(&mut detector, &photo);
-        let mut faces = found.faces;
-        if faces.is_empty() {
-            return Err(Error::input(format!(
-                "{}: no face found; use a frontal photo with the face at least {} px wide",
-                path.display(),
-                found.min_face
-            )));
+        let found = aligner.align_file(path, args.size, args.face)?;
+        for warning in &found.warnings {
+            eprintln!("warning: {warning}");
         }
-        let k = args.face as usize;
-        if k > faces.len() {
-            return Err(Error::input(format!(
-                "{}: --face {k} but only {} face(s) were found, largest first: {}",
-                path.display(),
-                faces.len(),
-                faces
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| format!("{} at {:?}", i + 1, f.face))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        let chosen = faces.remove(k - 1);
-        if !faces.is_empty() {
-            eprintln!(
-                "warning: {}: {} faces; aligning face {k} at {:?} (--face chooses another); the others: {}",
-                path.display(),
-                faces.len() + 1,
-                chosen.face,
-                faces
-                    .iter()
-                    .map(|f| format!("{:?}", f.face))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        // The official pipeline aligns dlib's integer points.
-        let points = dlib_round(&pipeline::landmarks(&predictor, &photo, chosen.face)?);
-        let landmarks: Vec<[f64; 2]> = points.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
-        let aligned = align(&photo, &landmarks, args.size, 1024.max(args.size))
-            .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-        // The crop is the FFHQ square resampled to --size: a square smaller
-        // than that is blown up, and the encoder sees a blurred face.
-        if aligned.qsize < args.size as f64 {
-            eprintln!(
-                "warning: {}: the face's square is {:.0} px, smaller than the {} px crop; \
-                 it is upscaled and the encoding will be blurry (use a larger or closer photo)",
-                path.display(),
-                aligned.qsize,
-                args.size
-            );
-        }
+        let landmarks: Vec<[f64; 2]> = found
+            .landmarks
+            .iter()
+            .map(|p| [p[0] as f64, p[1] as f64])
+            .collect();
         let stem = unique_stem(path, &mut names);
         let (crop_name, preview_name) = (format!("{stem}.png"), format!("{stem}.preview.png"));
-        let drawn = preview::draw(&photo, chosen.face, &landmarks, &aligned.quad)?;
-        outputs.push((args.out.join(&crop_name), encode_png(&aligned.image)?));
+        let drawn = preview::draw(
+            &found.photo,
+            found.chosen.face,
+            &landmarks,
+            &found.aligned.quad,
+        )?;
+        outputs.push((args.out.join(&crop_name), encode_png(&found.aligned.image)?));
         outputs.push((args.out.join(&preview_name), encode_png(&drawn)?));
         records.push(Record {
             photo: path.display().to_string(),
             aligned: crop_name,
             preview: preview_name,
-            width: photo.width,
-            height: photo.height,
-            face: chosen.face,
-            score: chosen.score,
-            landmarks: points,
-            quad: aligned.quad,
-            other_faces: faces,
+            width: found.photo.width,
+            height: found.photo.height,
+            face: found.chosen.face,
+            score: found.chosen.score,
+            landmarks: found.landmarks,
+            quad: found.aligned.quad,
+            other_faces: found.others,
         });
     }
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
@@ -198,7 +149,7 @@ pub fn run(args: AlignArgs) -> Result<()> {
 }
 
 /// The photo's file stem, numbered when two photos share one.
-fn unique_stem(path: &Path, taken: &mut std::collections::BTreeSet<String>) -> String {
+pub(crate) fn unique_stem(path: &Path, taken: &mut std::collections::BTreeSet<String>) -> String {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

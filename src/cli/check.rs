@@ -1,5 +1,6 @@
 //! `famsim check`: validate a scenario and summarise it, writing nothing.
 
+use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::error::{Error, Result};
 use crate::model::stylegene::weights::{self, ModelInfo};
 use crate::pedigree::Pedigree;
@@ -12,7 +13,8 @@ use std::path::Path;
 
 /// Validates the scenario at `path` and prints its summary to stdout.
 pub fn check(path: &Path) -> Result<()> {
-    let loaded = scenario::load(path)?;
+    let photos = super::photo_founders::FairFacePhotos::default();
+    let loaded = scenario::load_with(path, Some(&photos))?;
     weights_needed(&loaded)?;
     print!("{}", summary(&loaded));
     Ok(())
@@ -90,7 +92,10 @@ fn weights_needed(loaded: &LoadedScenario) -> Result<()> {
             .and_then(|t| t.field("people"))
             .map_or(&[][..], |f| f.value.items());
         for (entry, p) in loaded.file.people.iter().enumerate() {
-            if !matches!(p.genes, Some(FounderGenes::Photo(_))) {
+            if !matches!(
+                p.genes,
+                Some(FounderGenes::Photo(_) | FounderGenes::AlignedPhoto(_))
+            ) {
                 continue;
             }
             let span = people.get(entry).and_then(|n| n.value_span("genes"));
@@ -104,6 +109,31 @@ fn weights_needed(loaded: &LoadedScenario) -> Result<()> {
                 )
                 .person(&p.id)
                 .help("re-run `famsim weights import` with `--e4e e4e_ffhq_encode.pt` (see weights/README.md)"),
+            );
+        }
+    }
+    // Ordinary photos are aligned first, with the folder's landmark model
+    // and face detector.
+    if info.landmarks.is_none() || info.detector.is_none() {
+        let people = tree
+            .as_ref()
+            .and_then(|t| t.field("people"))
+            .map_or(&[][..], |f| f.value.items());
+        for (entry, p) in loaded.file.people.iter().enumerate() {
+            if !matches!(p.genes, Some(FounderGenes::Photo(_))) {
+                continue;
+            }
+            let span = people.get(entry).and_then(|n| n.value_span("genes"));
+            errors.push(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "founder from a photo, which is aligned first, but weights folder {shown} \
+                         has no landmark model and face detector"
+                    ),
+                )
+                .person(&p.id)
+                .help("re-run `famsim weights import` with `--landmarks FILE --detector FILE` (see weights/README.md), or write `AlignedPhoto(\"crop.png\")` for a crop that already is aligned"),
             );
         }
     }
@@ -195,6 +225,62 @@ pub fn summary(loaded: &LoadedScenario) -> String {
         );
     }
 
+    if !loaded.predictions.is_empty() {
+        let _ = writeln!(s, "\npredicted from photos (FairFace):");
+        for p in &loaded.predictions {
+            let _ = writeln!(s, "  {} ({:?}):", p.id, p.photo);
+            let (sc, list) = (&p.scores, |pairs: Vec<(String, f32)>| {
+                let mut pairs: Vec<_> = pairs.into_iter().filter(|(_, v)| *v >= 0.005).collect();
+                pairs.sort_by(|a, b| b.1.total_cmp(&a.1));
+                pairs
+                    .iter()
+                    .map(|(l, v)| format!("{l} {v:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            let heads = [
+                (
+                    "sex",
+                    list(
+                        Sex::ALL
+                            .iter()
+                            .map(|x| format!("{x:?}"))
+                            .zip(sc.sex)
+                            .collect(),
+                    ),
+                ),
+                (
+                    "age",
+                    list(
+                        AgeGroup::ALL
+                            .iter()
+                            .map(|x| format!("\"{x}\""))
+                            .zip(sc.age)
+                            .collect(),
+                    ),
+                ),
+                (
+                    "ancestry",
+                    list(
+                        Ancestry::ALL
+                            .iter()
+                            .map(|x| format!("{x:?}"))
+                            .zip(sc.ancestry)
+                            .collect(),
+                    ),
+                ),
+            ];
+            for (field, probabilities) in heads {
+                let how = if p.filled.contains(&field) {
+                    "predicted; the scenario leaves it out"
+                } else {
+                    "the scenario states it"
+                };
+                let _ = writeln!(s, "    {field:<9} {probabilities} ({how})");
+            }
+        }
+    }
+
     let _ = writeln!(s, "\nwarnings: {}", loaded.warnings.len());
     for w in &loaded.warnings {
         let _ = writeln!(s, "  warning: {w}");
@@ -249,6 +335,9 @@ fn describe_person(ped: &Pedigree, file: &ScenarioFile, n: NodeIndex) -> [String
             FounderGenes::Seed(seed) => format!("founder, genes from seed {seed}"),
             FounderGenes::Latent(path) => format!("founder, genes from latent {path:?}"),
             FounderGenes::Photo(path) => format!("founder, genes from photo {path:?}"),
+            FounderGenes::AlignedPhoto(path) => {
+                format!("founder, genes from aligned photo {path:?}")
+            }
         },
     };
     [

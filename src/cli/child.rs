@@ -1,17 +1,23 @@
-//! `famsim child`: the original StyleGene demo's operation on two W+ latents —
-//! encode both parents, then the engine's reproduction step
+//! `famsim child`: the original StyleGene demo's operation on two parents —
+//! W+ latents, or ordinary photos (`--father-photo`, `--mother-photo`) that
+//! are aligned, classified by FairFace and inverted by e4e as the demo does —
+//! then encode both, the engine's reproduction step
 //! ([`crate::engine::reproduce`]: cross over and mutate their genes, decode,
-//! average the fine layers), then render.
+//! average the fine layers) and render. With photos and FairFace, the gene
+//! pool is searched under the set of the parents' predicted races (the
+//! demo's `{father_race, mother_race}`) unless `--ancestry` says otherwise.
 
 use super::model_args::ModelArgs;
 use crate::attributes::{AgeGroup, Ancestry, Sex};
 use crate::engine::reproduce::{reproduce, ChildSpec, Parent};
 use crate::error::{Error, Result};
+use crate::exports::contact_sheet::labelled_row;
 use crate::exports::png::write_png;
 use crate::genetics::CrossoverParams;
 use crate::io::npy;
+use crate::model::stylegene::face_model::NeuralFaceModel;
 use crate::model::stylegene::face_model::Parts;
-use crate::model::Subject;
+use crate::model::{Image, Latent, Subject};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -23,19 +29,29 @@ pub struct ChildArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Father's W+ latent, [N, W] or [1, N, W].
-    #[arg(long, value_name = "W.npy")]
-    pub father: PathBuf,
+    #[arg(long, value_name = "W.npy", required_unless_present = "father_photo")]
+    pub father: Option<PathBuf>,
     /// Mother's W+ latent.
-    #[arg(long, value_name = "W.npy")]
-    pub mother: PathBuf,
+    #[arg(long, value_name = "W.npy", required_unless_present = "mother_photo")]
+    pub mother: Option<PathBuf>,
+    /// Father's photo (PNG or JPEG), aligned first (the largest face).
+    #[arg(long, value_name = "PHOTO", conflicts_with = "father")]
+    pub father_photo: Option<PathBuf>,
+    /// Mother's photo, aligned first.
+    #[arg(long, value_name = "PHOTO", conflicts_with = "mother")]
+    pub mother_photo: Option<PathBuf>,
+    /// The photos already are aligned square crops: encode them as they are.
+    #[arg(long)]
+    pub no_align: bool,
     /// The child's age group: 0-2, 3-9, 10-19, …, 70+.
     #[arg(long)]
     pub age: AgeGroup,
     /// The child's sex: male or female (as `sex:` in scenarios).
     #[arg(long, required_unless_present = "gender")]
     pub sex: Option<Sex>,
-    /// Gene-pool ancestries to draw from (repeatable; default: all; as
-    /// `ancestry:` in scenarios).
+    /// Gene-pool ancestries to draw from (repeatable; as `ancestry:` in
+    /// scenarios). Default: the parents' races predicted from their photos
+    /// by FairFace, else all.
     #[arg(long)]
     pub ancestry: Vec<Ancestry>,
     /// Old spelling of --sex, still accepted with a note on stderr.
@@ -53,7 +69,9 @@ pub struct ChildArgs {
     /// Seed of every random draw.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Folder for child.png and child.npy (W+, [1, N, W]).
+    /// Folder for child.png and child.npy (W+, [1, N, W]); from photos also
+    /// father.png and mother.png (aligned), sheet.png (father | mother |
+    /// child) and parents.json (their predicted attributes).
     #[arg(long, value_name = "DIR", default_value = "child")]
     pub out: PathBuf,
 }
@@ -61,7 +79,7 @@ pub struct ChildArgs {
 impl ChildArgs {
     /// The child's sex and pool ancestries, from the current flags or their
     /// old spellings (which print a deprecation note).
-    fn sex_and_ancestries(&self) -> Result<(Sex, Vec<Ancestry>)> {
+    fn sex_and_ancestries(&self) -> Result<(Sex, Option<Vec<Ancestry>>)> {
         if self.gender.is_some() {
             eprintln!("warning: --gender is deprecated; use --sex (the scenario's word)");
         }
@@ -78,11 +96,7 @@ impl ChildArgs {
         } else {
             &self.race
         };
-        let ancestries = if chosen.is_empty() {
-            Ancestry::ALL.to_vec()
-        } else {
-            chosen.clone()
-        };
+        let ancestries = (!chosen.is_empty()).then(|| chosen.clone());
         Ok((sex, ancestries))
     }
 }
@@ -93,11 +107,51 @@ pub fn run(args: ChildArgs) -> Result<()> {
             return Err(Error::input(format!("{name} {v} must lie in 0..=1")));
         }
     }
-    let (sex, ancestries) = args.sex_and_ancestries()?;
+    let (sex, chosen) = args.sex_and_ancestries()?;
     let model = args.model.load(Parts::All, true)?;
-    let shape = model.gene_shape();
-    let father = npy::read_latent(&args.father, Some(shape.layers), shape.width)?;
-    let mother = npy::read_latent(&args.mother, Some(shape.layers), shape.width)?;
+    let father = parent(
+        model.as_ref(),
+        "father",
+        &args.father,
+        &args.father_photo,
+        args.no_align,
+    )?;
+    let mother = parent(
+        model.as_ref(),
+        "mother",
+        &args.mother,
+        &args.mother_photo,
+        args.no_align,
+    )?;
+    let predicted: Vec<Ancestry> = [&father, &mother]
+        .iter()
+        .filter_map(|p| p.attributes.as_ref().map(|s| s.ancestry().0))
+        .fold(Vec::new(), |mut set, a| {
+            if !set.contains(&a) {
+                set.push(a);
+            }
+            set
+        });
+    let photos = father.crop.is_some() || mother.crop.is_some();
+    let ancestries = match chosen {
+        Some(chosen) => chosen,
+        // The demo searches the pool under every distinct race of the two
+        // parents; a parent given as a latent has none to add.
+        None if !predicted.is_empty() => predicted,
+        None => {
+            if photos {
+                eprintln!(
+                    "note: {} has no FairFace model, so the parents' races are not predicted \
+                     and the pool is searched under every ancestry; `famsim weights import ... \
+                     --fairface res34_fair_align_multi_7_20190809.pt` adds it, or give --ancestry",
+                    args.model.weights.display()
+                );
+            }
+            Ancestry::ALL.to_vec()
+        }
+    };
+    let (father, father_parent) = (father.latent.clone(), father);
+    let (mother, mother_parent) = (mother.latent.clone(), mother);
     let mut genomes = model.encode(&[&father, &mother])?;
     let mother_genome = genomes.pop().expect("two latents encode to two genomes");
     let father_genome = genomes.pop().expect("two latents encode to two genomes");
@@ -139,6 +193,9 @@ pub fn run(args: ChildArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
     npy::write_latent(&args.out.join("child.npy"), &latent)?;
     write_png(&args.out.join("child.png"), &image)?;
+    if photos {
+        write_parents(&args.out, &father_parent, &mother_parent, &image)?;
+    }
     let from = |what: &str| {
         conception
             .genes
@@ -163,4 +220,89 @@ pub fn run(args: ChildArgs) -> Result<()> {
         args.out.join("child.png").display()
     );
     Ok(())
+}
+
+/// A parent as the command got it: the latent, and from a photo also the
+/// aligned crop and FairFace's prediction (when the weights have FairFace).
+struct ParentInput {
+    latent: Latent,
+    crop: Option<Image>,
+    attributes: Option<crate::attributes::AttributeScores>,
+    photo: Option<PathBuf>,
+}
+
+/// Reads a parent's latent file, or aligns, classifies and inverts their photo.
+fn parent(
+    model: &dyn NeuralFaceModel,
+    role: &str,
+    latent: &Option<PathBuf>,
+    photo: &Option<PathBuf>,
+    no_align: bool,
+) -> Result<ParentInput> {
+    let shape = model.gene_shape();
+    match (latent, photo) {
+        (Some(path), None) => Ok(ParentInput {
+            latent: npy::read_latent(path, Some(shape.layers), shape.width)?,
+            crop: None,
+            attributes: None,
+            photo: None,
+        }),
+        (None, Some(path)) => {
+            let crop = if no_align {
+                crate::io::photo::read_photo(path)?
+            } else {
+                let found = model.align_photo(path, 1)?;
+                for warning in &found.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                found.aligned.image
+            };
+            let attributes = match model.has_attributes() {
+                true => model
+                    .attributes(&[&crop])
+                    .map_err(|e| Error::input(format!("{}: {e}", path.display())))?
+                    .pop(),
+                false => None,
+            };
+            if let Some(s) = &attributes {
+                eprintln!("{role} ({}): {}", path.display(), s.summary());
+            }
+            Ok(ParentInput {
+                latent: model.latent_from_crop(&crop, path)?,
+                crop: Some(crop),
+                attributes,
+                photo: Some(path.clone()),
+            })
+        }
+        _ => Err(Error::input(format!(
+            "give the {role} as --{role} W.npy or --{role}-photo PHOTO, one of the two"
+        ))),
+    }
+}
+
+/// father.png, mother.png (the aligned crops), sheet.png and parents.json.
+fn write_parents(
+    out: &std::path::Path,
+    father: &ParentInput,
+    mother: &ParentInput,
+    child: &Image,
+) -> Result<()> {
+    let mut tiles: Vec<(&str, &Image)> = vec![];
+    let mut records = serde_json::Map::new();
+    for (role, p) in [("father", father), ("mother", mother)] {
+        if let Some(crop) = &p.crop {
+            write_png(&out.join(format!("{role}.png")), crop)?;
+            tiles.push((role, crop));
+        }
+        let record = serde_json::json!({
+            "photo": p.photo.as_ref().map(|p| p.display().to_string()),
+            "attributes": p.attributes.as_ref().map(|s| s.report()),
+        });
+        records.insert(role.to_string(), record);
+    }
+    tiles.push(("child", child));
+    write_png(&out.join("sheet.png"), &labelled_row(&tiles, 256))?;
+    let json = serde_json::to_string_pretty(&records)
+        .map_err(|e| Error::internal(format!("parents.json: {e}")))?;
+    crate::exports::atomic::write_atomic(&out.join("parents.json"), format!("{json}\n").as_bytes())
 }

@@ -34,6 +34,9 @@ pub enum WeightsCommand {
         /// dlib's shape_predictor_5_face_landmarks.dat or .dat.bz2 (the descriptor's chips), copied as given.
         #[arg(long, value_name = "FILE")]
         landmarks5: Option<PathBuf>,
+        /// FairFace's res34_fair_align_multi_7_20190809.pt: race, gender and age of photographed parents.
+        #[arg(long, value_name = "FILE.pt")]
+        fairface: Option<PathBuf>,
         /// The weights directory to write, e.g. weights/ffhq.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -56,6 +59,7 @@ pub fn run(command: WeightsCommand) -> Result<()> {
             detector,
             descriptor,
             landmarks5,
+            fairface,
             out,
         } => {
             let info = import(&ImportRequest {
@@ -67,6 +71,7 @@ pub fn run(command: WeightsCommand) -> Result<()> {
                 detector,
                 descriptor,
                 landmarks5,
+                fairface,
                 out: out.clone(),
             })?;
             print!("{}", info.describe(&out));

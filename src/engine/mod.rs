@@ -416,6 +416,13 @@ impl<'a> Simulation<'a> {
                         .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?,
                 );
             }
+            FounderGenes::AlignedPhoto(path) => {
+                staged.genes = Genes::Latent(
+                    self.model
+                        .latent_from_aligned_photo(Path::new(path))
+                        .map_err(|e| Error::input(format!("person `{}`: {e}", person.id)))?,
+                );
+            }
         }
         Ok(staged)
     }
@@ -598,6 +605,7 @@ impl<'a> Simulation<'a> {
             FounderGenes::Seed(s) => format!("seed:{s}"),
             FounderGenes::Latent(path) => format!("latent:{path}"),
             FounderGenes::Photo(path) => format!("photo:{path}"),
+            FounderGenes::AlignedPhoto(path) => format!("photo:{path} (aligned)"),
         });
         let regions = st
             .origins

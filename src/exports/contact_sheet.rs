@@ -61,6 +61,24 @@ pub fn contact_sheet(manifest: &Manifest, run_dir: &Path) -> Result<Image> {
     Ok(sheet)
 }
 
+/// One row of labelled `cell`-px tiles on the sheet's background, e.g.
+/// `famsim child`'s father | mother | child.
+pub fn labelled_row(tiles: &[(&str, &Image)], cell: u32) -> Image {
+    let width = GAP + tiles.len().max(1) as u32 * (cell + GAP);
+    let height = GAP + cell + LABEL + GAP;
+    let mut sheet = Image {
+        width,
+        height,
+        rgb: BACKGROUND.repeat((width * height) as usize),
+    };
+    for (i, (label, face)) in tiles.iter().enumerate() {
+        let x = GAP + i as u32 * (cell + GAP);
+        blit_scaled(&mut sheet, face, x, GAP, cell);
+        draw_label(&mut sheet, label, x, GAP + cell + 4, cell);
+    }
+    sheet
+}
+
 /// Area-averaging downscale (box filter) of `src` into a `size`×`size` tile.
 fn blit_scaled(dst: &mut Image, src: &Image, x0: u32, y0: u32, size: u32) {
     for ty in 0..size {

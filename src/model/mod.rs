@@ -7,6 +7,7 @@
 //! latents into pictures (StyleGAN2 synthesis, or the procedural painter).
 
 pub mod backend;
+pub mod fairface;
 pub mod procedural;
 pub mod stylegene;
 
@@ -133,13 +134,20 @@ pub trait FaceModel: Send + Sync {
         )))
     }
 
-    /// A founder's latent from a face photo (through the e4e photo
-    /// encoder). Only neural models have one; the default says so.
+    /// A founder's latent from an ordinary face photo: aligned (detection,
+    /// landmarks, FFHQ crop), then the e4e photo encoder. Only neural models
+    /// have one; the default says so.
     fn latent_from_photo(&self, path: &Path) -> Result<Latent> {
         Err(Error::input(format!(
             "{}: founders from photos need the StyleGene model with a photo encoder, not {}",
             path.display(),
             self.describe()
         )))
+    }
+
+    /// A founder's latent from a photo that already is an aligned square
+    /// crop (`famsim align`'s output, FFHQ): the e4e photo encoder alone.
+    fn latent_from_aligned_photo(&self, path: &Path) -> Result<Latent> {
+        self.latent_from_photo(path)
     }
 }

@@ -13,9 +13,13 @@ pub enum FounderGenes {
     Seed(u64),
     /// A W+ latent file (.npy, `[N, 512]` or `[1, N, 512]`), neural model only.
     Latent(String),
-    /// A face photo (PNG or JPEG, an aligned square crop) brought into W+ by
-    /// the e4e photo encoder; neural model only.
+    /// An ordinary face photo (PNG or JPEG): aligned first (face
+    /// detection, dlib's 68 landmarks, the FFHQ crop), then brought into W+
+    /// by the e4e photo encoder; neural model only.
     Photo(String),
+    /// A photo that already is an aligned square face crop (`famsim align`'s
+    /// output, an FFHQ image): the e4e photo encoder alone.
+    AlignedPhoto(String),
 }
 
 impl FounderGenes {
@@ -24,6 +28,7 @@ impl FounderGenes {
         match self {
             FounderGenes::Latent(path) => Some(("Latent", path)),
             FounderGenes::Photo(path) => Some(("Photo", path)),
+            FounderGenes::AlignedPhoto(path) => Some(("AlignedPhoto", path)),
             FounderGenes::Pool | FounderGenes::Seed(_) => None,
         }
     }

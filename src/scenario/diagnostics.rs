@@ -450,7 +450,7 @@ pub fn field_hint(field: &str) -> Option<String> {
                 .join(", ")
         ),
         "regions" => "a map like {\"eyes\": Mother, \"nose\": Father}".into(),
-        "genes" => "`Pool`, `Seed(42)`, `Latent(\"file.npy\")` or `Photo(\"face.png\")`".into(),
+        "genes" => "`Pool`, `Seed(42)`, `Latent(\"file.npy\")`, `Photo(\"face.jpg\")` or `AlignedPhoto(\"crop.png\")`".into(),
         "model" => "`Procedural` or `StyleGene(weights: \"weights/ffhq\")`".into(),
         "device" => "`Cpu`, `Cuda(0)` or `Wgpu(0)`".into(),
         "weights" => "the folder written by `famsim weights import`, in double quotes".into(),

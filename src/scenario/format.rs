@@ -90,10 +90,15 @@ pub struct PersonSpec {
     /// Display name (defaults to the id).
     #[serde(default)]
     pub name: Option<String>,
-    pub sex: Sex,
-    /// FairFace age group: "0-2", "3-9", …, "70+".
-    pub age: AgeGroup,
-    /// Required for founders; children inherit their parents' ancestries.
+    /// Required, except for a founder from a photo when FairFace can predict it.
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    /// FairFace age group: "0-2", "3-9", …, "70+". Required, except for a
+    /// founder from a photo when FairFace can predict it.
+    #[serde(default)]
+    pub age: Option<AgeGroup>,
+    /// Required for founders (except from a photo when FairFace can predict
+    /// it); children inherit their parents' ancestries.
     #[serde(default)]
     pub ancestry: Option<Ancestry>,
     #[serde(default)]

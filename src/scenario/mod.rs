@@ -12,7 +12,9 @@ pub mod format;
 pub mod source;
 pub mod validate;
 
+use crate::attributes::AttributeScores;
 use crate::error::{Error, Result};
+use crate::model_spec::ModelSpec;
 use crate::pedigree::Pedigree;
 use diagnostics::{Diagnostic, Source};
 use format::{PersonSpec, ScenarioFile};
@@ -29,6 +31,25 @@ pub struct LoadedScenario {
     /// Implausible but legal things, one line each:
     /// `path:line:col: person "id": message`.
     pub warnings: Vec<String>,
+    /// What FairFace predicted for founders from photos, in file order.
+    pub predictions: Vec<validate::Prediction>,
+}
+
+/// Predicts a photographed founder's race, sex and age (FairFace on the
+/// aligned face). The scenario cannot reach the model itself (it sits below
+/// it), so `famsim check` and `famsim run` hand one in.
+pub trait PhotoAttributes {
+    /// The prediction for `photo` (named as the scenario resolves it), with
+    /// the scenario's `model`; `aligned` for an `AlignedPhoto` crop. Ok(None)
+    /// when that model has no attribute classifier to ask; Err says why the
+    /// photo could not be classified (no face found, …).
+    fn predict(
+        &self,
+        model: &ModelSpec,
+        scenario: &Path,
+        photo: &Path,
+        aligned: bool,
+    ) -> std::result::Result<Option<AttributeScores>, String>;
 }
 
 impl LoadedScenario {
@@ -42,8 +63,13 @@ impl LoadedScenario {
 /// Reads, parses and validates a scenario file. Every problem found is in the
 /// returned [`Error::Scenario`] report (exit code 2).
 pub fn load(path: &Path) -> Result<LoadedScenario> {
+    load_with(path, None)
+}
+
+/// [`load`], asking `photos` for what founders from photos leave out.
+pub fn load_with(path: &Path, photos: Option<&dyn PhotoAttributes>) -> Result<LoadedScenario> {
     let text = read_text(path, "scenario")?;
-    parse_and_validate(path, &text)
+    parse_and_validate_with(path, &text, photos)
 }
 
 /// The text of a scenario or dataset spec (`what` names it in the message),
@@ -61,6 +87,15 @@ pub fn read_text(path: &Path, what: &str) -> Result<String> {
 /// [`load`] for text already in memory; `path` names it in messages and
 /// anchors relative paths.
 pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
+    parse_and_validate_with(path, text, None)
+}
+
+/// [`parse_and_validate`] with a [`PhotoAttributes`] for photo founders.
+pub fn parse_and_validate_with(
+    path: &Path,
+    text: &str,
+    photos: Option<&dyn PhotoAttributes>,
+) -> Result<LoadedScenario> {
     let source = Source::new(path, text);
     // Only used to locate problems; `None` when the text is not valid RON.
     let tree = source::parse(text);
@@ -98,7 +133,7 @@ pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
         people,
     };
 
-    let validated = validate::validate(&source, tree.as_ref(), &file);
+    let validated = validate::validate(&source, tree.as_ref(), &file, photos);
     let mut diagnostics = validated.diagnostics;
     // Warnings are listed in file order, like errors.
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
@@ -108,6 +143,7 @@ pub fn parse_and_validate(path: &Path, text: &str) -> Result<LoadedScenario> {
             file,
             pedigree,
             warnings: diagnostics.iter().map(|d| source.headline(d)).collect(),
+            predictions: validated.predictions,
         }),
         _ => Err(Error::Scenario(source.report(&diagnostics))),
     }

@@ -8,6 +8,8 @@ use super::format::{
     FounderGenes, ModelSpec, PersonSpec, ScenarioFile, StyleGeneSpec, IMAGE_SIZE_RANGE,
 };
 use super::source::{Node, Span};
+use super::PhotoAttributes;
+use crate::attributes::{AgeGroup, Ancestry, AttributeScores, Sex, CONFIDENT};
 use crate::genetics::{CrossoverParams, Region, RegionGroup, RegionSelector};
 use crate::pedigree::{Pedigree, PedigreeIssue, Person};
 use std::collections::{BTreeMap, HashMap};
@@ -18,11 +20,36 @@ use std::path::Path;
 pub struct Validated {
     pub pedigree: Option<Pedigree>,
     pub diagnostics: Vec<Diagnostic>,
+    pub predictions: Vec<Prediction>,
+}
+
+/// FairFace's prediction for a founder from a photo.
+#[derive(Clone, Debug)]
+pub struct Prediction {
+    pub id: String,
+    /// The photo as the scenario names it.
+    pub photo: String,
+    pub scores: AttributeScores,
+    /// The fields the scenario left out, which the prediction fills.
+    pub filled: Vec<&'static str>,
+}
+
+/// A person's sex, age and ancestry: as written, else as predicted.
+#[derive(Clone, Copy, Debug, Default)]
+struct Attributes {
+    sex: Option<Sex>,
+    age: Option<AgeGroup>,
+    ancestry: Option<Ancestry>,
 }
 
 /// Checks a parsed scenario. `tree` is the span tree of the text, used only
 /// to locate problems; without it problems are reported without a position.
-pub fn validate(source: &Source, tree: Option<&Node>, file: &ScenarioFile) -> Validated {
+pub fn validate(
+    source: &Source,
+    tree: Option<&Node>,
+    file: &ScenarioFile,
+    photos: Option<&dyn PhotoAttributes>,
+) -> Validated {
     let at = Locator::new(source, tree);
     let mut out = Vec::new();
     check_header(source, &at, file, &mut out);
@@ -30,27 +57,223 @@ pub fn validate(source: &Source, tree: Option<&Node>, file: &ScenarioFile) -> Va
         check_person(source, &at, file, entry, p, &mut out);
     }
     check_id_case_collisions(&at, file, &mut out);
+    let mut found = Vec::new();
+    let (attributes, predictions) = resolve_attributes(source, &at, file, photos, &out, &mut found);
+    out.extend(found);
 
     let people = file
         .people
         .iter()
-        .map(|p| to_person(p, file, source.path))
+        .zip(&attributes)
+        .map(|(p, a)| to_person(p, a, file, source.path))
         .collect::<Vec<_>>();
+    // A photo founder whose ancestry could not be predicted already has an
+    // error saying what to state or import.
+    let explained: Vec<&str> = file
+        .people
+        .iter()
+        .zip(&attributes)
+        .filter(|(p, a)| is_photo_founder(p) && a.ancestry.is_none())
+        .map(|(p, _)| p.id.as_str())
+        .collect();
+    let keep = |i: &&PedigreeIssue| {
+        !(i.message.contains("no `ancestry`") && explained.contains(&i.person.as_str()))
+    };
     let pedigree = match Pedigree::new(people) {
         Ok((pedigree, issues)) => {
-            out.extend(issues.iter().map(|i| from_issue(&at, i)));
+            out.extend(issues.iter().filter(keep).map(|i| from_issue(&at, i)));
             check_child_ancestry(&at, file, &pedigree, &mut out);
             Some(pedigree)
         }
         Err(issues) => {
-            out.extend(issues.iter().map(|i| from_issue(&at, i)));
+            out.extend(issues.iter().filter(keep).map(|i| from_issue(&at, i)));
             None
         }
     };
     Validated {
         pedigree,
         diagnostics: out,
+        predictions,
     }
+}
+
+fn is_photo_founder(p: &PersonSpec) -> bool {
+    p.father.is_none()
+        && p.mother.is_none()
+        && matches!(
+            p.genes,
+            Some(FounderGenes::Photo(_) | FounderGenes::AlignedPhoto(_))
+        )
+}
+
+/// Everyone's sex, age and ancestry. A founder from a photo is asked of
+/// `photos` (FairFace): what the scenario leaves out is filled from the
+/// prediction, and a stated value that a confident prediction contradicts
+/// is a warning (the stated value is kept). A field nobody states or
+/// predicts is an error saying what to write or import.
+fn resolve_attributes(
+    source: &Source,
+    at: &Locator,
+    file: &ScenarioFile,
+    photos: Option<&dyn PhotoAttributes>,
+    earlier: &[Diagnostic],
+    out: &mut Vec<Diagnostic>,
+) -> (Vec<Attributes>, Vec<Prediction>) {
+    let mut all = Vec::with_capacity(file.people.len());
+    let mut predictions = Vec::new();
+    for (entry, p) in file.people.iter().enumerate() {
+        let id = p.id.as_str();
+        let mut a = Attributes {
+            sex: p.sex,
+            age: p.age,
+            ancestry: p.ancestry,
+        };
+        let is_founder = p.father.is_none() && p.mother.is_none();
+        let photo = match (&p.genes, is_founder) {
+            (Some(FounderGenes::Photo(f)), true) => Some((f, false)),
+            (Some(FounderGenes::AlignedPhoto(f)), true) => Some((f, true)),
+            _ => None,
+        };
+        let genes_span = at.person_field(entry, "genes");
+        // A photo that already failed its checks is not classified again.
+        let photo_failed = earlier
+            .iter()
+            .any(|d| d.is_error() && d.person.as_deref() == Some(id) && d.span == genes_span);
+        let mut missing: Vec<&'static str> = Vec::new();
+        if a.sex.is_none() {
+            missing.push("sex");
+        }
+        if a.age.is_none() {
+            missing.push("age");
+        }
+        if is_founder && a.ancestry.is_none() {
+            missing.push("ancestry");
+        }
+        let Some((written, aligned)) = photo.filter(|_| !photo_failed) else {
+            if photo.is_none() {
+                // Not from a photo: the old rule, in ron's words.
+                for field in missing.iter().filter(|f| **f != "ancestry") {
+                    out.push(
+                        Diagnostic::error(
+                            at.person_end(entry),
+                            format!("missing field `{field}` in a person"),
+                        )
+                        .person(id)
+                        .help(format!(
+                            "`{field}` is {}",
+                            super::diagnostics::field_hint(field).unwrap_or_default()
+                        )),
+                    );
+                }
+            }
+            all.push(a);
+            continue;
+        };
+        let predicted = match photos {
+            Some(photos) => photos.predict(
+                &file.model,
+                source.path,
+                &resolve(source.path, written),
+                aligned,
+            ),
+            None => Ok(None),
+        };
+        let scores = match predicted {
+            Ok(Some(scores)) => scores,
+            Ok(None) => {
+                if !missing.is_empty() {
+                    out.push(
+                        Diagnostic::error(
+                            at.person(entry),
+                            format!(
+                                "founder from photo {written:?} without {}: with FairFace \
+                                 famsim predicts them from the photo, but this scenario's \
+                                 model has none",
+                                missing.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+                            ),
+                        )
+                        .person(id)
+                        .help(format!(
+                            "state them (e.g. {}), or import FairFace into the weights folder: \
+                             `famsim weights import ... --fairface res34_fair_align_multi_7_20190809.pt`",
+                            missing
+                                .iter()
+                                .map(|f| match *f {
+                                    "sex" => "sex: Female",
+                                    "age" => "age: \"30-39\"",
+                                    _ => "ancestry: White",
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    );
+                }
+                all.push(a);
+                continue;
+            }
+            Err(why) => {
+                out.push(
+                    Diagnostic::error(
+                        genes_span,
+                        format!("photo {written:?}: cannot predict race, sex and age: {why}"),
+                    )
+                    .person(id),
+                );
+                all.push(a);
+                continue;
+            }
+        };
+        let ((sex, ps), (age, pa), (ancestry, pr)) =
+            (scores.sex(), scores.age(), scores.ancestry());
+        let contradicted = |field: &str, stated: String, predicted: String, p: f32| {
+            Diagnostic::warning(
+                at.person_field(entry, field),
+                format!(
+                    "`{field}` is {stated}, but FairFace predicts {predicted} ({p:.2}) from photo \
+                     {written:?}; the stated value is used"
+                ),
+            )
+            .person(id)
+        };
+        match a.sex {
+            Some(s) if s != sex && ps >= CONFIDENT => out.push(contradicted(
+                "sex",
+                format!("{s:?}"),
+                format!("{sex:?}"),
+                ps,
+            )),
+            Some(_) => {}
+            None => a.sex = Some(sex),
+        }
+        match a.age {
+            Some(g) if g != age && pa >= CONFIDENT => out.push(contradicted(
+                "age",
+                format!("\"{g}\""),
+                format!("\"{age}\""),
+                pa,
+            )),
+            Some(_) => {}
+            None => a.age = Some(age),
+        }
+        match a.ancestry {
+            Some(r) if r != ancestry && pr >= CONFIDENT => out.push(contradicted(
+                "ancestry",
+                format!("{r:?}"),
+                format!("{ancestry:?}"),
+                pr,
+            )),
+            Some(_) => {}
+            None => a.ancestry = Some(ancestry),
+        }
+        predictions.push(Prediction {
+            id: id.to_string(),
+            photo: written.clone(),
+            scores,
+            filled: missing,
+        });
+        all.push(a);
+    }
+    (all, predictions)
 }
 
 /// Finds the spans of things in the scenario text.
@@ -93,6 +316,13 @@ impl<'a> Locator<'a> {
     fn person(&self, entry: usize) -> Option<Span> {
         let node = self.people.get(entry)?;
         node.value_span("id").or(Some(node.span.clone()))
+    }
+
+    /// The closing bracket of a person's entry (where a missing field goes).
+    fn person_end(&self, entry: usize) -> Option<Span> {
+        let node = self.people.get(entry)?;
+        let end = node.span.end;
+        Some(end.saturating_sub(1)..end)
     }
 
     /// A field of a person, or the person when the field is not written out.
@@ -406,14 +636,16 @@ fn check_person(
                     .person(id)
                     .help("paths are relative to the scenario file's folder"),
                 );
-            } else if matches!(genes, FounderGenes::Photo(_)) {
-                if let Some(problem) = photo_problem(&resolve(source.path, file_name)) {
-                    out.push(
-                        Diagnostic::error(span, format!("photo {file_name:?}: {problem}"))
-                            .person(id)
-                            .help("use a square, FFHQ-aligned face crop (see weights/README.md)"),
-                    );
-                }
+            } else if let Some(problem) = photo_problem(genes, &resolve(source.path, file_name)) {
+                let help = match genes {
+                    FounderGenes::AlignedPhoto(_) => "`AlignedPhoto` takes a square, FFHQ-aligned face crop (`famsim align` makes one); use `Photo` for an ordinary photo",
+                    _ => "use a PNG or JPEG face photo",
+                };
+                out.push(
+                    Diagnostic::error(span, format!("photo {file_name:?}: {problem}"))
+                        .person(id)
+                        .help(help),
+                );
             }
         }
         _ => {}
@@ -435,8 +667,15 @@ fn not_a_file(path: &Path) -> Option<&'static str> {
 }
 
 /// Why a founder's photo cannot go through the photo encoder, if it cannot:
-/// checked here so that `check` finds it, not the run halfway.
-fn photo_problem(path: &std::path::Path) -> Option<String> {
+/// checked here so that `check` finds it, not the run halfway. An ordinary
+/// photo must be an image; an aligned crop must also be square.
+fn photo_problem(genes: &FounderGenes, path: &std::path::Path) -> Option<String> {
+    if !matches!(
+        genes,
+        FounderGenes::Photo(_) | FounderGenes::AlignedPhoto(_)
+    ) {
+        return None;
+    }
     match crate::io::photo::read_photo(path) {
         // The reader's message starts with the path, which the diagnostic has.
         Err(e) => Some(
@@ -444,7 +683,9 @@ fn photo_problem(path: &std::path::Path) -> Option<String> {
                 .trim_start_matches(&format!("{}: ", path.display()))
                 .to_string(),
         ),
-        Ok(photo) if photo.width != photo.height => {
+        Ok(photo)
+            if matches!(genes, FounderGenes::AlignedPhoto(_)) && photo.width != photo.height =>
+        {
             Some(format!("{}×{} px is not square", photo.width, photo.height))
         }
         Ok(_) => None,
@@ -548,7 +789,7 @@ fn check_id_case_collisions(at: &Locator, file: &ScenarioFile, out: &mut Vec<Dia
 /// The engine's view of a person. Region overrides are applied groups first,
 /// then single regions, so `{"eyes": Mother, "iris": Father}` means "the eyes
 /// from the mother, except the iris".
-fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
+fn to_person(p: &PersonSpec, a: &Attributes, file: &ScenarioFile, scenario: &Path) -> Person {
     let mut overrides = BTreeMap::new();
     let selectors: Vec<(RegionSelector, _)> = p
         .regions
@@ -569,10 +810,22 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
         id: p.id.clone(),
         name: p.name.clone().unwrap_or_else(|| p.id.clone()),
         surname: p.surname.clone(),
-        sex: p.sex,
-        age: p.age,
+        // A field neither written nor predicted is already an error; the
+        // stand-ins keep the family checks from adding confusing ones.
+        sex: a.sex.unwrap_or(
+            if file
+                .people
+                .iter()
+                .any(|o| o.mother.as_deref() == Some(&p.id))
+            {
+                Sex::Female
+            } else {
+                Sex::Male
+            },
+        ),
+        age: a.age.unwrap_or(AgeGroup::Age30To39),
         ancestry: if is_founder {
-            p.ancestry.into_iter().collect()
+            a.ancestry.into_iter().collect()
         } else {
             Vec::new()
         },
@@ -592,6 +845,9 @@ fn to_person(p: &PersonSpec, file: &ScenarioFile, scenario: &Path) -> Person {
             FounderGenes::Photo(written) => {
                 FounderGenes::Photo(resolve(scenario, &written).to_string_lossy().into_owned())
             }
+            FounderGenes::AlignedPhoto(written) => FounderGenes::AlignedPhoto(
+                resolve(scenario, &written).to_string_lossy().into_owned(),
+            ),
             other => other,
         },
         seed: p.seed,

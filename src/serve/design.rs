@@ -175,7 +175,7 @@ impl Design {
                         ));
                     }
                     Some(format!(
-                        "Photo({})",
+                        "AlignedPhoto({})",
                         ron_value(&format!("{PHOTOS_DIR}/{name}"))?
                     ))
                 }
@@ -200,7 +200,9 @@ impl Design {
                     None => None,
                     Some(FounderGenes::Pool) => Some(DesignGenes::Pool),
                     Some(FounderGenes::Seed(s)) => Some(DesignGenes::Seed(*s)),
-                    Some(FounderGenes::Latent(_)) | Some(FounderGenes::Photo(_)) => {
+                    Some(FounderGenes::Latent(_))
+                    | Some(FounderGenes::Photo(_))
+                    | Some(FounderGenes::AlignedPhoto(_)) => {
                         return Err(format!(
                             "person {:?}: founders from latent or photo files cannot be opened in the designer; \
                              use genes: Pool or Seed(…), and upload photos on the page",
@@ -212,8 +214,14 @@ impl Design {
                     id: p.id.clone(),
                     name: p.name.clone(),
                     surname: p.surname.clone(),
-                    sex: p.sex,
-                    age: p.age,
+                    // Only photo founders (refused above) may leave these
+                    // out, to be predicted from the photo.
+                    sex: p
+                        .sex
+                        .ok_or_else(|| format!("person {:?}: no sex stated", p.id))?,
+                    age: p
+                        .age
+                        .ok_or_else(|| format!("person {:?}: no age stated", p.id))?,
                     ancestry: p.ancestry,
                     father: p.father.clone(),
                     mother: p.mother.clone(),

@@ -10,10 +10,13 @@ use super::e4e::PhotoEncoder;
 use super::mixer::{GeneDecoder, GeneEncoder};
 use super::stylegan2::{to_images, Generator, NoiseMode};
 use super::weights::{self, ModelInfo};
+use crate::align::pipeline::{AlignedPhoto, PhotoAligner, OFFICIAL_CROP};
+use crate::attributes::AttributeScores;
 use crate::error::{Error, Result};
 use crate::genetics::genome::{GeneSample, GeneShape, Genome};
 use crate::genetics::pool::GenePool;
 use crate::model::backend::ModelBackend;
+use crate::model::fairface::{FairFace, CROP_SIZE};
 use crate::model::{FaceModel, Image, Latent, Subject};
 use crate::model_spec::{DeviceSpec, StyleGeneSpec};
 use crate::weights::Weights;
@@ -55,6 +58,9 @@ pub enum Parts {
     /// The e4e photo encoder alone (`invert`). Other commands load it on
     /// their first photo.
     PhotoEncoder,
+    /// None up front: FairFace and the photo aligner load on first use
+    /// (`check` and `run` predicting photo founders' attributes).
+    Attributes,
 }
 
 impl LoadOptions {
@@ -82,6 +88,24 @@ pub trait NeuralFaceModel: FaceModel {
     /// W+ latents from z vectors (`[count, W]` row-major) through the mapping
     /// network and truncation ψ.
     fn latents_from_z(&self, z: Vec<f32>, psi: f32) -> Result<Vec<Latent>>;
+
+    /// Whether FairFace was imported (`weights import --fairface`).
+    fn has_attributes(&self) -> bool {
+        self.info().attributes.is_some()
+    }
+
+    /// FairFace's race, gender and age probabilities for aligned crops
+    /// (square; resampled to the official 256 px when another size).
+    fn attributes(&self, crops: &[&Image]) -> Result<Vec<AttributeScores>>;
+
+    /// Aligns face `face` (1 = the largest) of an ordinary photo into the
+    /// official 256 px crop, with the directory's imported landmark model
+    /// and detector.
+    fn align_photo(&self, path: &Path, face: u32) -> Result<AlignedPhoto>;
+
+    /// The W+ latent of an aligned crop (square, any size: resampled to the
+    /// photo encoder's input); `path` names it in messages.
+    fn latent_from_crop(&self, crop: &Image, path: &Path) -> Result<Latent>;
 }
 
 /// Loads a weights directory on the requested device.
@@ -130,6 +154,11 @@ pub struct StyleGeneModel<B: ModelBackend> {
     /// Held while the photo encoder loads: founders are staged in parallel,
     /// and two photos must not load two copies (a gigabyte each).
     photo_encoder_loading: Mutex<()>,
+    /// FairFace and the photo aligner, loaded on first use like the photo encoder.
+    fairface: OnceLock<FairFace<B>>,
+    aligner: OnceLock<PhotoAligner>,
+    /// Held while either of them loads.
+    photo_tools_loading: Mutex<()>,
     pool: GenePool,
     batch: usize,
     truncation: f32,
@@ -153,7 +182,7 @@ impl<B: ModelBackend> StyleGeneModel<B> {
                 check_recorded_shape(&path, found, shape)?;
                 Some(generator)
             }
-            Parts::Encoder | Parts::Decoder | Parts::PhotoEncoder => None,
+            Parts::Encoder | Parts::Decoder | Parts::PhotoEncoder | Parts::Attributes => None,
         };
         let path = dir.join(weights::MAPPINGS_FILE);
         let wants_encoder = matches!(opts.parts, Parts::All | Parts::Encoder);
@@ -217,6 +246,9 @@ impl<B: ModelBackend> StyleGeneModel<B> {
             decoder,
             photo_encoder,
             photo_encoder_loading: Mutex::new(()),
+            fairface: OnceLock::new(),
+            aligner: OnceLock::new(),
+            photo_tools_loading: Mutex::new(()),
             pool,
             batch,
             truncation: opts.truncation,
@@ -260,6 +292,38 @@ impl<B: ModelBackend> StyleGeneModel<B> {
         }
         let loaded = load_photo_encoder::<B>(&self.dir, &self.info, &self.device)?;
         Ok(self.photo_encoder.get_or_init(|| loaded))
+    }
+
+    /// FairFace, loaded on first use.
+    pub fn fairface(&self) -> Result<&FairFace<B>> {
+        if let Some(net) = self.fairface.get() {
+            return Ok(net);
+        }
+        let _loading = self
+            .photo_tools_loading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(net) = self.fairface.get() {
+            return Ok(net);
+        }
+        let loaded = load_fairface::<B>(&self.dir, &self.info, &self.device)?;
+        Ok(self.fairface.get_or_init(|| loaded))
+    }
+
+    /// The photo aligner, loaded on first use.
+    pub fn aligner(&self) -> Result<&PhotoAligner> {
+        if let Some(aligner) = self.aligner.get() {
+            return Ok(aligner);
+        }
+        let _loading = self
+            .photo_tools_loading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(aligner) = self.aligner.get() {
+            return Ok(aligner);
+        }
+        let loaded = load_aligner(&self.dir, &self.info)?;
+        Ok(self.aligner.get_or_init(|| loaded))
     }
 
     fn n_latent(&self) -> usize {
@@ -370,6 +434,43 @@ fn load_photo_encoder<B: ModelBackend>(
         },
     )?;
     Ok(encoder)
+}
+
+/// Reads the weights directory's FairFace, which `weights import --fairface`
+/// writes; a directory imported without it says how to add it.
+pub fn load_fairface<B: ModelBackend>(
+    dir: &Path,
+    info: &ModelInfo,
+    device: &B::Device,
+) -> Result<FairFace<B>> {
+    let path = dir.join(weights::ATTRIBUTES_FILE);
+    if info.attributes.is_none() || !path.is_file() {
+        return Err(Error::input(format!(
+            "{} has no FairFace attribute model ({}); predicting race, sex and age from photos \
+             needs res34_fair_align_multi_7_20190809.pt: re-run `famsim weights import` with \
+             `--fairface FILE` (see weights/README.md)",
+            dir.display(),
+            weights::ATTRIBUTES_FILE
+        )));
+    }
+    FairFace::from_weights(&Weights::safetensors(&path)?, device)
+}
+
+/// The weights directory's photo aligner: the landmark model and face
+/// detector that `weights import --landmarks FILE --detector FILE` copies in.
+pub fn load_aligner(dir: &Path, info: &ModelInfo) -> Result<PhotoAligner> {
+    match (&info.landmarks, &info.detector) {
+        (Some(landmarks), Some(detector)) => {
+            PhotoAligner::load(&dir.join(landmarks), &dir.join(detector))
+        }
+        _ => Err(Error::input(format!(
+            "{} has no landmark model and face detector to align photos with; re-run \
+             `famsim weights import` with `--landmarks FILE --detector FILE` (see \
+             weights/README.md), or give crops that are already aligned (`famsim invert \
+             --no-align`, `genes: AlignedPhoto(\"crop.png\")` in scenarios)",
+            dir.display()
+        ))),
+    }
 }
 
 /// A network file must hold the W+ shape that model.ron records.
@@ -529,35 +630,16 @@ where
     }
 
     fn latent_from_photo(&self, path: &Path) -> Result<Latent> {
-        let encoder = self.photo_encoder()?;
+        let found = self.align_photo(path, 1)?;
+        for warning in &found.warnings {
+            eprintln!("warning: {warning}");
+        }
+        self.latent_from_crop(&found.aligned.image, path)
+    }
+
+    fn latent_from_aligned_photo(&self, path: &Path) -> Result<Latent> {
         let photo = crate::io::photo::read_photo(path)?;
-        let side = encoder.input_size();
-        if photo.width != photo.height {
-            return Err(Error::input(format!(
-                "{}: the photo is {}×{} px; the photo encoder takes square, aligned face crops \
-                 (FFHQ alignment, as e4e was trained on), resized to {side}×{side}",
-                path.display(),
-                photo.width,
-                photo.height
-            )));
-        }
-        let photo = if photo.width as usize == side {
-            photo
-        } else {
-            resample(&photo, side as u32)
-        };
-        // torchvision's ToTensor then Normalize(0.5, 0.5): [0, 255] → [-1, 1].
-        let mut planes = vec![0.0f32; 3 * side * side];
-        for (i, px) in photo.rgb.chunks_exact(3).enumerate() {
-            for (c, &v) in px.iter().enumerate() {
-                planes[c * side * side + i] = (v as f32 / 255.0 - 0.5) / 0.5;
-            }
-        }
-        let input =
-            Tensor::<B, 4>::from_data(TensorData::new(planes, [1, 3, side, side]), &self.device);
-        self.unstack_latents(encoder.forward(input))?
-            .pop()
-            .ok_or_else(|| Error::internal("the photo encoder returned no latent"))
+        self.latent_from_crop(&photo, path)
     }
 }
 
@@ -580,6 +662,64 @@ where
             .into_vec::<f32>()
             .map_err(|e| Error::internal(format!("render: {e:?}")))?;
         Ok((to_images(images)?, raw))
+    }
+
+    fn attributes(&self, crops: &[&Image]) -> Result<Vec<AttributeScores>> {
+        let net = self.fairface()?;
+        let resampled: Vec<Image> = crops
+            .iter()
+            .map(|crop| {
+                if crop.width != crop.height {
+                    return Err(Error::input(format!(
+                        "a {}×{} px photo: FairFace takes square, aligned face crops",
+                        crop.width, crop.height
+                    )));
+                }
+                Ok(if crop.width as usize == CROP_SIZE {
+                    (*crop).clone()
+                } else {
+                    resample(crop, CROP_SIZE as u32)
+                })
+            })
+            .collect::<Result<_>>()?;
+        net.predict(&resampled.iter().collect::<Vec<_>>())
+    }
+
+    fn align_photo(&self, path: &Path, face: u32) -> Result<AlignedPhoto> {
+        self.aligner()?.align_file(path, OFFICIAL_CROP, face)
+    }
+
+    fn latent_from_crop(&self, crop: &Image, path: &Path) -> Result<Latent> {
+        let encoder = self.photo_encoder()?;
+        let side = encoder.input_size();
+        if crop.width != crop.height {
+            return Err(Error::input(format!(
+                "{}: the photo is {}×{} px; the photo encoder takes square, aligned face crops \
+                 (FFHQ alignment, as e4e was trained on), resized to {side}×{side}",
+                path.display(),
+                crop.width,
+                crop.height
+            )));
+        }
+        let resampled;
+        let photo = if crop.width as usize == side {
+            crop
+        } else {
+            resampled = resample(crop, side as u32);
+            &resampled
+        };
+        // torchvision's ToTensor then Normalize(0.5, 0.5): [0, 255] → [-1, 1].
+        let mut planes = vec![0.0f32; 3 * side * side];
+        for (i, px) in photo.rgb.chunks_exact(3).enumerate() {
+            for (c, &v) in px.iter().enumerate() {
+                planes[c * side * side + i] = (v as f32 / 255.0 - 0.5) / 0.5;
+            }
+        }
+        let input =
+            Tensor::<B, 4>::from_data(TensorData::new(planes, [1, 3, side, side]), &self.device);
+        self.unstack_latents(encoder.forward(input))?
+            .pop()
+            .ok_or_else(|| Error::internal("the photo encoder returned no latent"))
     }
 
     fn latents_from_z(&self, z: Vec<f32>, psi: f32) -> Result<Vec<Latent>> {

@@ -8,12 +8,13 @@
 
 use super::device::CpuBackend;
 use super::e4e::{PhotoEncoder, LATENT_AVG};
-use super::face_model::{check_agreement, LoadOptions, Parts, StyleGeneModel};
+use super::face_model::{check_agreement, load_fairface, LoadOptions, Parts, StyleGeneModel};
 use super::mixer::StyleGeneMappings;
 use super::stylegan2::Generator;
 use super::weights::{
-    pool_info, write_pool, FileRecord, GeneratorArch, MappingsArch, ModelInfo, PhotoEncoderArch,
-    DESCRIPTOR_FILE, DETECTOR_FILE, FORMAT_VERSION, GENERATOR_FILE, LANDMARKS5_FILE,
+    pool_info, write_pool, AttributesArch, FileRecord, GeneratorArch, MappingsArch, ModelInfo,
+    PhotoEncoderArch, ATTRIBUTES_FILE, DESCRIPTOR_FILE, DETECTOR_FILE, FORMAT_VERSION,
+    GENERATOR_FILE, LANDMARKS5_FILE,
     LANDMARKS_FILE, MAPPINGS_FILE, PHOTO_ENCODER_FILE, POOL_FILE,
 };
 use crate::align::detect::FaceDetector;
@@ -21,6 +22,7 @@ use crate::dlib::ShapePredictor;
 use crate::error::{Error, Result};
 use crate::genetics::genome::GeneShape;
 use crate::io::safetensors::{self as st, TensorToWrite};
+use crate::model::fairface::FairFace;
 use crate::model_spec::DeviceSpec;
 use crate::weights::Weights;
 use std::borrow::Cow;
@@ -49,6 +51,9 @@ pub struct ImportRequest {
     /// dlib's `shape_predictor_5_face_landmarks.dat` (or `.dat.bz2`),
     /// optional: the face descriptor's chips.
     pub landmarks5: Option<PathBuf>,
+    /// FairFace's `res34_fair_align_multi_7_20190809.pt`, optional: race,
+    /// gender and age of photographed parents.
+    pub fairface: Option<PathBuf>,
     /// The weights directory to write.
     pub out: PathBuf,
 }
@@ -116,6 +121,10 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if let Some(path) = &req.landmarks5 {
         check_landmarks5(path)?;
     }
+    let attributes = match &req.fairface {
+        Some(path) => Some(check_fairface(path)?),
+        None => None,
+    };
 
     std::fs::create_dir_all(&req.out).map_err(|e| Error::io(&req.out, e))?;
     write_generator(&checkpoint, &req.out.join(GENERATOR_FILE))?;
@@ -156,6 +165,11 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     }
     let descriptor_name = copy_dlib_model(&req.descriptor, DESCRIPTOR_FILE, &req.out)?;
     let landmarks5_name = copy_dlib_model(&req.landmarks5, LANDMARKS5_FILE, &req.out)?;
+    let attributes_path = req.out.join(ATTRIBUTES_FILE);
+    match &req.fairface {
+        Some(source) => write_fairface(source, &attributes_path)?,
+        None => remove_if_present(&attributes_path)?,
+    }
 
     let mut sources = vec![
         FileRecord::of("stylegan2", &req.stylegan2)?,
@@ -179,6 +193,9 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     if let Some(p) = &req.landmarks5 {
         sources.push(FileRecord::of("landmarks5", p)?);
     }
+    if let Some(p) = &req.fairface {
+        sources.push(FileRecord::of("fairface", p)?);
+    }
     let mut files = vec![
         FileRecord::of("generator", &req.out.join(GENERATOR_FILE))?,
         FileRecord::of("mappings", &req.out.join(MAPPINGS_FILE))?,
@@ -200,6 +217,9 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
     }
     if let Some(name) = &landmarks5_name {
         files.push(FileRecord::of("landmarks5", &req.out.join(name))?);
+    }
+    if attributes.is_some() {
+        files.push(FileRecord::of("fairface", &attributes_path)?);
     }
     // The copies are the sources byte for byte (what was loaded above).
     for role in ["landmarks", "detector", "descriptor", "landmarks5"] {
@@ -233,6 +253,7 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         detector: req.detector.as_ref().map(|_| DETECTOR_FILE.to_string()),
         descriptor: descriptor_name,
         landmarks5: landmarks5_name,
+        attributes,
         sources,
         files,
     };
@@ -255,6 +276,9 @@ pub fn import(req: &ImportRequest) -> Result<ModelInfo> {
         )?;
         if info.photo_encoder.is_some() {
             model.photo_encoder()?;
+        }
+        if info.attributes.is_some() {
+            load_fairface::<CpuBackend>(&req.out, &info, &device)?;
         }
         Ok(())
     };
@@ -380,6 +404,29 @@ fn write_photo_encoder(source: &Path, out: &Path) -> Result<()> {
         names.push((LATENT_AVG.to_string(), LATENT_AVG.to_string()));
     }
     write_tensors(&weights, names, out, "e4e-photo-encoder")
+}
+
+/// Loads FairFace with the model's strict loader (which names any missing or
+/// misshapen tensor).
+fn check_fairface(path: &Path) -> Result<AttributesArch> {
+    let weights = Weights::pytorch(path)?;
+    let net = FairFace::<CpuBackend>::from_weights(&weights, &Default::default())?;
+    Ok(AttributesArch {
+        blocks: net.blocks(),
+    })
+}
+
+/// Copies FairFace's float tensors, under their torchvision names, into the
+/// native attributes file (batch norm's integer `num_batches_tracked` stays behind).
+fn write_fairface(source: &Path, out: &Path) -> Result<()> {
+    let weights = Weights::pytorch(source)?;
+    let names: Vec<(String, String)> = weights
+        .names_under_owned("")
+        .into_iter()
+        .filter(|full| weights.info(full).is_some_and(|t| t.float))
+        .map(|full| (full.clone(), full))
+        .collect();
+    write_tensors(&weights, names, out, "fairface-attributes")
 }
 
 /// Loads a landmark model as `famsim align` does: it must be dlib's 68-point one.

@@ -11,6 +11,7 @@
 //! | `seeta_fd_frontal_v1.0.bin` | SeetaFace's face detector for `famsim align` and the face descriptor, copied as given (optional) |
 //! | `dlib_face_recognition_resnet_model_v1.dat[.bz2]` | dlib's 128-D face descriptor network (`famsim::describe`), copied as given (optional) |
 //! | `shape_predictor_5_face_landmarks.dat[.bz2]` | dlib's 5-point landmark model for the descriptor's chips, copied as given (optional) |
+//! | `attributes.safetensors` | FairFace's ResNet-34 (`res34_fair_align_multi_7_20190809.pt`) under torchvision's names: race, gender and age of photographed parents (optional) |
 //!
 //! Tensors keep their PyTorch names so the same loaders read the official
 //! files and the native ones, and a user can compare them in Python.
@@ -42,6 +43,7 @@ pub const DESCRIPTOR_FILE: &str = "dlib_face_recognition_resnet_model_v1.dat";
 /// dlib's 5-point landmark model, as `weights import --landmarks5` names it.
 pub const LANDMARKS5_FILE: &str = "shape_predictor_5_face_landmarks.dat";
 pub const DETECTOR_FILE: &str = "seeta_fd_frontal_v1.0.bin";
+pub const ATTRIBUTES_FILE: &str = "attributes.safetensors";
 
 /// Version of the directory layout; bumped when a file changes meaning.
 pub const FORMAT_VERSION: u32 = 1;
@@ -86,6 +88,10 @@ pub struct ModelInfo {
     /// one was imported (`--landmarks5`); the face descriptor's chips use it.
     #[serde(default)]
     pub landmarks5: Option<String>,
+    /// FairFace, when it was imported (`--fairface`): photographed parents'
+    /// race, gender and age.
+    #[serde(default)]
+    pub attributes: Option<AttributesArch>,
     /// The official files this directory was made from.
     pub sources: Vec<FileRecord>,
     /// The native files in this directory.
@@ -129,6 +135,13 @@ pub struct PhotoEncoderArch {
     pub stage_units: Vec<usize>,
 }
 
+/// FairFace sizes, read from the checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributesArch {
+    /// BasicBlocks per ResNet layer ([3, 4, 6, 3]: ResNet-34).
+    pub blocks: Vec<usize>,
+}
+
 /// Gene-pool summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolInfo {
@@ -142,7 +155,7 @@ pub struct PoolInfo {
 /// A file with its role, size and checksum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
-    /// "stylegan2", "stylegene", "gene_pool", "e4e", "landmarks", "detector", "descriptor", "landmarks5", "latents", "attributes", or a native file's role.
+    /// "stylegan2", "stylegene", "gene_pool", "e4e", "landmarks", "detector", "descriptor", "landmarks5", "fairface", "latents", "attributes" (a pool's CSV), or a native file's role.
     pub role: String,
     /// File name (sources: as given on the command line).
     pub name: String,
@@ -285,6 +298,17 @@ impl ModelInfo {
             None => writeln!(
                 s,
                 "  descriptor landmarks: none (face descriptors need `weights import --landmarks5`)"
+            ),
+        };
+        let _ = match &self.attributes {
+            Some(a) => writeln!(
+                s,
+                "  attributes: FairFace ResNet (blocks {:?}), race, gender and age of photographed parents, {ATTRIBUTES_FILE}",
+                a.blocks
+            ),
+            None => writeln!(
+                s,
+                "  attributes: none (photographed parents' race, sex and age need `weights import --fairface`)"
             ),
         };
         match &self.pool {
@@ -473,6 +497,9 @@ mod tests {
             detector: Some(DETECTOR_FILE.to_string()),
             descriptor: Some(DESCRIPTOR_FILE.to_string()),
             landmarks5: Some(LANDMARKS5_FILE.to_string()),
+            attributes: Some(AttributesArch {
+                blocks: vec![3, 4, 6, 3],
+            }),
             sources: vec![],
             files: vec![],
         }
@@ -509,6 +536,25 @@ mod tests {
         let old = ModelInfo::read(dir.path()).unwrap();
         assert_eq!(old.photo_encoder, None);
         assert_eq!(old.generator, i.generator);
+        i.write(dir.path()).unwrap();
+
+        // Nor, before FairFace, an `attributes` block.
+        assert!(i
+            .describe(dir.path())
+            .contains("attributes: FairFace ResNet (blocks [3, 4, 6, 3])"));
+        let text = std::fs::read_to_string(dir.path().join(MODEL_FILE)).unwrap();
+        let start = text.find("    attributes:").expect("written");
+        let end = start + text[start..].find("\n    )),\n").expect("closed") + "\n    )),\n".len();
+        std::fs::write(
+            dir.path().join(MODEL_FILE),
+            format!("{}{}", &text[..start], &text[end..]),
+        )
+        .unwrap();
+        let old = ModelInfo::read(dir.path()).unwrap();
+        assert_eq!(old.attributes, None);
+        assert!(old
+            .describe(dir.path())
+            .contains("need `weights import --fairface`"));
         i.write(dir.path()).unwrap();
 
         // Nor, before `famsim align --weights`, `landmarks` and `detector` lines.
