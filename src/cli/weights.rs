@@ -7,6 +7,9 @@ use clap::Subcommand;
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process from the command line, so the size difference
+// between `Import`'s many paths and `Info` costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum WeightsCommand {
     /// Read the official PyTorch files and write a famsim weights directory.
     Import {

@@ -636,9 +636,7 @@ impl<'a> Simulation<'a> {
             pool_keys: st.pool_keys.clone(),
             gamma: child.then_some(p.params.gamma),
             eta: child.then_some(p.params.eta),
-            lean: child
-                .then_some(p.params.lean)
-                .filter(|lean| *lean != 0.0),
+            lean: child.then_some(p.params.lean).filter(|lean| *lean != 0.0),
             regions,
         }
     }

@@ -95,8 +95,8 @@ pub fn describe(set: &EvalSet, opts: &DescribeOptions) -> Result<Descriptors> {
         let decoded: Vec<(usize, Key, std::result::Result<Image, String>)> = missing
             .into_par_iter()
             .map(|(i, key, bytes)| {
-                let image =
-                    crate::io::photo::decode_photo(chunk[i], &bytes, false).map_err(|e| e.to_string());
+                let image = crate::io::photo::decode_photo(chunk[i], &bytes, false)
+                    .map_err(|e| e.to_string());
                 (i, key, image)
             })
             .collect();

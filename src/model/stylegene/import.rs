@@ -14,8 +14,7 @@ use super::stylegan2::Generator;
 use super::weights::{
     pool_info, write_pool, AttributesArch, FileRecord, GeneratorArch, MappingsArch, ModelInfo,
     PhotoEncoderArch, ATTRIBUTES_FILE, DESCRIPTOR_FILE, DETECTOR_FILE, FORMAT_VERSION,
-    GENERATOR_FILE, LANDMARKS5_FILE,
-    LANDMARKS_FILE, MAPPINGS_FILE, PHOTO_ENCODER_FILE, POOL_FILE,
+    GENERATOR_FILE, LANDMARKS5_FILE, LANDMARKS_FILE, MAPPINGS_FILE, PHOTO_ENCODER_FILE, POOL_FILE,
 };
 use crate::align::detect::FaceDetector;
 use crate::dlib::ShapePredictor;
