@@ -6,9 +6,9 @@
 //!   flattened with dots, shapes) and reads one on request as f32:
 //!   [`pytorch::PytorchFile`] (`torch.save` zip or legacy pickle, read
 //!   without executing anything), [`safetensors::SafetensorsFile`] (famsim's
-//!   native files), [`dlib_dnn::DlibDnnFile`] (dlib's `dnn` network files,
-//!   the face descriptor) and [`MemorySource`] (tensors built in memory, for
-//!   tests and benchmarks). [`Weights`] wraps any of them.
+//!   native files), [`dlib_dnn`] (dlib's `dnn` network files,
+//!   the face descriptor, read whole into a [`MemorySource`]) and
+//!   [`MemorySource`] (tensors held in memory, also for tests and benchmarks). [`Weights`] wraps any of them.
 //! - A [`StateDict`] is the strict reader every network loads through, like
 //!   PyTorch's `load_state_dict(strict=True)` or candle's `VarBuilder`:
 //!   `sd.pp("conv1").tensor("weight", [out, in, 3, 3])`. A missing or
@@ -68,6 +68,13 @@ pub trait TensorSource {
 pub struct MemorySource {
     label: String,
     tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+}
+
+impl MemorySource {
+    /// Tensors (shape, values) by name, under `label` in messages.
+    pub fn new(label: String, tensors: HashMap<String, (Vec<usize>, Vec<f32>)>) -> MemorySource {
+        MemorySource { label, tensors }
+    }
 }
 
 impl TensorSource for MemorySource {
@@ -133,7 +140,7 @@ impl Weights {
     /// Opens a dlib `dnn` network file (`.dat` or `.dat.bz2`), such as the
     /// face descriptor; see [`dlib_dnn`] for its tensor names.
     pub fn dlib_dnn(path: impl AsRef<Path>) -> Result<Weights> {
-        Ok(Weights::from_source(Box::new(dlib_dnn::DlibDnnFile::open(
+        Ok(Weights::from_source(Box::new(dlib_dnn::open(
             path.as_ref(),
         )?)))
     }
@@ -151,10 +158,7 @@ impl Weights {
                 (name, (shape, values))
             })
             .collect();
-        Weights::from_source(Box::new(MemorySource {
-            label: label.into(),
-            tensors,
-        }))
+        Weights::from_source(Box::new(MemorySource::new(label.into(), tensors)))
     }
 
     /// Any tensor source.
