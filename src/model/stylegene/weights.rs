@@ -261,56 +261,58 @@ impl ModelInfo {
             "  fine layers (averaged from the parents): {} and up",
             fine_layer_start(g.n_latent)
         );
-        let _ = match &self.photo_encoder {
-            Some(e) => writeln!(
-                s,
-                "  photo encoder: e4e, {0}×{0} px aligned faces, IR-SE units per stage {1:?}",
-                e.input_size, e.stage_units
-            ),
-            None => writeln!(
-                s,
-                "  photo encoder: none (founders from photos need `weights import --e4e`)"
-            ),
-        };
-        let _ = match &self.landmarks {
-            Some(f) => writeln!(s, "  landmarks: dlib 68 points, {f}"),
-            None => writeln!(
-                s,
-                "  landmarks: none (`famsim align --weights` needs `weights import --landmarks`)"
-            ),
-        };
-        let _ = match &self.detector {
-            Some(f) => writeln!(s, "  face detector: SeetaFace, {f}"),
-            None => writeln!(
-                s,
-                "  face detector: none (`famsim align --weights` needs `weights import --detector`)"
-            ),
-        };
-        let _ = match &self.descriptor {
-            Some(f) => writeln!(s, "  face descriptor: dlib ResNet, 128-D, {f}"),
-            None => writeln!(
-                s,
-                "  face descriptor: none (face descriptors need `weights import --descriptor`)"
-            ),
-        };
-        let _ = match &self.landmarks5 {
-            Some(f) => writeln!(s, "  descriptor landmarks: dlib 5 points, {f}"),
-            None => writeln!(
-                s,
-                "  descriptor landmarks: none (face descriptors need `weights import --landmarks5`)"
-            ),
-        };
-        let _ = match &self.attributes {
-            Some(a) => writeln!(
-                s,
-                "  attributes: FairFace ResNet (blocks {:?}), race, gender and age of photographed parents, {ATTRIBUTES_FILE}",
-                a.blocks
-            ),
-            None => writeln!(
-                s,
-                "  attributes: none (photographed parents' race, sex and age need `weights import --fairface`)"
-            ),
-        };
+        optional_part(
+            &mut s,
+            "photo encoder",
+            self.photo_encoder.as_ref().map(|e| {
+                format!(
+                    "e4e, {0}×{0} px aligned faces, IR-SE units per stage {1:?}",
+                    e.input_size, e.stage_units
+                )
+            }),
+            "founders from photos need `weights import --e4e`",
+        );
+        optional_part(
+            &mut s,
+            "landmarks",
+            self.landmarks
+                .as_ref()
+                .map(|f| format!("dlib 68 points, {f}")),
+            "`famsim align --weights` needs `weights import --landmarks`",
+        );
+        optional_part(
+            &mut s,
+            "face detector",
+            self.detector.as_ref().map(|f| format!("SeetaFace, {f}")),
+            "`famsim align --weights` needs `weights import --detector`",
+        );
+        optional_part(
+            &mut s,
+            "face descriptor",
+            self.descriptor
+                .as_ref()
+                .map(|f| format!("dlib ResNet, 128-D, {f}")),
+            "face descriptors need `weights import --descriptor`",
+        );
+        optional_part(
+            &mut s,
+            "descriptor landmarks",
+            self.landmarks5
+                .as_ref()
+                .map(|f| format!("dlib 5 points, {f}")),
+            "face descriptors need `weights import --landmarks5`",
+        );
+        optional_part(
+            &mut s,
+            "attributes",
+            self.attributes.as_ref().map(|a| {
+                format!(
+                    "FairFace ResNet (blocks {:?}), race, gender and age of photographed parents, {ATTRIBUTES_FILE}",
+                    a.blocks
+                )
+            }),
+            "photographed parents' race, sex and age need `weights import --fairface`",
+        );
         match &self.pool {
             Some(p) => {
                 let _ = writeln!(
@@ -466,6 +468,15 @@ pub fn resolve_weights_dir(weights: &str, scenario_path: &Path) -> PathBuf {
     }
 }
 
+/// One `weights info` line for an optional part: what was imported, or how
+/// to import it.
+fn optional_part(s: &mut String, label: &str, present: Option<String>, missing: &str) {
+    use std::fmt::Write;
+    let _ = match present {
+        Some(what) => writeln!(s, "  {label}: {what}"),
+        None => writeln!(s, "  {label}: none ({missing})"),
+    };
+}
 #[cfg(test)]
 mod tests {
     use super::*;
