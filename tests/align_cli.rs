@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{landmarks_model, seeta_model};
+use common::{landmarks_model, mean_abs, seeta_model};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -25,16 +25,6 @@ fn align(photos: &[&Path], out: &Path, model: &Path) -> Output {
 
 fn read(path: &Path) -> famsim::model::Image {
     famsim::io::photo::read_photo(path).unwrap()
-}
-
-fn mean_abs(a: &famsim::model::Image, b: &famsim::model::Image) -> f64 {
-    assert_eq!((a.width, a.height), (b.width, b.height));
-    a.rgb
-        .iter()
-        .zip(&b.rgb)
-        .map(|(&x, &y)| (x as f64 - y as f64).abs())
-        .sum::<f64>()
-        / a.rgb.len() as f64
 }
 
 #[test]

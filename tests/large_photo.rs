@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{landmarks_model, seeta_model};
+use common::{landmarks_model, mean_abs, seeta_model};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -72,16 +72,6 @@ fn run_measured(mut cmd: Command) -> (Option<i32>, u64) {
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     // Linux reports ru_maxrss in kilobytes.
     (code, usage.ru_maxrss as u64 * 1024)
-}
-
-fn mean_abs(a: &famsim::model::Image, b: &famsim::model::Image) -> f64 {
-    assert_eq!((a.width, a.height), (b.width, b.height));
-    a.rgb
-        .iter()
-        .zip(&b.rgb)
-        .map(|(&x, &y)| (x as f64 - y as f64).abs())
-        .sum::<f64>()
-        / a.rgb.len() as f64
 }
 
 #[test]

@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::mean_abs;
+
 use famsim::dlib::shape_predictor::dlib_round;
 use famsim::dlib::{FaceBox, ShapePredictor};
 use famsim::model::Image;
@@ -225,17 +227,6 @@ fn a_model_of_another_kind_is_refused_by_name() {
         msg.contains("dlib_face_recognition_resnet_model_v1.dat"),
         "{msg}"
     );
-}
-
-/// Mean absolute difference of two 8-bit images, in 1/255 units.
-fn mean_abs(a: &Image, b: &Image) -> f64 {
-    assert_eq!((a.width, a.height), (b.width, b.height));
-    a.rgb
-        .iter()
-        .zip(&b.rgb)
-        .map(|(&x, &y)| (x as f64 - y as f64).abs())
-        .sum::<f64>()
-        / a.rgb.len() as f64
 }
 
 /// `n`× enlargement by pixel repetition (what the fixture's np.repeat does).

@@ -595,3 +595,14 @@ pub fn two_faces(path: &Path) {
     let image = famsim::model::Image { width, height, rgb };
     std::fs::write(path, famsim::exports::png::encode_png(&image).unwrap()).unwrap();
 }
+
+/// Mean absolute difference of two 8-bit images of one size, in 1/255 units.
+pub fn mean_abs(a: &famsim::model::Image, b: &famsim::model::Image) -> f64 {
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    a.rgb
+        .iter()
+        .zip(&b.rgb)
+        .map(|(&x, &y)| (x as f64 - y as f64).abs())
+        .sum::<f64>()
+        / a.rgb.len() as f64
+}
