@@ -83,7 +83,7 @@ fn a_truncated_network_file_names_the_layer_and_the_offset() {
 
 use famsim::describe::{chip, Describer, DescriberFiles, FaceDescriber, CHIP_PADDING};
 use famsim::dlib::FaceBox;
-use famsim::model::backend::{CpuBackend, ModelBackend, ReferenceCpuBackend};
+use famsim::model::backend::ModelBackend;
 use std::path::{Path, PathBuf};
 
 /// The largest per-channel difference allowed between famsim's chip and
@@ -220,25 +220,63 @@ fn descriptors_match_dlib<B: ModelBackend>(device: &B::Device) {
     }
 }
 
-#[test]
-fn descriptors_match_dlib_on_the_cpu_backend() {
-    descriptors_match_dlib::<CpuBackend>(&Default::default());
+/// The parity test for `$backend` on the device `$device` gives (None:
+/// skipped, see `common::gpu_or_skip`), in module `$name`; for a GPU, also
+/// `famsim eval --device $flag` against the CPU run.
+macro_rules! parity_tests {
+    ($name:ident, $backend:ty, $device:expr $(, $flag:expr)?) => {
+        mod $name {
+            fn device() -> Option<<$backend as burn::tensor::backend::BackendTypes>::Device> {
+                $device
+            }
+
+            #[test]
+            fn descriptors_match_dlib() {
+                if let Some(device) = device() {
+                    super::descriptors_match_dlib::<$backend>(&device);
+                }
+            }
+
+            $(
+                #[test]
+                fn eval_on_the_device_matches_the_cpu() {
+                    if device().is_some() {
+                        super::eval_on_device_matches_the_cpu($flag);
+                    }
+                }
+            )?
+        }
+    };
 }
 
-#[test]
-fn descriptors_match_dlib_on_the_burn_reference_backend() {
-    descriptors_match_dlib::<ReferenceCpuBackend>(&Default::default());
-}
-
-// On a GPU machine: cargo test --features cuda --test descriptor_parity cuda::
-// (not run yet: no GPU where this was written; the same 1e-3 bound applies).
+parity_tests!(
+    cpu,
+    famsim::model::backend::CpuBackend,
+    Some(Default::default())
+);
+// The burn-generic layers (what CUDA and wgpu run) on burn-ndarray.
+parity_tests!(
+    burn_reference,
+    famsim::model::backend::ReferenceCpuBackend,
+    Some(Default::default())
+);
+// On a GPU machine: tools/cuda_check.sh (not run yet: no GPU where this was
+// written; the same 1e-3 bound applies).
 #[cfg(feature = "cuda")]
-mod cuda {
-    #[test]
-    fn descriptors_match_dlib_on_cuda() {
-        super::descriptors_match_dlib::<famsim::model::backend::CudaBackend>(&Default::default());
-    }
-}
+parity_tests!(
+    cuda,
+    famsim::model::backend::CudaBackend,
+    super::common::cuda_device(),
+    "cuda:0"
+);
+// cargo test --features wgpu --test descriptor_parity wgpu (CI: on lavapipe).
+#[cfg(feature = "wgpu")]
+parity_tests!(
+    wgpu,
+    famsim::model::backend::WgpuBackend,
+    super::common::wgpu_device(),
+    "wgpu:0"
+);
 
 /// The whole pipeline with famsim's own detector: SeetaFace's box differs
 /// from dlib's HOG box, the 5-point cascade converges to nearby points, and
@@ -407,4 +445,149 @@ fn a_wrong_descriptor_model_is_not_imported() {
 fn the_describer_is_shareable_across_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<FaceDescriber>();
+}
+
+/// A Families-in-the-Wild folder of the fixtures' real photos (two
+/// families, one face each), in `dir/fiw`.
+fn fiw_folder(dir: &Path) -> PathBuf {
+    let fiw = dir.join("fiw");
+    let families = [
+        ("F0001", ["descriptor/obama.png", "descriptor/obama2.png"]),
+        (
+            "F0002",
+            ["descriptor/biden.png", "photo/astronaut_crop.png"],
+        ),
+    ];
+    for (fid, photos) in families {
+        for (i, photo) in photos.iter().enumerate() {
+            let member = dir.join("fiw").join(fid).join(format!("MID{}", i + 1));
+            std::fs::create_dir_all(&member).unwrap();
+            std::fs::copy(fixtures().join(photo), member.join("P00001_face0.png")).unwrap();
+        }
+        std::fs::write(
+            fiw.join(fid).join("mid.csv"),
+            "MID,1,2,Name,Gender\n1,0,4,a,m\n2,1,0,b,f\n",
+        )
+        .unwrap();
+    }
+    fiw
+}
+
+/// `famsim eval` over `fiw` with the face network; `extra` flags after.
+fn eval_cli(
+    fiw: &Path,
+    out: &Path,
+    files: &DescriberFiles,
+    extra: &[&str],
+) -> std::process::Output {
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let mut args = vec![
+        "eval".to_owned(),
+        s(fiw),
+        "--out".into(),
+        s(out),
+        "--descriptor".into(),
+        s(&files.descriptor),
+        "--landmarks5".into(),
+        s(&files.landmarks5),
+        "--detector".into(),
+        s(&files.detector),
+        "--quiet".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    common::famsim(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .output()
+        .unwrap()
+}
+
+/// `famsim eval --device FLAG` describes the faces on that device: every
+/// figure within the descriptor bound of the CPU run's, the report naming
+/// the device, and its own cache (the CPU's descriptors are not reused).
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn eval_on_device_matches_the_cpu(flag: &str) {
+    let Some(files) = files() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let fiw = fiw_folder(tmp.path());
+    let cache = tmp.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let out = tmp.path().join(out);
+        let o = eval_cli(&fiw, &out, &files, &[&["--cache", cache], extra].concat());
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "eval {extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        (stdout, metrics)
+    };
+    let (_, cpu) = run("cpu", &[]);
+    let (said, gpu) = run("gpu", &["--device", flag]);
+    assert!(
+        said.contains("images: 4 described, 0 from the cache"),
+        "{said}"
+    );
+    let network = gpu["folders"][0]["faces"]["network"].as_str().unwrap();
+    assert!(network.ends_with(&format!(", on {flag}")), "{network}");
+    assert_eq!(cpu["folders"][0]["faces"]["people_with_face"], 4);
+    let mut worst = 0.0f64;
+    close(&cpu, &gpu, "", &mut worst);
+    eprintln!("eval on {flag}: largest figure difference from the CPU run {worst:e}");
+}
+
+/// `a` and `b` have the same shape and strings, and numbers within the
+/// descriptor bound (the largest difference goes to `worst`); the face
+/// network's name differs by the device.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn close(a: &serde_json::Value, b: &serde_json::Value, at: &str, worst: &mut f64) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let d = (x.as_f64().unwrap() - y.as_f64().unwrap()).abs();
+            *worst = worst.max(d);
+            assert!(d <= f64::from(DESCRIPTOR_TOLERANCE), "{at}: {x} vs {y}");
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                close(x, y, &format!("{at}[{i}]"), worst);
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (k, x) in x {
+                if k != "network" {
+                    close(x, &y[k], &format!("{at}.{k}"), worst);
+                }
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+/// A device that cannot run (no such adapter, or a build without the
+/// feature) stops `famsim eval` with one line and exit code 2, before any
+/// image is read.
+#[test]
+fn eval_on_an_unusable_device_is_a_one_line_error() {
+    let Some(files) = files() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let fiw = fiw_folder(tmp.path());
+    let out = tmp.path().join("report");
+    let o = eval_cli(&fiw, &out, &files, &["--device", "wgpu:4096"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: device Wgpu(4096)"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(!out.exists(), "a report was written");
 }

@@ -460,6 +460,56 @@ fn photo_founders_may_leave_their_attributes_out() {
     assert_eq!(mum["ancestry"], serde_json::json!(["White"]), "{mum}");
 }
 
+/// FairFace runs on the scenario's `device`, as the rest of the model: a
+/// device this machine cannot use (no such adapter, or a build without
+/// wgpu) stops `run` at the photo founder, naming the device, where a
+/// prediction on the CPU would have hidden it. `check` predicts on the CPU
+/// instead and says so, so that a scenario for a GPU machine can be checked
+/// elsewhere.
+#[test]
+fn photo_founders_are_predicted_on_the_scenario_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let Some(_) = full_weights(dir) else {
+        return;
+    };
+    photo_family(dir);
+    let on_cpu = ok(dir, &["check", "family.ron"]);
+    let scenario = std::fs::read_to_string(dir.join("family.ron")).unwrap();
+    std::fs::write(
+        dir.join("family.ron"),
+        scenario.replace("batch: 2", "device: Wgpu(4096), batch: 2"),
+    )
+    .unwrap();
+    let err = input_error(dir, &["run", "family.ron", "--out", "run", "--quiet"]);
+    assert!(
+        err.contains(
+            "person \"dad\": photo \"dad.png\": cannot predict race, sex and age: \
+             device Wgpu(4096)"
+        ),
+        "{err}"
+    );
+    let checked = ok(dir, &["check", "family.ron"]);
+    let note = String::from_utf8_lossy(&checked.stderr);
+    assert!(
+        note.contains("note: device Wgpu(4096)")
+            && note.contains(
+                "`famsim check` predicts photo founders' race, sex and age on the CPU instead"
+            ),
+        "{note}"
+    );
+    // The same predictions as on the CPU.
+    let predictions = |out: &Output| {
+        String::from_utf8_lossy(&out.stdout)
+            .split("predicted from photos (FairFace):")
+            .nth(1)
+            .and_then(|rest| rest.split("\nwarnings:").next())
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(predictions(&checked), predictions(&on_cpu));
+}
+
 /// Without FairFace, a photo founder that leaves attributes out is an
 /// error naming the person, the fields and the two ways to fix it.
 #[test]

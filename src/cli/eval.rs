@@ -4,12 +4,15 @@
 
 use crate::dataset::DatasetSpec;
 use crate::describe::resnet::DESCRIPTOR_LEN;
-use crate::describe::{DescriberFiles, FaceDescriber};
+use crate::describe::DescriberFiles;
 use crate::error::{Error, Result};
 use crate::eval::describe::{DescribeOptions, Describer};
 use crate::eval::sweep::{parse_grid, point_name, summarize, Sweep};
 use crate::eval::{evaluate, report, EvalOptions, Report};
 use crate::image::Image;
+use crate::model::backend::ModelBackend;
+use crate::model::stylegene::device::{device_name, parse_device, run_on, OnDevice};
+use crate::model_spec::DeviceSpec;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -51,6 +54,11 @@ pub struct EvalArgs {
     /// Face network: the face detector, seeta_fd_frontal_v1.0.bin.
     #[arg(long)]
     pub detector: Option<PathBuf>,
+    /// Where the face descriptor's network runs: cpu, cuda[:N] or wgpu[:N]
+    /// (builds with `--features cuda` or `--features wgpu`; `famsim devices`
+    /// lists them).
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
     /// Images per face-descriptor batch.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
@@ -85,16 +93,22 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     })
 }
 
-/// dlib's face descriptor (`crate::describe`) as the evaluation's face network.
-struct DlibNetwork {
-    inner: FaceDescriber,
+/// dlib's face descriptor (`crate::describe`) as the evaluation's face
+/// network, its ResNet on backend `B` (`--device`).
+struct DlibNetwork<B: ModelBackend> {
+    inner: crate::describe::Describer<B>,
     fingerprint: String,
+    device: DeviceSpec,
 }
 
-impl Describer for DlibNetwork {
+impl<B: ModelBackend> Describer for DlibNetwork<B> {
     fn name(&self) -> String {
-        "dlib_face_recognition_resnet_model_v1, 128-D, SeetaFace detection, dlib 5-point chip"
-            .into()
+        let name =
+            "dlib_face_recognition_resnet_model_v1, 128-D, SeetaFace detection, dlib 5-point chip";
+        match self.device {
+            DeviceSpec::Cpu => name.into(),
+            other => format!("{name}, on {}", device_name(other)),
+        }
     }
     fn fingerprint(&self) -> String {
         self.fingerprint.clone()
@@ -159,16 +173,48 @@ fn describer(args: &EvalArgs) -> Result<Option<Box<dyn Describer>>> {
             )));
         }
     }
-    // Loading first: a broken file is reported before anything is read.
-    let inner = FaceDescriber::load(&files)?;
-    // The cache key: the three files' bytes, so other weights never reuse
-    // these descriptors.
-    let mut h = Sha256::new();
-    for f in [&files.descriptor, &files.landmarks5, &files.detector] {
-        h.update(std::fs::read(f).map_err(|e| Error::io(f, e))?);
+    // Loading first (in `LoadNetwork`): a broken file, or a device that
+    // cannot run, is reported before anything is read.
+    run_on(
+        args.device,
+        LoadNetwork {
+            files: &files,
+            device: args.device,
+        },
+    )
+    .map(Some)
+}
+
+/// Loads the describer on the backend of `--device`.
+struct LoadNetwork<'a> {
+    files: &'a DescriberFiles,
+    device: DeviceSpec,
+}
+
+impl OnDevice for LoadNetwork<'_> {
+    type Output = Box<dyn Describer>;
+
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<Self::Output> {
+        let files = self.files;
+        let inner = crate::describe::Describer::<B>::load_on(files, &device)?;
+        // The cache key: the three files' bytes, so other weights never reuse
+        // these descriptors; and the device where it is not the CPU, because
+        // another backend rounds differently in the last bits and the cache
+        // must not mix the two (the CPU's key is the one it always was).
+        let mut h = Sha256::new();
+        for f in [&files.descriptor, &files.landmarks5, &files.detector] {
+            h.update(std::fs::read(f).map_err(|e| Error::io(f, e))?);
+        }
+        let mut fingerprint = format!("dlib-descriptor {}", hex::encode(h.finalize()));
+        if self.device != DeviceSpec::Cpu {
+            fingerprint.push_str(&format!(" on {}", device_name(self.device)));
+        }
+        Ok(Box::new(DlibNetwork {
+            inner,
+            fingerprint,
+            device: self.device,
+        }))
     }
-    let fingerprint = format!("dlib-descriptor {}", hex::encode(h.finalize()));
-    Ok(Some(Box::new(DlibNetwork { inner, fingerprint })))
 }
 
 const NO_FACE_NETWORK: &str = "not computed: no face network given (--weights DIR, or \
