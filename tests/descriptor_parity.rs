@@ -92,7 +92,9 @@ use std::path::{Path, PathBuf};
 /// difference in the affine map (famsim's closed form where dlib solves by
 /// SVD) could one day move a truncation by one level; that would show here.
 const CHIP_TOLERANCE: u8 = 0;
-/// The descriptor parity the issue asks for (Euclidean).
+/// The descriptor parity the issue asks for (Euclidean), on every backend.
+/// Measured on 2026-11-30: at most 8.7e-7 on the CPU backend, 7.8e-7 on the
+/// burn-generic layers (burn-ndarray), 1.2e-6 on wgpu on Mesa's lavapipe.
 const DESCRIPTOR_TOLERANCE: f32 = 1e-3;
 
 fn fixtures() -> PathBuf {
@@ -535,17 +537,21 @@ fn eval_on_device_matches_the_cpu(flag: &str) {
     assert!(network.ends_with(&format!(", on {flag}")), "{network}");
     assert_eq!(cpu["folders"][0]["faces"]["people_with_face"], 4);
     let mut worst = 0.0f64;
-    close(&cpu, &gpu, "", &mut worst);
+    close(&cpu, &gpu, &format!(", on {flag}"), "", &mut worst);
     eprintln!("eval on {flag}: largest figure difference from the CPU run {worst:e}");
 }
 
-/// `a` and `b` have the same shape and strings, and numbers within the
-/// descriptor bound (the largest difference goes to `worst`); the face
-/// network's name differs by the device.
+/// `a` and `b` have the same shape, numbers within the descriptor bound
+/// (the largest difference goes to `worst`) and the same strings, but for
+/// `on_device` (", on wgpu:0") after the face network's name in `b`.
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
-fn close(a: &serde_json::Value, b: &serde_json::Value, at: &str, worst: &mut f64) {
+fn close(a: &serde_json::Value, b: &serde_json::Value, on_device: &str, at: &str, worst: &mut f64) {
     use serde_json::Value;
     match (a, b) {
+        (Value::String(x), Value::String(y)) => {
+            let named = "dlib 5-point chip";
+            assert_eq!(x, &y.replace(&format!("{named}{on_device}"), named), "{at}");
+        }
         (Value::Number(x), Value::Number(y)) => {
             let d = (x.as_f64().unwrap() - y.as_f64().unwrap()).abs();
             *worst = worst.max(d);
@@ -554,7 +560,7 @@ fn close(a: &serde_json::Value, b: &serde_json::Value, at: &str, worst: &mut f64
         (Value::Array(x), Value::Array(y)) => {
             assert_eq!(x.len(), y.len(), "{at}");
             for (i, (x, y)) in x.iter().zip(y).enumerate() {
-                close(x, y, &format!("{at}[{i}]"), worst);
+                close(x, y, on_device, &format!("{at}[{i}]"), worst);
             }
         }
         (Value::Object(x), Value::Object(y)) => {
@@ -564,9 +570,7 @@ fn close(a: &serde_json::Value, b: &serde_json::Value, at: &str, worst: &mut f64
                 "{at}"
             );
             for (k, x) in x {
-                if k != "network" {
-                    close(x, &y[k], &format!("{at}.{k}"), worst);
-                }
+                close(x, &y[k], on_device, &format!("{at}.{k}"), worst);
             }
         }
         _ => assert_eq!(a, b, "{at}"),

@@ -16,8 +16,9 @@
 //!   matmul reach a fraction of what the processor's vector units can do.
 //!
 //! Both compute the same maps; tests/stylegan2_parity.rs,
-//! tests/stylegene_parity.rs and tests/e4e_parity.rs check each backend
-//! against PyTorch.
+//! tests/stylegene_parity.rs, tests/e4e_parity.rs and
+//! tests/fairface_parity.rs check each backend against PyTorch, and
+//! tests/descriptor_parity.rs against dlib.
 //!
 //! Adding a backend (as wgpu was added) touches this folder and the device list:
 //! - here, `burn.rs`: a type alias and one `burn_backend!` line (or, for
