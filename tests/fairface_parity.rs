@@ -111,17 +111,30 @@ fn logits_match_torchvision<B: ModelBackend>(device: &B::Device, tolerance: f32)
 
 /// The parity test for `$backend` on the device `$device` gives (None:
 /// skipped, see `common::gpu_or_skip`), in module `$name`.
+/// For a GPU, `$scenario_device` is its spelling in a scenario, and
+/// `famsim check` predicts photo founders there as on the CPU.
 macro_rules! parity_tests {
-    ($name:ident, $backend:ty, $tolerance:expr, $device:expr) => {
+    ($name:ident, $backend:ty, $tolerance:expr, $device:expr $(, $scenario_device:expr)?) => {
         mod $name {
+            fn device() -> Option<<$backend as burn::tensor::backend::BackendTypes>::Device> {
+                $device
+            }
+
             #[test]
             fn logits_match_torchvision() {
-                let device: Option<<$backend as burn::tensor::backend::BackendTypes>::Device> =
-                    $device;
-                if let Some(device) = device {
+                if let Some(device) = device() {
                     super::logits_match_torchvision::<$backend>(&device, $tolerance);
                 }
             }
+
+            $(
+                #[test]
+                fn photo_founders_are_predicted_on_the_device() {
+                    if device().is_some() {
+                        super::photo_founders_on_device($scenario_device);
+                    }
+                }
+            )?
         }
     };
 }
@@ -145,7 +158,8 @@ parity_tests!(
     cuda,
     famsim::model::backend::CudaBackend,
     super::CUDA_TOLERANCE,
-    super::common::cuda_device()
+    super::common::cuda_device(),
+    "Cuda(0)"
 );
 // cargo test --features wgpu --test fairface_parity wgpu:: (CI: on lavapipe).
 #[cfg(feature = "wgpu")]
@@ -153,8 +167,69 @@ parity_tests!(
     wgpu,
     famsim::model::backend::WgpuBackend,
     super::WGPU_TOLERANCE,
-    super::common::wgpu_device()
+    super::common::wgpu_device(),
+    "Wgpu(0)"
 );
+
+/// `famsim check` of a scenario whose founders are aligned photos that
+/// leave their race and age out, on `device` ("Wgpu(0)"): FairFace runs
+/// there (no note that it fell back to the CPU) and predicts what it
+/// predicts on the CPU, to the two decimals shown.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn photo_founders_on_device(device: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (e4e, fairface) = (common::fixture("e4e/e4e.pt"), fixture("fairface_views.pt"));
+    common::import_tiny_weights(
+        dir,
+        "weights",
+        &[
+            "--e4e",
+            e4e.to_str().unwrap(),
+            "--fairface",
+            fairface.to_str().unwrap(),
+        ],
+    );
+    let crop = "aligned_astronaut_crop.png";
+    std::fs::copy(common::fixture("photo").join(crop), dir.join(crop)).unwrap();
+    let check = |device: &str| {
+        let scenario = format!(
+            r#"(
+    name: "Photo founders",
+    seed: 1,
+    model: StyleGene(weights: "weights", device: {device}),
+    image_size: 64,
+    people: [
+        (id: "dad", sex: Male, genes: AlignedPhoto("aligned_astronaut_crop.png")),
+        (id: "mum", sex: Female, age: "30-39", genes: AlignedPhoto("aligned_astronaut_crop.png")),
+    ],
+)
+"#
+        );
+        let file = dir.join(format!("{}.ron", device.replace(['(', ')'], "")));
+        std::fs::write(&file, scenario).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_famsim"))
+            .args(["check", file.to_str().unwrap()])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(out.status.success(), "check on {device}: {stderr}");
+        assert!(!stderr.contains("note:"), "check on {device}: {stderr}");
+        stdout
+            .split("predicted from photos (FairFace):")
+            .nth(1)
+            .and_then(|rest| rest.split("\nwarnings:").next())
+            .unwrap_or_else(|| panic!("check on {device}: no predictions in {stdout}"))
+            .to_owned()
+    };
+    let (on_cpu, on_device) = (check("Cpu"), check(device));
+    assert!(on_cpu.contains("ancestry  Indian 1.00"), "{on_cpu}");
+    assert_eq!(on_device, on_cpu);
+}
 
 fn load_error(path: &Path) -> famsim::Error {
     let weights = Weights::pytorch(path).unwrap();
