@@ -489,8 +489,8 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
         "people": [
             {"id": "dad", "sex": "Male", "age": "30-39", "ancestry": "White", "genes": side["genes"]},
             {"id": "mum", "sex": "Female", "age": guess["age"], "ancestry": guess["ancestry"], "genes": up["genes"]},
-            {"id": "kid", "sex": "Female", "age": "3-9", "father": "dad", "mother": "mum"},
-            {"id": "kid2", "sex": "Male", "age": "10-19", "father": "dad", "mother": "mum"},
+            {"id": "kid", "sex": "Female", "age": "20-29", "father": "dad", "mother": "mum"},
+            {"id": "kid2", "sex": "Male", "age": "20-29", "father": "dad", "mother": "mum"},
             {"id": "grandkid", "sex": "Male", "age": "0-2", "father": "kid2", "mother": "kid"},
         ],
     });

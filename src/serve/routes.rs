@@ -365,7 +365,7 @@ async fn photo(
             .map_err(|e| ApiError::internal(e.to_string()))?;
         // Messages name the upload as the user knows it.
         let stored = path.display().to_string();
-        let named = |text: &str| text.replace(&stored, &upload);
+        let named = |text: &str| text.replace(&stored, &upload).replace(&name, &upload);
         let fail = |e: crate::Error| {
             let _ = std::fs::remove_file(&path);
             let mut e = ApiError::from_error(e, &dir);
