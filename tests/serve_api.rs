@@ -271,7 +271,9 @@ fn a_locked_face_survives_rerolls_and_refuses_changes_that_would_redraw_it() {
     // Lock Emma as the page does: her seed and her ancestors' are written.
     let family_seed = design["seed"].clone();
     person(&mut design, "emma")["locked"] = json!(true);
-    for id in ["emma", "david", "yuki", "arthur", "margaret", "kenji", "aiko"] {
+    for id in [
+        "emma", "david", "yuki", "arthur", "margaret", "kenji", "aiko",
+    ] {
         let p = person(&mut design, id);
         let named_face = p["genes"].get("Seed").is_some();
         if !named_face && p.get("seed").is_none() {
@@ -279,16 +281,25 @@ fn a_locked_face_survives_rerolls_and_refuses_changes_that_would_redraw_it() {
         }
     }
     let locked = shas(&render_ok(&c, &design));
-    assert_eq!(locked, first, "pinning the seeds a face already used changed a face");
+    assert_eq!(
+        locked, first,
+        "pinning the seeds a face already used changed a face"
+    );
 
     // Re-roll everyone unlocked: a new family seed.
     design["seed"] = json!(4242);
     let rolled = shas(&render_ok(&c, &design));
     for id in ["emma", "david", "yuki", "arthur", "margaret", "aiko"] {
-        assert_eq!(rolled[id], first[id], "{id} changed with the family re-roll");
+        assert_eq!(
+            rolled[id], first[id],
+            "{id} changed with the family re-roll"
+        );
     }
     for id in ["leo", "hana"] {
-        assert_ne!(rolled[id], first[id], "{id} kept their face through a re-roll");
+        assert_ne!(
+            rolled[id], first[id],
+            "{id} kept their face through a re-roll"
+        );
     }
     // A new name is not a new face.
     person(&mut design, "emma")["name"] = json!("Emma Rose");
@@ -339,7 +350,11 @@ fn a_locked_face_survives_rerolls_and_refuses_changes_that_would_redraw_it() {
     ]);
     for (id, sha) in &page {
         let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
-        assert_eq!(&sha256(&bytes), sha, "{id} differs between the page and famsim run");
+        assert_eq!(
+            &sha256(&bytes),
+            sha,
+            "{id} differs between the page and famsim run"
+        );
     }
 
     // Unlocked, she can be re-rolled again.
@@ -388,9 +403,9 @@ fn skimage_photo(name: &str) -> Option<std::path::PathBuf> {
         ])
         .output();
     match out {
-        Ok(o) if o.status.success() => Some(
-            Path::new(String::from_utf8(o.stdout).unwrap().trim()).join(name),
-        ),
+        Ok(o) if o.status.success() => {
+            Some(Path::new(String::from_utf8(o.stdout).unwrap().trim()).join(name))
+        }
         _ => {
             assert_ne!(
                 std::env::var("CI").as_deref(),
@@ -423,13 +438,21 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
     let c = s.client();
 
     let png = std::fs::read(&astronaut).unwrap();
-    let up = c.request("POST", "/api/photo?name=astronaut.png", Some("image/png"), &png);
+    let up = c.request(
+        "POST",
+        "/api/photo?name=astronaut.png",
+        Some("image/png"),
+        &png,
+    );
     assert_eq!(up.status, 200, "{}", up.text());
     let up = up.json();
     let name = up["photo"].as_str().unwrap().to_string();
     assert!(name.ends_with(".png"), "{up}");
     assert_eq!(up["genes"], json!({ "Photo": name }));
-    assert_eq!((up["width"].as_u64(), up["height"].as_u64()), (Some(512), Some(512)));
+    assert_eq!(
+        (up["width"].as_u64(), up["height"].as_u64()),
+        (Some(512), Some(512))
+    );
     assert_eq!(up["upload"], "astronaut.png");
     let guess = up["prediction"].clone();
     for head in ["sex", "age", "ancestry"] {
@@ -444,10 +467,18 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
 
     // A sideways JPEG is read upright (EXIF orientation 6: stored 260×220).
     let jpg = std::fs::read(common::fixture("photo/astronaut_crop_exif6.jpg")).unwrap();
-    let side = c.request("POST", "/api/photo?name=sideways.jpg", Some("image/jpeg"), &jpg);
+    let side = c.request(
+        "POST",
+        "/api/photo?name=sideways.jpg",
+        Some("image/jpeg"),
+        &jpg,
+    );
     assert_eq!(side.status, 200, "{}", side.text());
     let side = side.json();
-    assert_eq!((side["width"].as_u64(), side["height"].as_u64()), (Some(220), Some(260)));
+    assert_eq!(
+        (side["width"].as_u64(), side["height"].as_u64()),
+        (Some(220), Some(260))
+    );
     assert!(side["photo"].as_str().unwrap().ends_with(".jpg"), "{side}");
 
     // No face: refused, naming the upload, in the words `famsim run` uses.
@@ -458,7 +489,11 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
     })
     .unwrap();
     let refused = c.request("POST", "/api/photo?name=wall.png", Some("image/png"), &wall);
-    assert_error(&refused, 422, "wall.png: no face found; use a frontal photo");
+    assert_error(
+        &refused,
+        422,
+        "wall.png: no face found; use a frontal photo",
+    );
     std::fs::write(dir.path().join("wall.png"), &wall).unwrap();
     std::fs::write(
         dir.path().join("wall.ron"),
@@ -475,7 +510,9 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
         .unwrap();
     assert_eq!(run.status.code(), Some(2));
     let words = |text: &str| {
-        let from = text.find("no face found").unwrap_or_else(|| panic!("{text}"));
+        let from = text
+            .find("no face found")
+            .unwrap_or_else(|| panic!("{text}"));
         text[from..].lines().next().unwrap().to_string()
     };
     assert_eq!(
@@ -514,10 +551,23 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
             _ => {}
         }
     }
-    let done: Vec<u64> = progress.iter().map(|e| e["done"].as_u64().unwrap()).collect();
-    let stages: Vec<&str> = progress.iter().map(|e| e["stage"].as_str().unwrap()).collect();
-    assert!(done.windows(2).all(|w| w[0] <= w[1]), "progress went back: {progress:?}");
-    assert_eq!((done.first(), done.last()), (Some(&0), Some(&5)), "{progress:?}");
+    let done: Vec<u64> = progress
+        .iter()
+        .map(|e| e["done"].as_u64().unwrap())
+        .collect();
+    let stages: Vec<&str> = progress
+        .iter()
+        .map(|e| e["stage"].as_str().unwrap())
+        .collect();
+    assert!(
+        done.windows(2).all(|w| w[0] <= w[1]),
+        "progress went back: {progress:?}"
+    );
+    assert_eq!(
+        (done.first(), done.last()),
+        (Some(&0), Some(&5)),
+        "{progress:?}"
+    );
     for want in ["photos", "genes", "genomes", "faces"] {
         assert!(stages.contains(&want), "no {want} step in {progress:?}");
     }
@@ -544,7 +594,11 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
     ]);
     for (id, sha) in &shas(&reply) {
         let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
-        assert_eq!(&sha256(&bytes), sha, "{id} differs between the page and famsim run");
+        assert_eq!(
+            &sha256(&bytes),
+            sha,
+            "{id} differs between the page and famsim run"
+        );
     }
 }
 

@@ -67,15 +67,12 @@ impl FairFacePhotos {
     /// it: exactly what a `Photo(…)` (or `AlignedPhoto(…)`) founder goes
     /// through. A photo without a face is an input error naming `photo`.
     pub fn examine(&self, dir: &Path, photo: &Path, aligned: bool) -> Result<FounderPhoto> {
-        let model = self
-            .model_in(dir)
-            .map_err(Error::input)?
-            .ok_or_else(|| {
-                Error::input(format!(
-                    "{}: not a weights folder (see weights/README.md)",
-                    dir.display()
-                ))
-            })?;
+        let model = self.model_in(dir).map_err(Error::input)?.ok_or_else(|| {
+            Error::input(format!(
+                "{}: not a weights folder (see weights/README.md)",
+                dir.display()
+            ))
+        })?;
         read_founder_photo(model, photo, aligned)
     }
 }

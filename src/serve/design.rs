@@ -357,9 +357,7 @@ impl Design {
         let seed_free = founder
             && matches!(
                 p.genes,
-                Some(
-                    DesignGenes::Seed(_) | DesignGenes::Photo(_) | DesignGenes::AlignedPhoto(_)
-                )
+                Some(DesignGenes::Seed(_) | DesignGenes::Photo(_) | DesignGenes::AlignedPhoto(_))
             );
         q.seed = (!seed_free).then(|| p.seed.unwrap_or(self.seed));
         if !founder {
@@ -506,7 +504,8 @@ mod tests {
     fn locks_refuse_only_changes_that_redraw_the_face() {
         let mut before = Design::blank_couple();
         let mut kid = before.people[0].clone();
-        (kid.id, kid.father, kid.mother) = ("kid".into(), Some("father".into()), Some("mother".into()));
+        (kid.id, kid.father, kid.mother) =
+            ("kid".into(), Some("father".into()), Some("mother".into()));
         kid.ancestry = None;
         let mut aunt = before.people[1].clone();
         aunt.id = "aunt".into();
@@ -522,7 +521,10 @@ mod tests {
         let mut edited = now.clone();
         edited.people[0].ancestry = Some(Ancestry::Black);
         let refused = edited.check_locks(Some(&now)).unwrap_err();
-        assert!(refused.contains("\"kid\" (their ancestor \"father\" changed)"), "{refused}");
+        assert!(
+            refused.contains("\"kid\" (their ancestor \"father\" changed)"),
+            "{refused}"
+        );
         let mut edited = now.clone();
         edited.people[2].lean = Some(0.5);
         let refused = edited.check_locks(Some(&now)).unwrap_err();
@@ -531,7 +533,12 @@ mod tests {
         let mut edited = now.clone();
         edited.seed += 1;
         let refused = edited.check_locks(Some(&now)).unwrap_err();
-        assert!(refused.contains("\"kid\" (their ancestor \"father\" changed, their ancestor \"mother\" changed)"), "{refused}");
+        assert!(
+            refused.contains(
+                "\"kid\" (their ancestor \"father\" changed, their ancestor \"mother\" changed)"
+            ),
+            "{refused}"
+        );
     }
 
     #[test]
