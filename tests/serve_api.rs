@@ -253,6 +253,355 @@ fn a_change_redraws_only_the_people_it_affects() {
     assert_eq!(back["people"].as_array().unwrap().len(), 8);
 }
 
+/// A locked face survives what would otherwise redraw it: the page pins
+/// the seeds it is made from (its own and its ancestors'), so a re-roll of
+/// the whole family keeps it byte for byte and `famsim run` on the download
+/// draws it the same; a change to the locked person or an ancestor of
+/// theirs is refused with 409 naming who is locked and what changed, and
+/// the page keeps what it showed.
+#[test]
+fn a_locked_face_survives_rerolls_and_refuses_changes_that_would_redraw_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = s.client();
+    let mut design = shipped(&c, "three_gen");
+    design["image_size"] = json!(64);
+    let first = shas(&render_ok(&c, &design));
+
+    // Lock Emma as the page does: her seed and her ancestors' are written.
+    let family_seed = design["seed"].clone();
+    person(&mut design, "emma")["locked"] = json!(true);
+    for id in [
+        "emma", "david", "yuki", "arthur", "margaret", "kenji", "aiko",
+    ] {
+        let p = person(&mut design, id);
+        let named_face = p["genes"].get("Seed").is_some();
+        if !named_face && p.get("seed").is_none() {
+            p["seed"] = family_seed.clone();
+        }
+    }
+    let locked = shas(&render_ok(&c, &design));
+    assert_eq!(
+        locked, first,
+        "pinning the seeds a face already used changed a face"
+    );
+
+    // Re-roll everyone unlocked: a new family seed.
+    design["seed"] = json!(4242);
+    let rolled = shas(&render_ok(&c, &design));
+    for id in ["emma", "david", "yuki", "arthur", "margaret", "aiko"] {
+        assert_eq!(
+            rolled[id], first[id],
+            "{id} changed with the family re-roll"
+        );
+    }
+    for id in ["leo", "hana"] {
+        assert_ne!(
+            rolled[id], first[id],
+            "{id} kept their face through a re-roll"
+        );
+    }
+    // A new name is not a new face.
+    person(&mut design, "emma")["name"] = json!("Emma Rose");
+    assert_eq!(shas(&render_ok(&c, &design))["emma"], first["emma"]);
+
+    // Editing an ancestor would re-derive her genes: refused, nothing redrawn.
+    let mut edited = design.clone();
+    person(&mut edited, "margaret")["ancestry"] = json!("Black");
+    assert_error(
+        &c.post_json("/api/render", &edited),
+        409,
+        "would redraw locked face \"emma\" (their ancestor \"margaret\" changed); unlock it first",
+    );
+    let emma = c.get("/api/people/emma.png");
+    assert_eq!(sha256(&emma.body), first["emma"]);
+    assert_eq!(
+        c.get("/api/design").json()["people"][1]["ancestry"],
+        json!("White")
+    );
+    // So is a re-roll of her, or a new image size.
+    let mut edited = design.clone();
+    person(&mut edited, "emma")["seed"] = json!(99);
+    assert_error(
+        &c.post_json("/api/render", &edited),
+        409,
+        "\"emma\" (their own entry changed)",
+    );
+    let mut edited = design.clone();
+    edited["image_size"] = json!(128);
+    assert_error(
+        &c.post_json("/api/render", &edited),
+        409,
+        "the model or the image size changed",
+    );
+
+    // The downloaded scenario draws the locked face the same.
+    let page = shas(&render_ok(&c, &design));
+    let ron = c.get("/api/download/scenario.ron");
+    let file = dir.path().join("locked.ron");
+    std::fs::write(&file, &ron.body).unwrap();
+    let out = dir.path().join("run");
+    common::famsim_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    for (id, sha) in &page {
+        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
+        assert_eq!(
+            &sha256(&bytes),
+            sha,
+            "{id} differs between the page and famsim run"
+        );
+    }
+
+    // Unlocked, she can be re-rolled again.
+    person(&mut design, "emma")["locked"] = json!(false);
+    person(&mut design, "emma")["seed"] = json!(99);
+    assert_ne!(shas(&render_ok(&c, &design))["emma"], first["emma"]);
+}
+
+/// The weights tests/photo_cli.rs uses: the tiny generator, mappings, pool
+/// and e4e, with the real 68-point landmark model, SeetaFace's detector and
+/// FairFace's random-weight checkpoint. None (skip) outside CI when the
+/// landmark model is not installed.
+fn photo_weights(dir: &Path) -> Option<std::path::PathBuf> {
+    let landmarks = common::landmarks_model()?;
+    let out = dir.join("weights");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (e4e, seeta, fairface) = (
+        common::fixture("e4e/e4e.pt"),
+        common::seeta_model(),
+        common::fixture("fairface/fairface_views.pt"),
+    );
+    common::import_tiny_weights(
+        dir,
+        &s(&out),
+        &[
+            "--e4e",
+            &s(&e4e),
+            "--landmarks",
+            &s(&landmarks),
+            "--detector",
+            &s(&seeta),
+            "--fairface",
+            &s(&fairface),
+        ],
+    );
+    Some(out)
+}
+
+/// A photo that ships inside scikit-image (asked of the installed package,
+/// as tests/photo_pipeline.rs does); None (skip) outside CI without it.
+fn skimage_photo(name: &str) -> Option<std::path::PathBuf> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import os, skimage; print(os.path.join(os.path.dirname(skimage.__file__), 'data'))",
+        ])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            Some(Path::new(String::from_utf8(o.stdout).unwrap().trim()).join(name))
+        }
+        _ => {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "python3 with scikit-image is missing; .ci/run installs it"
+            );
+            eprintln!("skipping: python3 with scikit-image is not installed");
+            None
+        }
+    }
+}
+
+/// An ordinary photo uploaded on the page becomes a `Photo(…)` founder:
+/// aligned (EXIF orientation honoured) and classified by FairFace on the
+/// server, through the code `famsim check` and `run` use, with the
+/// prediction in the reply; a photo without a face is refused naming the
+/// upload, in `famsim run`'s words. The neural render streams its progress
+/// (people done, and each step as it starts) before `done`, and the run
+/// folder's zip, photos included, is what `famsim run` reproduces.
+#[test]
+fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(weights) = photo_weights(dir.path()) else {
+        return;
+    };
+    let Some(astronaut) = skimage_photo("astronaut.png") else {
+        return;
+    };
+    let s = server(dir.path(), &["--weights", weights.to_str().unwrap()]);
+    let c = s.client();
+
+    let png = std::fs::read(&astronaut).unwrap();
+    let up = c.request(
+        "POST",
+        "/api/photo?name=astronaut.png",
+        Some("image/png"),
+        &png,
+    );
+    assert_eq!(up.status, 200, "{}", up.text());
+    let up = up.json();
+    let name = up["photo"].as_str().unwrap().to_string();
+    assert!(name.ends_with(".png"), "{up}");
+    assert_eq!(up["genes"], json!({ "Photo": name }));
+    assert_eq!(
+        (up["width"].as_u64(), up["height"].as_u64()),
+        (Some(512), Some(512))
+    );
+    assert_eq!(up["upload"], "astronaut.png");
+    let guess = up["prediction"].clone();
+    for head in ["sex", "age", "ancestry"] {
+        let total: f64 = guess["probabilities"][head]
+            .as_object()
+            .unwrap_or_else(|| panic!("no {head} probabilities in {up}"))
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!((total - 1.0).abs() < 1e-4, "{head}: {total} in {up}");
+    }
+
+    // A sideways JPEG is read upright (EXIF orientation 6: stored 260×220).
+    let jpg = std::fs::read(common::fixture("photo/astronaut_crop_exif6.jpg")).unwrap();
+    let side = c.request(
+        "POST",
+        "/api/photo?name=sideways.jpg",
+        Some("image/jpeg"),
+        &jpg,
+    );
+    assert_eq!(side.status, 200, "{}", side.text());
+    let side = side.json();
+    assert_eq!(
+        (side["width"].as_u64(), side["height"].as_u64()),
+        (Some(220), Some(260))
+    );
+    assert!(side["photo"].as_str().unwrap().ends_with(".jpg"), "{side}");
+
+    // No face: refused, naming the upload, in the words `famsim run` uses.
+    let wall = famsim::exports::png::encode_png(&famsim::model::Image {
+        width: 300,
+        height: 200,
+        rgb: vec![128; 300 * 200 * 3],
+    })
+    .unwrap();
+    let refused = c.request("POST", "/api/photo?name=wall.png", Some("image/png"), &wall);
+    assert_error(
+        &refused,
+        422,
+        "wall.png: no face found; use a frontal photo",
+    );
+    std::fs::write(dir.path().join("wall.png"), &wall).unwrap();
+    std::fs::write(
+        dir.path().join("wall.ron"),
+        format!(
+            "(name: \"wall\", model: StyleGene(weights: {:?}), image_size: 64, people: [\n\
+             (id: \"dad\", sex: Male, age: \"30-39\", ancestry: White, genes: Photo(\"wall.png\")),\n])",
+            weights.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let run = common::famsim(&["run", "wall.ron", "--out", "wall", "--quiet"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let words = |text: &str| {
+        let from = text
+            .find("no face found")
+            .unwrap_or_else(|| panic!("{text}"));
+        text[from..].lines().next().unwrap().to_string()
+    };
+    assert_eq!(
+        words(refused.json()["error"].as_str().unwrap()),
+        words(&String::from_utf8_lossy(&run.stderr)),
+    );
+
+    // A family with both photos as founders, neural.
+    let design = json!({
+        "name": "Photo family", "seed": 3, "image_size": 64, "neural": true,
+        "people": [
+            {"id": "dad", "sex": "Male", "age": "30-39", "ancestry": "White", "genes": side["genes"]},
+            {"id": "mum", "sex": "Female", "age": guess["age"], "ancestry": guess["ancestry"], "genes": up["genes"]},
+            {"id": "kid", "sex": "Female", "age": "20-29", "father": "dad", "mother": "mum"},
+            {"id": "kid2", "sex": "Male", "age": "20-29", "father": "dad", "mother": "mum"},
+            {"id": "grandkid", "sex": "Male", "age": "0-2", "father": "kid2", "mother": "kid"},
+        ],
+    });
+    let mut events = c.events();
+    events.wait_for(10, |e| e["type"] == "hello");
+    let reply = render_ok(&c, &design);
+    let job = reply["job"].clone();
+    assert_eq!(reply["photos"]["mum"]["prediction"], guess);
+    assert_eq!(reply["photos"]["dad"]["upload"], "sideways.jpg");
+    assert!(reply["scenario"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("genes: Photo(\"photos/{name}\")")));
+    let mut progress = Vec::new();
+    loop {
+        let e = events.wait_for(60, |e| e["job"] == job);
+        match e["type"].as_str().unwrap() {
+            "progress" => progress.push(e),
+            "done" => break,
+            "failed" => panic!("{e}"),
+            _ => {}
+        }
+    }
+    let done: Vec<u64> = progress
+        .iter()
+        .map(|e| e["done"].as_u64().unwrap())
+        .collect();
+    let stages: Vec<&str> = progress
+        .iter()
+        .map(|e| e["stage"].as_str().unwrap())
+        .collect();
+    assert!(
+        done.windows(2).all(|w| w[0] <= w[1]),
+        "progress went back: {progress:?}"
+    );
+    assert_eq!(
+        (done.first(), done.last()),
+        (Some(&0), Some(&5)),
+        "{progress:?}"
+    );
+    for want in ["photos", "genes", "genomes", "faces"] {
+        assert!(stages.contains(&want), "no {want} step in {progress:?}");
+    }
+    assert!(progress.iter().all(|e| e["total"] == 5), "{progress:?}");
+
+    // The run folder's zip runs as it is: its scenario names the photos
+    // beside it, and `famsim run` paints the page's bytes.
+    let zip = c.get("/api/download/run.zip");
+    assert_eq!(zip.status, 200);
+    let unzipped = dir.path().join("unzipped");
+    zip::ZipArchive::new(std::io::Cursor::new(zip.body))
+        .unwrap()
+        .extract(&unzipped)
+        .unwrap();
+    let folder = unzipped.join("famsim-run");
+    assert!(folder.join("photos").join(&name).is_file());
+    let out = dir.path().join("again");
+    common::famsim_ok(&[
+        "run",
+        folder.join("scenario.ron").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    for (id, sha) in &shas(&reply) {
+        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
+        assert_eq!(
+            &sha256(&bytes),
+            sha,
+            "{id} differs between the page and famsim run"
+        );
+    }
+}
+
 #[test]
 fn scenario_errors_come_back_as_famsim_check_reports_them() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! `famsim serve`'s page in a real browser: headless Chromium driven over
 //! WebDriver (chromedriver, through fantoccini). Loads a shipped scenario,
-//! adds a child, drags a slider, pins a region, re-rolls, downloads the
-//! scenario and checks that `famsim run` on it paints the same bytes the
+//! adds a child, drags a slider, pins a region, re-rolls, locks a face and
+//! re-rolls the rest of the family, downloads the scenario and checks that `famsim run` on it paints the same bytes the
 //! page shows. Under CI=true a missing chromium or chromedriver fails the
 //! test (`.ci/run` installs both).
 //!
@@ -240,12 +240,27 @@ fn the_designer_in_chromium_reproduces_famsim_run() {
                 assert_eq!(&rolled[id], sha, "{id} changed with child1's re-roll");
             }
         }
-        // Lock: the re-roll button is disabled for a locked face.
+        // Lock: the re-roll button is disabled for a locked face, and for
+        // the faces it is made from (its parents, theirs, …).
         click(&c, "#lock").await;
-        assert_eq!(
-            c.find(Locator::Id("reroll")).await.unwrap().prop("disabled").await.unwrap().as_deref(),
-            Some("true")
-        );
+        job = settled(&c, job).await;
+        let reroll_disabled = || async {
+            c.find(Locator::Id("reroll")).await.unwrap().prop("disabled").await.unwrap()
+        };
+        assert_eq!(reroll_disabled().await.as_deref(), Some("true"));
+        click(&c, ".person[data-id='david']").await;
+        assert_eq!(reroll_disabled().await.as_deref(), Some("true"), "david holds child1's face");
+        // Re-roll everyone unlocked: the locked face and its ancestors stay.
+        click(&c, "#reroll-family").await;
+        job = settled(&c, job).await;
+        let family = page_portraits(&c, ".person img").await;
+        for id in ["child1", "david", "yuki", "arthur", "margaret", "kenji", "aiko"] {
+            assert_eq!(family[id], rolled[id], "{id} changed with the family re-roll");
+        }
+        for id in ["emma", "leo", "hana"] {
+            assert_ne!(family[id], rolled[id], "{id} kept its face through the family re-roll");
+        }
+        click(&c, ".person[data-id='child1']").await;
         screenshot(&c, "serve_child.png").await;
 
         // Download the scenario the way the page's link does.
@@ -273,7 +288,7 @@ fn the_designer_in_chromium_reproduces_famsim_run() {
         assert_eq!(demo.len(), 3, "{demo:?}");
         screenshot(&c, "serve_demo.png").await;
         c.close().await.unwrap();
-        (ron, rolled)
+        (ron, family)
     });
     drop(driver);
     let (ron, page) = ron;

@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// Validates the scenario at `path` and prints its summary to stdout.
 pub fn check(path: &Path) -> Result<()> {
-    let photos = super::photo_founders::FairFacePhotos::for_check();
+    let photos = crate::engine::photo_founders::FairFacePhotos::for_check();
     let loaded = scenario::load_with(path, Some(&photos))?;
     weights_needed(&loaded)?;
     print!("{}", summary(&loaded));

@@ -114,7 +114,6 @@ pub mod genes;
 pub mod invert;
 pub mod merge;
 pub mod model_args;
-pub mod photo_founders;
 pub mod pool;
 pub mod render;
 pub mod run;

@@ -21,7 +21,7 @@ const RUN_STAMP: &str = ".famsim-run.json";
 
 pub fn run(args: RunArgs) -> Result<()> {
     let started = Instant::now();
-    let photos = super::photo_founders::FairFacePhotos::default();
+    let photos = crate::engine::photo_founders::FairFacePhotos::default();
     let mut loaded = scenario::load_with(&args.scenario, Some(&photos))?;
     if let Some(size) = args.size {
         crate::model::check_image_size(size).map_err(|e| Error::input(format!("--size: {e}")))?;

@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod merge;
+pub mod photo_founders;
 mod progress;
 pub mod reproduce;
 

@@ -71,8 +71,10 @@ pub struct DesignPerson {
     pub regions: BTreeMap<String, Inheritance>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genes: Option<DesignGenes>,
-    /// The page keeps this face when the family is re-rolled; the server
-    /// refuses nothing for it, and it is not part of the scenario file.
+    /// A face the user locked: the server refuses a change that would
+    /// redraw it (see [`Design::check_locks`]). The file needs no field for
+    /// it: the page pins the seeds the face is made from, so `famsim run`
+    /// draws it the same.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub locked: bool,
 }
@@ -82,8 +84,12 @@ pub struct DesignPerson {
 pub enum DesignGenes {
     Pool,
     Seed(u64),
-    /// An uploaded photo, by the name the upload returned (`<hex>.png`).
+    /// An uploaded ordinary photo, by the name the upload returned
+    /// (`<hex>.jpg`): a `Photo(…)` founder, aligned when rendered.
     Photo(String),
+    /// An uploaded photo that is already an aligned square crop (weights
+    /// without an aligner): an `AlignedPhoto(…)` founder.
+    AlignedPhoto(String),
 }
 
 /// Folder (in the session workspace) that holds uploaded photos.
@@ -167,15 +173,19 @@ impl Design {
                 None => None,
                 Some(DesignGenes::Pool) => Some("Pool".to_string()),
                 Some(DesignGenes::Seed(s)) => Some(format!("Seed({s})")),
-                Some(DesignGenes::Photo(name)) => {
+                Some(DesignGenes::Photo(name) | DesignGenes::AlignedPhoto(name)) => {
                     if !is_photo_name(name) {
                         return Err(format!(
                             "person {:?}: photo {name:?} is not one this server stored; upload it first",
                             p.id
                         ));
                     }
+                    let kind = match &p.genes {
+                        Some(DesignGenes::AlignedPhoto(_)) => "AlignedPhoto",
+                        _ => "Photo",
+                    };
                     Some(format!(
-                        "AlignedPhoto({})",
+                        "{kind}({})",
                         ron_value(&format!("{PHOTOS_DIR}/{name}"))?
                     ))
                 }
@@ -190,7 +200,8 @@ impl Design {
 
     /// A design from a validated scenario file. Founders from latent files
     /// cannot be edited here (the page has no latent files); photos must be
-    /// in this workspace's photo folder.
+    /// ones this server stored in the workspace's photo folder
+    /// (`photos/<hex>.jpg`, as a downloaded scenario names them).
     pub fn from_file(file: &ScenarioFile) -> Result<Design, String> {
         let people = file
             .people
@@ -200,6 +211,12 @@ impl Design {
                     None => None,
                     Some(FounderGenes::Pool) => Some(DesignGenes::Pool),
                     Some(FounderGenes::Seed(s)) => Some(DesignGenes::Seed(*s)),
+                    Some(FounderGenes::Photo(f)) if stored_photo(f).is_some() => {
+                        stored_photo(f).map(DesignGenes::Photo)
+                    }
+                    Some(FounderGenes::AlignedPhoto(f)) if stored_photo(f).is_some() => {
+                        stored_photo(f).map(DesignGenes::AlignedPhoto)
+                    }
                     Some(FounderGenes::Latent(_))
                     | Some(FounderGenes::Photo(_))
                     | Some(FounderGenes::AlignedPhoto(_)) => {
@@ -250,6 +267,147 @@ impl Design {
         })
     }
 
+    /// Refuses a change that would redraw a locked face. `before` is the
+    /// design whose faces the page shows (the newest render's). A locked
+    /// person's portrait is made of their own entry, the family's model and
+    /// image size, and their ancestors' faces (their genes come from them),
+    /// so a change to any of those is refused, naming what changed; the
+    /// page pins the seeds a locked face uses, so re-rolling the family or
+    /// anyone outside the locked person's line keeps it byte for byte.
+    pub fn check_locks(&self, before: Option<&Design>) -> Result<(), String> {
+        let Some(before) = before else {
+            return Ok(());
+        };
+        let (now, then) = (self.face_keys(), before.face_keys());
+        let mut refused = Vec::new();
+        for p in self.people.iter().filter(|p| p.locked) {
+            let Some(old) = then.get(p.id.as_str()) else {
+                continue;
+            };
+            if now.get(p.id.as_str()) == Some(old) {
+                continue;
+            }
+            let why = if (self.neural, self.image_size) != (before.neural, before.image_size) {
+                "the model or the image size changed".to_string()
+            } else {
+                let changed: Vec<String> = self
+                    .line_of(&p.id)
+                    .into_iter()
+                    .filter(|id| before.own_part(id) != self.own_part(id))
+                    .map(|id| {
+                        if id == p.id {
+                            "their own entry changed".to_string()
+                        } else {
+                            format!("their ancestor {id:?} changed")
+                        }
+                    })
+                    .collect();
+                if changed.is_empty() {
+                    "their parents changed".to_string()
+                } else {
+                    changed.join(", ")
+                }
+            };
+            refused.push(format!("{:?} ({why})", p.id));
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "this change would redraw locked face{} {}; unlock {} first, or undo the change",
+            if refused.len() == 1 { "" } else { "s" },
+            refused.join(", "),
+            if refused.len() == 1 { "it" } else { "them" },
+        ))
+    }
+
+    fn person(&self, id: &str) -> Option<&DesignPerson> {
+        self.people.iter().find(|p| p.id == id)
+    }
+
+    /// `id` and every ancestor of theirs in this design, `id` first.
+    fn line_of(&self, id: &str) -> Vec<String> {
+        let mut out: Vec<String> = vec![id.to_string()];
+        let mut i = 0;
+        while i < out.len() {
+            if let Some(p) = self.person(&out[i]) {
+                for parent in [&p.father, &p.mother].into_iter().flatten() {
+                    if !out.contains(parent) {
+                        out.push(parent.clone());
+                    }
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Everything of a person's own that their portrait is drawn from, as
+    /// the engine reads it: the effective seed (theirs or the family's;
+    /// none for founders whose genes name their face), a child's effective
+    /// gamma, eta and lean, and every other field but the names. None for
+    /// someone not in the design.
+    fn own_part(&self, id: &str) -> Option<String> {
+        let p = self.person(id)?;
+        let mut q = p.clone();
+        q.name = None;
+        q.surname = None;
+        q.locked = false;
+        let founder = p.father.is_none() && p.mother.is_none();
+        let seed_free = founder
+            && matches!(
+                p.genes,
+                Some(DesignGenes::Seed(_) | DesignGenes::Photo(_) | DesignGenes::AlignedPhoto(_))
+            );
+        q.seed = (!seed_free).then(|| p.seed.unwrap_or(self.seed));
+        if !founder {
+            q.gamma = Some(p.gamma.unwrap_or(self.gamma));
+            q.eta = Some(p.eta.unwrap_or(self.eta));
+            q.lean = Some(p.lean.unwrap_or(0.0));
+        }
+        Some(format!(
+            "{}|{}|{}",
+            self.neural,
+            self.image_size,
+            serde_json::to_string(&q).unwrap_or_default()
+        ))
+    }
+
+    /// Person id → a key that changes whenever their portrait would: their
+    /// own part and their parents' keys.
+    fn face_keys(&self) -> BTreeMap<&str, String> {
+        use sha2::{Digest, Sha256};
+        let mut keys: BTreeMap<&str, String> = BTreeMap::new();
+        // Parents before children; a person whose parents never get a key
+        // (a cycle, a missing parent) gets none, and the scenario checks
+        // say what is wrong with the family.
+        loop {
+            let mut progressed = false;
+            for p in &self.people {
+                if keys.contains_key(p.id.as_str()) {
+                    continue;
+                }
+                let parents: Option<Vec<String>> = [&p.father, &p.mother]
+                    .into_iter()
+                    .flatten()
+                    .map(|id| keys.get(id.as_str()).cloned())
+                    .collect();
+                let Some(parents) = parents else { continue };
+                let mut h = Sha256::new();
+                h.update(self.own_part(&p.id).unwrap_or_default());
+                for parent in parents {
+                    h.update(b"|");
+                    h.update(parent);
+                }
+                keys.insert(&p.id, hex::encode(h.finalize()));
+                progressed = true;
+            }
+            if !progressed {
+                return keys;
+            }
+        }
+    }
+
     /// The page's "blank couple": two founders and nobody else.
     pub fn blank_couple() -> Design {
         let founder = |id: &str, sex: Sex, ancestry: Ancestry| DesignPerson {
@@ -282,6 +440,15 @@ impl Design {
             ],
         }
     }
+}
+
+/// The photo name in `photos/<name>` when it is one this server hands out.
+fn stored_photo(written: &str) -> Option<String> {
+    written
+        .strip_prefix(PHOTOS_DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|name| is_photo_name(name))
+        .map(str::to_string)
 }
 
 fn field(out: &mut String, indent: usize, name: &str, value: &str) {
@@ -328,6 +495,50 @@ mod tests {
             crate::scenario::parse_and_validate(Path::new("s.ron"), &d.to_ron(None).unwrap())
                 .unwrap();
         assert_eq!(Design::from_file(&loaded.file).unwrap(), d);
+    }
+
+    /// A locked child is refused a change to herself or a parent, but not
+    /// to her name, to a pinned seed equal to the one she used, or to
+    /// someone outside her line.
+    #[test]
+    fn locks_refuse_only_changes_that_redraw_the_face() {
+        let mut before = Design::blank_couple();
+        let mut kid = before.people[0].clone();
+        (kid.id, kid.father, kid.mother) =
+            ("kid".into(), Some("father".into()), Some("mother".into()));
+        kid.ancestry = None;
+        let mut aunt = before.people[1].clone();
+        aunt.id = "aunt".into();
+        before.people.extend([kid, aunt]);
+        let mut now = before.clone();
+        now.people[2].locked = true;
+        assert_eq!(now.check_locks(Some(&before)), Ok(()));
+        now.people[2].name = Some("Kid".into());
+        now.people[2].seed = Some(before.seed);
+        now.people[3].seed = Some(5);
+        assert_eq!(now.check_locks(Some(&before)), Ok(()));
+        assert_eq!(now.check_locks(None), Ok(()));
+        let mut edited = now.clone();
+        edited.people[0].ancestry = Some(Ancestry::Black);
+        let refused = edited.check_locks(Some(&now)).unwrap_err();
+        assert!(
+            refused.contains("\"kid\" (their ancestor \"father\" changed)"),
+            "{refused}"
+        );
+        let mut edited = now.clone();
+        edited.people[2].lean = Some(0.5);
+        let refused = edited.check_locks(Some(&now)).unwrap_err();
+        assert!(refused.contains("their own entry changed"), "{refused}");
+        // The family's seed: only for faces that still use it.
+        let mut edited = now.clone();
+        edited.seed += 1;
+        let refused = edited.check_locks(Some(&now)).unwrap_err();
+        assert!(
+            refused.contains(
+                "\"kid\" (their ancestor \"father\" changed, their ancestor \"mother\" changed)"
+            ),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! with `resume`, which keeps the others, exactly as `famsim run --resume`.
 
 use super::design::Design;
+use super::progress::{Reporter, Stages};
 use super::session::{Session, Work};
 use super::{ApiError, AppState};
 use crate::engine::{people_dir_images, simulate, Progress, ProgressReport, RunOptions};
@@ -153,6 +154,12 @@ pub async fn render(
             "a newer change of this family replaced this render",
         ));
     }
+    // A locked face is kept: a change that would redraw it is refused
+    // against the faces the page shows (design.rs, `check_locks`).
+    if let Err(e) = design.check_locks(work.design.as_ref()) {
+        session.emit(json!({"type": "failed", "job": ticket, "error": e}));
+        return Err(ApiError::new(409, "locked", e));
+    }
     let permit = Arc::clone(&state.permits)
         .acquire_owned()
         .await
@@ -173,21 +180,21 @@ pub async fn render(
     }
 
     let total = design.people.len() as u64;
-    let progress = Progress::new(total, false);
+    let reporter = Arc::new(Reporter::new(
+        Arc::clone(session),
+        ticket,
+        total,
+        Progress::new(total, false),
+        // Until the neural model's first step: validating, loading weights.
+        if design.neural { "starting" } else { "faces" },
+    ));
     session.emit(json!({"type": "started", "job": ticket, "total": total}));
     let watcher = {
-        let (progress, session) = (progress.clone(), Arc::clone(session));
+        let reporter = Arc::clone(&reporter);
         tokio::spawn(async move {
-            let mut last = u64::MAX;
             loop {
                 tokio::time::sleep(Duration::from_millis(150)).await;
-                let done = progress.position();
-                if done != last {
-                    session.emit(
-                        json!({"type": "progress", "job": ticket, "done": done, "total": total}),
-                    );
-                    last = done;
-                }
+                reporter.tick();
             }
         })
     };
@@ -199,7 +206,7 @@ pub async fn render(
     let outcome = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut work = work;
-        let reply = render_blocking(&sess, &dir, &mut work, &ron, &models, progress);
+        let reply = render_blocking(&sess, &dir, &mut work, &ron, &models, &reporter);
         if reply.is_ok() {
             work.design = Some(design);
         }
@@ -228,7 +235,7 @@ fn render_blocking(
     work: &mut Work,
     ron: &str,
     models: &ModelCache,
-    progress: Progress,
+    reporter: &Arc<Reporter>,
 ) -> Result<serde_json::Value, ApiError> {
     let scenario_path = session.scenario_path();
     let loaded = scenario::parse_and_validate(&scenario_path, ron)
@@ -295,12 +302,25 @@ fn render_blocking(
         scenario_name: file.name.clone(),
         threads: Some(1),
         resume: true,
-        progress: ProgressReport::Shared(progress),
+        progress: ProgressReport::Shared(reporter.progress.clone()),
         image_name: people_dir_images(),
         cluster: None,
     };
-    let mut report = simulate(&loaded.pedigree, model.as_ref(), &opts)
-        .map_err(|e| ApiError::from_error(e, dir))?;
+    // A neural render tells the page each step as it starts.
+    let stages;
+    let model: &dyn FaceModel = match file.model {
+        ModelSpec::StyleGene(_) => {
+            stages = Stages {
+                inner: model,
+                reporter: Arc::clone(reporter),
+            };
+            &stages
+        }
+        _ => model.as_ref(),
+    };
+    let mut report =
+        simulate(&loaded.pedigree, model, &opts).map_err(|e| ApiError::from_error(e, dir))?;
+    reporter.tick();
     report
         .manifest
         .warnings

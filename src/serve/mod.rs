@@ -7,9 +7,10 @@
 //!
 //! - [`session`]: a workspace per browser session under `--data`, named by
 //!   a cookie that is checked before it becomes a folder name;
-//! - [`jobs`]: renders on a bounded pool of blocking threads, progress and
-//!   results as server-sent events, queued work cancelled when the page
-//!   closes, caps with clear 4xx answers;
+//! - [`jobs`]: renders on a bounded pool of blocking threads, progress
+//!   ([`progress`]: people drawn, and a neural render's steps) and results
+//!   as server-sent events, queued work cancelled when the page closes,
+//!   caps with clear 4xx answers;
 //! - [`routes`]: the HTTP API and the embedded page ([`assets`]).
 //!
 //! Nothing in the crate imports this module but `cli`.
@@ -17,6 +18,7 @@
 pub mod assets;
 pub mod design;
 pub mod jobs;
+pub mod progress;
 pub mod routes;
 pub mod session;
 
@@ -91,6 +93,9 @@ pub struct State {
     pub permits: Arc<Semaphore>,
     pub queued: AtomicUsize,
     pub models: Arc<jobs::ModelCache>,
+    /// The aligner and FairFace of `--weights`, for photo uploads: the
+    /// same object `famsim check` and `run` ask about photo founders.
+    pub photos: crate::engine::photo_founders::FairFacePhotos,
     shutting_down: AtomicBool,
     /// Flips to true at Ctrl-C: event streams end so the server can stop.
     pub shutdown: watch::Receiver<bool>,
@@ -227,6 +232,7 @@ async fn serve_async(opts: ServeOptions) -> Result<Vec<PathBuf>> {
         permits: Arc::new(Semaphore::new(opts.limits.workers.max(1))),
         queued: AtomicUsize::new(0),
         models: Arc::new(jobs::ModelCache::default()),
+        photos: Default::default(),
         shutting_down: AtomicBool::new(false),
         shutdown,
     });

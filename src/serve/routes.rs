@@ -11,21 +11,21 @@
 //! | `GET /api/design` | the session's newest design (or the start design) |
 //! | `GET /api/scenarios/{name}` | a shipped scenario (or `blank`) as a design |
 //! | `POST /api/import` | a `.ron` file (text/plain) → a design, or `famsim check`'s report |
-//! | `POST /api/render` | a design (JSON) → portraits, who changed, manifest, scenario text |
-//! | `GET /api/events` | server-sent events: queued, started, progress, done, failed |
-//! | `POST /api/photo` | a founder photo (image/png or image/jpeg; neural weights only) |
+//! | `POST /api/render` | a design (JSON) → portraits, who changed, manifest, scenario text, photo founders' predictions; 409 `locked` when it would redraw a locked face |
+//! | `GET /api/events` | server-sent events: queued, started, progress (people done, a neural render's step), done, failed |
+//! | `POST /api/photo?name=FILE` | a founder photo (image/png or image/jpeg; neural weights only), aligned and classified (FairFace) as a `Photo(…)` founder |
 //! | `GET /api/people/{id}.png` | a portrait of the newest render |
 //! | `GET /api/download/{file}` | `scenario.ron`, `run.zip`, or an export (`tree.ged`, `tree.dot`, `index.html`) |
 
 use super::assets;
-use super::design::{is_photo_name, Design};
+use super::design::{is_photo_name, Design, DesignGenes, PHOTOS_DIR};
 use super::jobs;
 use super::session::{Session, Watch, COOKIE};
 use super::{ApiError, AppState};
 use crate::exports::EXPORTS;
 use axum::body::Bytes;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -36,6 +36,7 @@ use axum::{Extension, Json, Router};
 use futures_util::stream::Stream;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -266,7 +267,10 @@ async fn render(
             r.body_text(),
         )
     })?;
-    jobs::render(&state, &session, design).await.map(Json)
+    let notes = photo_notes(&session, &design);
+    let mut reply = jobs::render(&state, &session, design).await?;
+    reply["photos"] = serde_json::Value::Object(notes);
+    Ok(Json(reply))
 }
 
 async fn events(
@@ -302,20 +306,40 @@ async fn events(
     Sse::new(first.chain(rest)).keep_alive(KeepAlive::new().interval(Duration::from_secs(1)))
 }
 
+/// The name an upload is shown by in messages: the file name the page sent
+/// (`?name=`), never used as a path.
+fn upload_name(query: Option<&HashMap<String, String>>) -> String {
+    let name = query
+        .and_then(|q| q.get("name"))
+        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let name: String = name.chars().filter(|c| !c.is_control()).take(80).collect();
+    if name.trim().is_empty() {
+        "the uploaded photo".to_string()
+    } else {
+        name
+    }
+}
+
+/// A photo founder's upload: stored by its checksum, then aligned and
+/// classified by the same code a `Photo(…)` founder goes through in
+/// `famsim check` and `run` (`engine::photo_founders`). The reply (and a
+/// copy beside the photo, for later renders) carries FairFace's prediction.
 async fn photo(
     State(state): State<AppState>,
     Extension(session): Extension<Arc<Session>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if state.weights.is_none() {
+    let Some(weights) = state.weights.clone() else {
         return Err(ApiError::new(
             409,
             "needs_weights",
             "photo founders need the neural model: start famsim serve with --weights DIR \
              (see weights/README.md); the procedural painter draws founders from the pool or a seed",
         ));
-    }
+    };
     let ext = match content_type(&headers).as_str() {
         "image/png" => "png",
         "image/jpeg" => "jpg",
@@ -327,41 +351,89 @@ async fn photo(
             ))
         }
     };
+    let upload = upload_name(query.as_ref().ok().map(|q| &q.0));
     let sha = hex::encode(Sha256::digest(&body));
     let name = format!("{}.{ext}", &sha[..16]);
     debug_assert!(is_photo_name(&name));
     let dir = session.photos_dir();
     let path = dir.join(&name);
     let side = state.limits.max_photo_side;
-    let checked = tokio::task::spawn_blocking(move || -> Result<(u32, u32), ApiError> {
+    let state = Arc::clone(&state);
+    let reply = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, ApiError> {
         std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(e.to_string()))?;
         crate::io::atomic::write_atomic(&path, &body)
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let fail = |msg: String| {
+        // Messages name the upload as the user knows it.
+        let stored = path.display().to_string();
+        let named = |text: &str| text.replace(&stored, &upload).replace(&name, &upload);
+        let fail = |e: crate::Error| {
             let _ = std::fs::remove_file(&path);
-            ApiError::new(422, "photo", msg)
+            let mut e = ApiError::from_error(e, &dir);
+            e.message = named(&e.message);
+            e.kind = "photo";
+            e
         };
-        let image = crate::io::photo::read_photo(&path)
-            .map_err(|e| fail(super::strip_dir(&e.to_string(), &dir)))?;
-        if image.width > side || image.height > side {
-            return Err(fail(format!(
-                "the photo is {}×{} px; this server takes at most {side} px a side",
-                image.width, image.height
-            )));
+        let (width, height) = crate::io::photo::photo_size(&path, &body).map_err(fail)?;
+        if width > side || height > side {
+            return Err(fail(crate::Error::input(format!(
+                "{upload}: the photo is {width}×{height} px; this server takes at most {side} px a side"
+            ))));
         }
-        if image.width != image.height {
-            return Err(fail(format!(
-                "the photo is {}×{} px; founders need a square, aligned face crop (famsim align makes one)",
-                image.width, image.height
-            )));
+        // Weights without an aligner take aligned crops only, as
+        // `AlignedPhoto(…)` founders.
+        let can_align = crate::model::stylegene::weights::ModelInfo::read(&weights)
+            .is_ok_and(|i| i.landmarks.is_some() && i.detector.is_some());
+        if !can_align && width != height {
+            return Err(fail(crate::Error::input(format!(
+                "{upload}: the photo is {width}×{height} px; this server's weights have no \
+                 aligner (`famsim weights import --landmarks FILE --detector FILE`), so founders \
+                 need a square, aligned face crop (famsim align makes one)"
+            ))));
         }
-        Ok((image.width, image.height))
+        let found = state
+            .photos
+            .examine(&weights, &path, !can_align)
+            .map_err(fail)?;
+        let genes = if can_align {
+            json!({ "Photo": name })
+        } else {
+            json!({ "AlignedPhoto": name })
+        };
+        let reply = json!({
+            "photo": name,
+            "upload": upload,
+            "genes": genes,
+            "width": found.width,
+            "height": found.height,
+            "warnings": found.warnings.iter().map(|w| named(w)).collect::<Vec<_>>(),
+            "prediction": found.scores.map(|s| s.report()),
+        });
+        crate::io::atomic::write_atomic(
+            &dir.join(format!("{name}.json")),
+            reply.to_string().as_bytes(),
+        )
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(reply)
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
-    Ok(Json(
-        json!({"photo": name, "width": checked.0, "height": checked.1}),
-    ))
+    Ok(Json(reply))
+}
+
+/// What the uploads of a design's photo founders said (prediction,
+/// warnings), by person id, for the page to show beside them.
+fn photo_notes(session: &Session, design: &Design) -> serde_json::Map<String, serde_json::Value> {
+    design
+        .people
+        .iter()
+        .filter_map(|p| match &p.genes {
+            Some(DesignGenes::Photo(n) | DesignGenes::AlignedPhoto(n)) if is_photo_name(n) => {
+                let text = std::fs::read(session.photos_dir().join(format!("{n}.json"))).ok()?;
+                Some((p.id.clone(), serde_json::from_slice(&text).ok()?))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether `id` could be a person's id (the scenario's own rule: letters,
@@ -460,7 +532,7 @@ async fn download(
         }
         crate::exports::write_run_outputs(manifest, &run_dir).map_err(fail)?;
         crate::exports::write_exports(manifest, &run_dir, EXPORTS.iter()).map_err(fail)?;
-        zip_run(&run_dir, &ron).map_err(ApiError::internal)
+        zip_run(&run_dir, &session.photos_dir(), &ron).map_err(ApiError::internal)
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
@@ -470,8 +542,13 @@ async fn download(
     })
 }
 
-/// The run folder and its scenario as one zip (`famsim-run/…`).
-fn zip_run(run_dir: &std::path::Path, ron: &str) -> Result<Vec<u8>, String> {
+/// The run folder and its scenario as one zip (`famsim-run/…`), with the
+/// photos the scenario names beside it, so the unpacked folder runs.
+fn zip_run(
+    run_dir: &std::path::Path,
+    photos_dir: &std::path::Path,
+    ron: &str,
+) -> Result<Vec<u8>, String> {
     use std::io::Write;
     let mut files = Vec::new();
     let mut stack = vec![run_dir.to_path_buf()];
@@ -499,6 +576,20 @@ fn zip_run(run_dir: &std::path::Path, ron: &str) -> Result<Vec<u8>, String> {
     zip.start_file("famsim-run/scenario.ron", options)
         .map_err(|e| e.to_string())?;
     zip.write_all(ron.as_bytes()).map_err(|e| e.to_string())?;
+    if let Ok(entries) = std::fs::read_dir(photos_dir) {
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| is_photo_name(n) && ron.contains(&format!("\"{PHOTOS_DIR}/{n}\"")))
+            .collect();
+        names.sort();
+        for name in names {
+            zip.start_file(format!("famsim-run/{PHOTOS_DIR}/{name}"), options)
+                .map_err(|e| e.to_string())?;
+            zip.write_all(&std::fs::read(photos_dir.join(&name)).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        }
+    }
     for path in files {
         let rel = path
             .strip_prefix(run_dir)

@@ -8,6 +8,8 @@ const state = {
   info: null,
   design: null,
   result: null,     // the newest render's reply
+  rendered: null,   // the design that reply drew (what a refused change goes back to)
+  photos: {},       // person id → what their photo's upload said (prediction, warnings)
   selected: null,   // selected person id
   inFlight: false,
   dirty: false,
@@ -72,6 +74,34 @@ function generations() {
   return rows.filter(Boolean);
 }
 
+// Everyone `id`'s face is made from: their parents, theirs, and so on.
+function ancestorsOf(id) {
+  const out = new Set();
+  const walk = (pid) => {
+    const q = person(pid);
+    if (!q) return;
+    for (const parent of [q.father, q.mother]) {
+      if (parent && !out.has(parent)) { out.add(parent); walk(parent); }
+    }
+  };
+  walk(id);
+  return out;
+}
+
+// The locked people whose faces `p`'s face is part of (p is their ancestor).
+function heldBy(p) {
+  return state.design.people.filter((q) => q.locked && ancestorsOf(q.id).has(p.id)).map((q) => q.id);
+}
+
+// A locked face keeps the seeds it is drawn from: its own and its
+// ancestors' (their genes are its genes), written into the scenario.
+function pinSeeds(p) {
+  for (const q of [p, ...[...ancestorsOf(p.id)].map(person).filter(Boolean)]) {
+    const named = isFounder(q) && q.genes && (q.genes.Seed !== undefined || q.genes.Photo || q.genes.AlignedPhoto);
+    if (!named && q.seed === undefined) q.seed = state.design.seed;
+  }
+}
+
 function portraitOf(id) {
   const r = state.result && state.result.people.find((p) => p.id === id);
   return r || null;
@@ -99,13 +129,24 @@ async function pump() {
   state.inFlight = true;
   state.dirty = false;
   setStatus("drawing…");
+  const sent = JSON.parse(JSON.stringify(state.design));
   try {
-    const reply = await api("POST", "/api/render", state.design);
+    const reply = await api("POST", "/api/render", sent);
     state.result = reply;
+    state.rendered = sent;
+    Object.assign(state.photos, reply.photos || {});
     showError(reply.warnings && reply.warnings.length ? "warnings:\n" + reply.warnings.join("\n") : "");
     setStatus(`ready: ${reply.people.length} people, ${reply.changed.length} drawn again (job ${reply.job})`);
   } catch (e) {
-    if (e.kind !== "superseded" && e.kind !== "cancelled") {
+    if (e.kind === "locked" && state.rendered) {
+      // The server keeps locked faces: the change is undone on the page too.
+      state.design = JSON.parse(JSON.stringify(state.rendered));
+      state.dirty = false;
+      if (state.selected && !person(state.selected)) state.selected = null;
+      showError(e.message);
+      setStatus("change undone: it would redraw a locked face");
+      drawEditor();
+    } else if (e.kind !== "superseded" && e.kind !== "cancelled") {
       showError(e.message);
       setStatus("error");
     }
@@ -124,7 +165,7 @@ function drawTree() {
     div.className = "generation";
     for (const p of row) {
       const card = document.createElement("div");
-      card.className = "person" + (p.id === state.selected ? " selected" : "") + (p.locked ? " locked" : "");
+      card.className = "person" + (p.id === state.selected ? " selected" : "") + (p.locked ? " locked" : heldBy(p).length ? " held" : "");
       card.dataset.id = p.id;
       const img = document.createElement("img");
       const r = portraitOf(p.id);
@@ -236,7 +277,7 @@ function removePerson(p) {
 }
 
 function reroll(p) {
-  if (p.locked) return;
+  if (p.locked || heldBy(p).length) return;
   if (p.genes && p.genes.Seed !== undefined) p.genes = { Seed: Math.floor(Math.random() * 1e9) };
   else p.seed = Math.floor(Math.random() * 1e9);
   changed();
@@ -289,7 +330,7 @@ function drawEditor() {
     box.addEventListener("change", () => { d.neural = box.checked; changed(); });
     fam.append(field("Neural model", box));
   }
-  fam.append(button("reroll-family", "Re-roll everyone unlocked", () => { d.seed = Math.floor(Math.random() * 1e9); lockSeeds(); changed(); }));
+  fam.append(button("reroll-family", "Re-roll everyone unlocked", () => { lockSeeds(); d.seed = Math.floor(Math.random() * 1e9); changed(); }));
   ed.append(fam, document.createElement("hr"));
   if (!p) {
     const hint = document.createElement("p");
@@ -309,7 +350,7 @@ function drawEditor() {
   ed.append(field("Age", select(state.info.ages, p.age, (v) => { p.age = v; changed(); })));
   if (isFounder(p)) {
     ed.append(field("Ancestry", select(state.info.ancestries, p.ancestry || "White", (v) => { p.ancestry = v; changed(); })));
-    const kind = p.genes && p.genes.Seed !== undefined ? "seed" : p.genes && p.genes.Photo ? "photo" : "pool";
+    const kind = p.genes && p.genes.Seed !== undefined ? "seed" : p.genes && (p.genes.Photo || p.genes.AlignedPhoto) ? "photo" : "pool";
     ed.append(field("Genes", select(["pool", "seed", "photo"], kind, (v) => {
       if (v === "pool") delete p.genes;
       if (v === "seed") p.genes = { Seed: Math.floor(Math.random() * 1e9) };
@@ -321,6 +362,8 @@ function drawEditor() {
       changed();
       drawEditor();
     })));
+    const note = kind === "photo" && state.photos[p.id];
+    if (note) ed.append(predictionBox(note));
   } else {
     ed.append(field("gamma", slider("gamma", p.gamma ?? d.gamma, 0, 1, (v) => { p.gamma = v; changed(); })));
     ed.append(field("eta", slider("eta", p.eta ?? d.eta, 0, 1, (v) => { p.eta = v; changed(); })));
@@ -330,10 +373,13 @@ function drawEditor() {
   const row = document.createElement("div");
   row.className = "row";
   const rr = button("reroll", "Re-roll", () => reroll(p));
-  rr.disabled = !!p.locked;
+  const held = heldBy(p);
+  rr.disabled = !!p.locked || held.length > 0;
+  if (held.length) rr.title = `held: ${held.join(", ")} ${held.length > 1 ? "are" : "is"} locked and made from this face`;
   const lock = button("lock", p.locked ? "Unlock" : "Lock", () => {
     p.locked = !p.locked;
-    if (p.locked && p.seed === undefined && !(p.genes && p.genes.Seed !== undefined)) p.seed = d.seed;
+    // Pinning the seeds changes no face, but the scenario now names them.
+    if (p.locked) { pinSeeds(p); changed(); }
     drawTree(); drawEditor();
   });
   row.append(rr, lock,
@@ -344,9 +390,10 @@ function drawEditor() {
   ed.append(row);
 }
 
-// A locked face keeps its own seed when the family's seed changes.
+// Locked faces (and the ancestors they are made from) keep their seeds
+// when the family's seed changes.
 function lockSeeds() {
-  for (const p of state.design.people) if (p.locked && p.seed === undefined && !(p.genes && p.genes.Seed !== undefined)) p.seed = state.design.seed;
+  for (const p of state.design.people) if (p.locked) pinSeeds(p);
 }
 
 function uploadPhoto(p) {
@@ -356,16 +403,44 @@ function uploadPhoto(p) {
   input.addEventListener("change", async () => {
     const file = input.files[0];
     if (!file) return;
+    setStatus(`aligning ${file.name}…`);
     try {
-      const r = await fetch("/api/photo", { method: "POST", headers: { "Content-Type": file.type }, body: file });
+      const r = await fetch("/api/photo?name=" + encodeURIComponent(file.name), { method: "POST", headers: { "Content-Type": file.type }, body: file });
       const data = await r.json();
       if (!r.ok) throw new Error(data.error);
-      p.genes = { Photo: data.photo };
+      p.genes = data.genes;
+      // What FairFace sees in the photo; the user may still change it.
+      const guess = data.prediction;
+      if (guess) { p.sex = guess.sex; p.age = guess.age; p.ancestry = guess.ancestry; }
+      state.photos[p.id] = data;
+      showError(data.warnings.length ? "warnings:\n" + data.warnings.join("\n") : "");
       changed();
-    } catch (e) { showError(e.message); }
+    } catch (e) { showError(e.message); setStatus("the photo was not used"); }
     drawEditor();
   });
   input.click();
+}
+
+// FairFace's prediction for a photo founder, with its probabilities.
+function predictionBox(note) {
+  const box = document.createElement("div");
+  box.className = "prediction";
+  box.id = "prediction";
+  const title = document.createElement("div");
+  title.textContent = `${note.upload} (${note.width}×${note.height})` + (note.prediction ? ": FairFace predicts" : ": no FairFace in the weights");
+  box.append(title);
+  if (note.prediction) {
+    for (const head of ["sex", "age", "ancestry"]) {
+      const probs = Object.entries(note.prediction.probabilities[head])
+        .filter(([, v]) => v >= 0.005).sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+      const line = document.createElement("div");
+      line.dataset.head = head;
+      line.textContent = `${head}: ${probs}`;
+      box.append(line);
+    }
+  }
+  return box;
 }
 
 // ---------------------------------------------------------------- demo mode
@@ -418,6 +493,7 @@ function load(design) {
   state.design = design;
   state.selected = null;
   state.result = null;
+  state.rendered = null;
   showError("");
   drawEditor();
   changed();
@@ -449,7 +525,8 @@ async function start() {
   const events = new EventSource("/api/events");
   events.onmessage = (m) => {
     const e = JSON.parse(m.data);
-    if (e.type === "progress") setStatus(`drawing… ${e.done}/${e.total} people`);
+    const stages = { starting: "reading the scenario, loading the model", photos: "aligning and encoding photos", founders: "drawing founders", genes: "decoding genes", genomes: "reading genes from faces", faces: "painting faces" };
+    if (e.type === "progress") setStatus(`drawing… ${stages[e.stage] || e.stage}: ${e.done}/${e.total} people done`);
     if (e.type === "queued" && !state.result) setStatus("queued…");
   };
   load(await api("GET", "/api/design"));
