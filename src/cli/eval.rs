@@ -8,10 +8,11 @@ use crate::describe::{DescriberFiles, FaceDescriber};
 use crate::error::{Error, Result};
 use crate::eval::describe::{DescribeOptions, Describer};
 use crate::eval::sweep::{parse_grid, point_name, summarize, Sweep};
-use crate::eval::{evaluate, report, EvalOptions, Report};
+use crate::eval::{evaluate, follow, report, EvalOptions, Report};
 use crate::image::Image;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -60,6 +61,10 @@ pub struct EvalArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Spread the face descriptors over timely workers and processes (every
+    /// process reads the folder and the face network at the same paths).
+    #[command(flatten)]
+    pub cluster: super::cluster::ClusterArgs,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -115,7 +120,7 @@ impl Describer for DlibNetwork {
 /// The face network the flags name, if any: `--weights DIR`, with any of
 /// `--descriptor`, `--landmarks5`, `--detector` overriding its files (all
 /// three without `--weights`).
-fn describer(args: &EvalArgs) -> Result<Option<Box<dyn Describer>>> {
+fn describer(args: &EvalArgs) -> Result<Option<Arc<dyn Describer>>> {
     let given = [&args.descriptor, &args.landmarks5, &args.detector];
     if args.weights.is_none() && given.iter().all(|f| f.is_none()) {
         return Ok(None);
@@ -168,29 +173,31 @@ fn describer(args: &EvalArgs) -> Result<Option<Box<dyn Describer>>> {
         h.update(std::fs::read(f).map_err(|e| Error::io(f, e))?);
     }
     let fingerprint = format!("dlib-descriptor {}", hex::encode(h.finalize()));
-    Ok(Some(Box::new(DlibNetwork { inner, fingerprint })))
+    Ok(Some(Arc::new(DlibNetwork { inner, fingerprint })))
 }
 
 const NO_FACE_NETWORK: &str = "not computed: no face network given (--weights DIR, or \
      --descriptor, --landmarks5 and --detector); gene-space figures only";
 
-fn options<'a>(
+fn options(
     args: &EvalArgs,
     out: &Path,
-    describer: Option<&'a dyn Describer>,
-) -> EvalOptions<'a> {
-    EvalOptions {
-        describe: describer.map(|d| DescribeOptions {
-            describer: d,
+    describer: Option<Arc<dyn Describer>>,
+) -> Result<EvalOptions> {
+    let cluster = args.cluster.config_without_model()?;
+    Ok(EvalOptions {
+        describe: describer.map(|describer| DescribeOptions {
+            describer,
             cache_dir: args
                 .cache
                 .clone()
                 .unwrap_or_else(|| out.join("descriptor-cache")),
             batch: args.batch,
             progress: !args.quiet,
+            cluster,
         }),
         no_faces_because: NO_FACE_NETWORK.into(),
-    }
+    })
 }
 
 fn finish(report: &Report, out: &Path) -> Result<()> {
@@ -206,8 +213,15 @@ fn eval_folders(args: &EvalArgs) -> Result<()> {
         .as_ref()
         .ok_or_else(|| Error::input("famsim eval needs a folder (or --sweep)"))?;
     let out = args.out.clone().unwrap_or_else(|| dir.join("report"));
-    let net = describer(args)?;
-    let opts = options(args, &out, net.as_deref());
+    let opts = options(args, &out, describer(args)?)?;
+    if args.cluster.process != 0 {
+        // Describe this process's share of each folder; process 0 reports.
+        follow(dir, &opts)?;
+        if let Some(other) = &args.compare {
+            follow(other, &opts)?;
+        }
+        return Ok(());
+    }
     let mut folders = vec![evaluate(dir, &opts)?];
     if let Some(other) = &args.compare {
         folders.push(evaluate(other, &opts)?);
@@ -242,8 +256,7 @@ fn sweep(args: &EvalArgs) -> Result<()> {
         PathBuf::from("sweeps").join(stem)
     });
     let out = root.join("report");
-    let net = describer(args)?;
-    let opts = options(args, &out, net.as_deref());
+    let opts = options(args, &out, describer(args)?)?;
     let mut folders = Vec::new();
     let mut points = Vec::new();
     for (gamma, eta) in grid.points((base.defaults.gamma, base.defaults.eta)) {
@@ -267,19 +280,20 @@ fn sweep(args: &EvalArgs) -> Result<()> {
                 resume: false,
                 threads: args.threads,
                 quiet: args.quiet,
-                cluster: super::cluster::ClusterArgs {
-                    workers: 1,
-                    processes: 1,
-                    process: 0,
-                    hostfile: None,
-                    connect_timeout: crate::engine::cluster::DEFAULT_CONNECT_TIMEOUT.as_secs(),
-                },
+                cluster: args.cluster.clone(),
             },
             true,
         )?;
+        if args.cluster.process != 0 {
+            follow(&dir, &opts)?;
+            continue;
+        }
         let metrics = evaluate(&dir, &opts)?;
         points.push(summarize(gamma, eta, &metrics));
         folders.push(metrics);
+    }
+    if args.cluster.process != 0 {
+        return Ok(());
     }
     finish(
         &Report {
