@@ -639,3 +639,123 @@ fn a_photo_stored_sideways_is_described_upright_by_its_exif_tag() {
         "the sideways JPEG was not described upright"
     );
 }
+
+/// The report is the same bytes whether the descriptors are computed by 1
+/// worker, 3 worker threads, or 2 processes × 2 workers on loopback (one
+/// batch per image, so every worker has some; each run from an empty
+/// cache, so each describes everything). A second cluster run finds all in
+/// the cache that process 0 wrote.
+#[test]
+fn workers_and_processes_give_the_report_of_one_worker() {
+    let (Some(descriptor), Some(landmarks5)) =
+        (common::descriptor_model(), common::landmarks5_model())
+    else {
+        eprintln!("skipped: dlib's face descriptor models are not installed");
+        return;
+    };
+    let detector = common::seeta_model();
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let fiw = tmp.path().join("fiw");
+    for (fid, photos) in [
+        (
+            "F0001",
+            [
+                "descriptor/obama.png",
+                "photo/astronaut_crop_exif6.jpg",
+                "descriptor/obama2.png",
+            ],
+        ),
+        (
+            "F0002",
+            [
+                "descriptor/biden.png",
+                "photo/astronaut_crop.png",
+                "photo/lfw_1.png",
+            ],
+        ),
+    ] {
+        let family = fiw.join(fid);
+        for (i, photo) in photos.iter().enumerate() {
+            let member = family.join(format!("MID{}", i + 1));
+            std::fs::create_dir_all(&member).unwrap();
+            let ext = Path::new(photo).extension().unwrap().to_str().unwrap();
+            std::fs::copy(fixtures.join(photo), member.join(format!("P1.{ext}"))).unwrap();
+        }
+        std::fs::write(
+            family.join("mid.csv"),
+            "MID,1,2,3,Name,Gender\n1,0,5,4,a,m\n2,5,0,4,b,f\n3,1,1,0,c,m\n",
+        )
+        .unwrap();
+    }
+    let p = |name: &str| tmp.path().join(name).to_string_lossy().into_owned();
+    let args = |name: &str, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "eval",
+            &p("fiw"),
+            "--out",
+            &p(&format!("{name}-report")),
+            "--cache",
+            &p(&format!("{name}-cache")),
+            "--descriptor",
+            descriptor.to_str().unwrap(),
+            "--landmarks5",
+            landmarks5.to_str().unwrap(),
+            "--detector",
+            detector.to_str().unwrap(),
+            "--batch",
+            "1",
+            "--quiet",
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| {
+        let o = common::famsim_ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let report =
+        |name: &str| std::fs::read(tmp.path().join(format!("{name}-report/metrics.json"))).unwrap();
+
+    let one = run(args("one", &[]));
+    assert!(
+        one.contains("images: 6 described, 0 from the cache, 1 without a face"),
+        "{one}"
+    );
+    run(args("three", &["--workers", "3"]));
+    assert!(
+        report("three") == report("one"),
+        "3 workers changed the report"
+    );
+
+    let hostfile = tmp.path().join("hosts");
+    let cluster = || {
+        common::run_cluster(&hostfile, |i, hosts| {
+            let mut a = args("cluster", &["--workers", "2"]);
+            a.extend(common::cluster_flags(i, hosts));
+            a
+        })
+    };
+    cluster();
+    assert!(
+        report("cluster") == report("one"),
+        "2 processes × 2 workers changed the report"
+    );
+    // Process 0 wrote every descriptor to the cache: a second run finds
+    // them all there, adds nothing to it and reports the same.
+    let cache = |name: &str| common::tree(&tmp.path().join(format!("{name}-cache")));
+    let written = cache("cluster");
+    assert_eq!(
+        cached_descriptors(&tmp.path().join("cluster-cache")).len(),
+        6
+    );
+    std::fs::remove_file(tmp.path().join("cluster-report/metrics.json")).unwrap();
+    cluster();
+    assert!(
+        cache("cluster") == written,
+        "the second run described again"
+    );
+    assert!(report("cluster") == report("one"));
+}

@@ -157,10 +157,10 @@ fn work(worker: &mut Worker, job: &Job) -> Result<Option<Table>> {
             table.record(arrived, job)?;
         }
     }
-    let arrived = to_leader.finish(worker, &job.abort)?;
-    if let Some(table) = &mut table {
-        table.record(arrived, job)?;
-    }
+    to_leader.finish(worker, &job.abort, |arrived| match &mut table {
+        Some(table) => table.record(arrived, job),
+        None => Ok(()),
+    })?;
     Ok(table)
 }
 

@@ -83,19 +83,29 @@ impl<D: ExchangeData + Clone> ToLeader<D> {
     }
 
     /// Closes this worker's side and waits until every worker's messages
-    /// have reached the leader; hands over the rest of them.
-    pub fn finish(self, worker: &mut Worker, abort: &AtomicBool) -> Result<Vec<D>> {
+    /// have reached the leader, handing them to `take` as they come (so a
+    /// leader done with its own share still moves its progress bar).
+    pub fn finish(
+        self,
+        worker: &mut Worker,
+        abort: &AtomicBool,
+        mut take: impl FnMut(Vec<D>) -> Result<()>,
+    ) -> Result<()> {
         let ToLeader {
             input,
             arrived,
             probe,
         } = self;
         drop(input);
-        while !probe.done() {
+        loop {
+            let done = probe.done();
+            let come = std::mem::take(&mut *arrived.borrow_mut());
+            take(come)?;
+            if done {
+                return Ok(());
+            }
             worker.step_or_park(Some(Duration::from_millis(20)));
             check_abort(abort)?;
         }
-        let rest = std::mem::take(&mut *arrived.borrow_mut());
-        Ok(rest)
     }
 }
