@@ -31,11 +31,14 @@ pub fn key_of(bytes: &[u8]) -> Key {
     Sha256::digest(bytes).into()
 }
 
+/// Cached results: key → descriptor (None: no face found).
+type Entries = HashMap<Key, Option<Vec<f32>>>;
+
 /// The open cache of one network.
 pub struct DescriptorCache {
     path: PathBuf,
     dimension: usize,
-    entries: HashMap<Key, Option<Vec<f32>>>,
+    entries: Entries,
     /// None when opened read-only.
     file: Option<std::fs::File>,
 }
@@ -48,7 +51,7 @@ fn file_of(dir: &Path, fingerprint: &str) -> PathBuf {
 
 /// The whole records of a cache file (none if it is missing or of another
 /// layout), and the length they take.
-fn read_entries(path: &Path, dimension: usize) -> Result<(HashMap<Key, Option<Vec<f32>>>, u64)> {
+fn read_entries(path: &Path, dimension: usize) -> Result<(Entries, u64)> {
     let mut entries = HashMap::new();
     let mut good = 0u64;
     if !path.exists() {
