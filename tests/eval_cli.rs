@@ -521,3 +521,241 @@ fn a_missing_face_network_file_is_exit_2_naming_its_flag() {
     let err = famsim_fails(&["eval", ds.to_str().unwrap(), "--landmarks5", "x.dat"]);
     assert!(err.contains("--descriptor is missing"), "{err}");
 }
+
+/// The cache file's records (key → descriptor, None: no face), read by the
+/// format its module documents.
+fn cached_descriptors(cache: &Path) -> std::collections::HashMap<Vec<u8>, Option<Vec<u8>>> {
+    let files: Vec<_> = std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one network, one cache file: {files:?}");
+    let bytes = std::fs::read(&files[0]).unwrap();
+    let magic = b"famsim-descriptors v1\n";
+    assert!(bytes.starts_with(magic));
+    let dim = u32::from_le_bytes(bytes[magic.len()..magic.len() + 4].try_into().unwrap()) as usize;
+    let mut at = magic.len() + 4;
+    let mut records = std::collections::HashMap::new();
+    while at < bytes.len() {
+        let key = bytes[at..at + 32].to_vec();
+        let found = bytes[at + 32] == 1;
+        at += 33;
+        let value = found.then(|| bytes[at..at + 4 * dim].to_vec());
+        if found {
+            at += 4 * dim;
+        }
+        records.insert(key, value);
+    }
+    records
+}
+
+/// A phone photo stored sideways with an EXIF orientation tag is described
+/// upright, through the photo pipeline's own reader: its descriptor is, bit
+/// for bit, that of a PNG holding the same pixels turned upright by hand.
+/// (The fixture is tools/fixtures/align_fixture.py's: the astronaut crop
+/// stored a quarter turn anticlockwise, with EXIF orientation 6.)
+#[test]
+fn a_photo_stored_sideways_is_described_upright_by_its_exif_tag() {
+    let (Some(descriptor), Some(landmarks5)) =
+        (common::descriptor_model(), common::landmarks5_model())
+    else {
+        eprintln!("skipped: dlib's face descriptor models are not installed");
+        return;
+    };
+    let detector = common::seeta_model();
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let sideways = fixtures.join("photo/astronaut_crop_exif6.jpg");
+    // The stored pixels (no EXIF applied), turned clockwise by hand as
+    // orientation 6 says: displayed (x, y) is stored (y, h − 1 − x).
+    let stored = famsim::io::photo::read_photo(&sideways).unwrap();
+    let (w, h) = (stored.width as usize, stored.height as usize);
+    assert!(w > h, "the fixture is stored sideways: {w} × {h}");
+    let mut upright = Vec::with_capacity(w * h * 3);
+    for y in 0..w {
+        for x in 0..h {
+            let i = (y + (h - 1 - x) * w) * 3;
+            upright.extend_from_slice(&stored.rgb[i..i + 3]);
+        }
+    }
+    let mut upright_png = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut upright_png, h as u32, w as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header()
+            .unwrap()
+            .write_image_data(&upright)
+            .unwrap();
+    }
+
+    let family = tmp.path().join("fiw/F0001");
+    for (mid, name, bytes) in [
+        (1, "P00001_face0.jpg", std::fs::read(&sideways).unwrap()),
+        (2, "P00001_face0.png", upright_png.clone()),
+        (
+            3,
+            "P00001_face0.png",
+            std::fs::read(fixtures.join("descriptor/obama.png")).unwrap(),
+        ),
+    ] {
+        let member = family.join(format!("MID{mid}"));
+        std::fs::create_dir_all(&member).unwrap();
+        std::fs::write(member.join(name), bytes).unwrap();
+    }
+    std::fs::write(
+        family.join("mid.csv"),
+        "MID,1,2,3,Name,Gender\n1,0,5,4,a,m\n2,5,0,4,b,f\n3,1,1,0,c,m\n",
+    )
+    .unwrap();
+    let cache = tmp.path().join("cache");
+    let out = tmp.path().join("report");
+    common::famsim_ok(&[
+        "eval",
+        tmp.path().join("fiw").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--descriptor",
+        descriptor.to_str().unwrap(),
+        "--landmarks5",
+        landmarks5.to_str().unwrap(),
+        "--detector",
+        detector.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let faces = &metrics(&out)["folders"][0]["faces"];
+    assert_eq!(faces["no_face"].as_array().unwrap().len(), 0, "{faces}");
+    assert_eq!(faces["people_with_face"], 3);
+
+    let records = cached_descriptors(&cache);
+    let key = |bytes: &[u8]| famsim::eval::cache::key_of(bytes).to_vec();
+    let from_jpeg = records[&key(&std::fs::read(&sideways).unwrap())].as_ref();
+    let from_png = records[&key(&upright_png)].as_ref();
+    assert!(from_png.is_some(), "no face in the upright astronaut");
+    assert!(
+        from_jpeg == from_png,
+        "the sideways JPEG was not described upright"
+    );
+}
+
+/// The report is the same bytes whether the descriptors are computed by 1
+/// worker, 3 worker threads, or 2 processes × 2 workers on loopback (one
+/// batch per image, so every worker has some; each run from an empty
+/// cache, so each describes everything). A second cluster run finds all in
+/// the cache that process 0 wrote.
+#[test]
+fn workers_and_processes_give_the_report_of_one_worker() {
+    let (Some(descriptor), Some(landmarks5)) =
+        (common::descriptor_model(), common::landmarks5_model())
+    else {
+        eprintln!("skipped: dlib's face descriptor models are not installed");
+        return;
+    };
+    let detector = common::seeta_model();
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let fiw = tmp.path().join("fiw");
+    for (fid, photos) in [
+        (
+            "F0001",
+            [
+                "descriptor/obama.png",
+                "photo/astronaut_crop_exif6.jpg",
+                "descriptor/obama2.png",
+            ],
+        ),
+        (
+            "F0002",
+            [
+                "descriptor/biden.png",
+                "photo/astronaut_crop.png",
+                "photo/lfw_1.png",
+            ],
+        ),
+    ] {
+        let family = fiw.join(fid);
+        for (i, photo) in photos.iter().enumerate() {
+            let member = family.join(format!("MID{}", i + 1));
+            std::fs::create_dir_all(&member).unwrap();
+            let ext = Path::new(photo).extension().unwrap().to_str().unwrap();
+            std::fs::copy(fixtures.join(photo), member.join(format!("P1.{ext}"))).unwrap();
+        }
+        std::fs::write(
+            family.join("mid.csv"),
+            "MID,1,2,3,Name,Gender\n1,0,5,4,a,m\n2,5,0,4,b,f\n3,1,1,0,c,m\n",
+        )
+        .unwrap();
+    }
+    let p = |name: &str| tmp.path().join(name).to_string_lossy().into_owned();
+    let args = |name: &str, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "eval",
+            &p("fiw"),
+            "--out",
+            &p(&format!("{name}-report")),
+            "--cache",
+            &p(&format!("{name}-cache")),
+            "--descriptor",
+            descriptor.to_str().unwrap(),
+            "--landmarks5",
+            landmarks5.to_str().unwrap(),
+            "--detector",
+            detector.to_str().unwrap(),
+            "--batch",
+            "1",
+            "--quiet",
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| {
+        let o = common::famsim_ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let report =
+        |name: &str| std::fs::read(tmp.path().join(format!("{name}-report/metrics.json"))).unwrap();
+
+    let one = run(args("one", &[]));
+    assert!(
+        one.contains("images: 6 described, 0 from the cache, 1 without a face"),
+        "{one}"
+    );
+    run(args("three", &["--workers", "3"]));
+    assert!(
+        report("three") == report("one"),
+        "3 workers changed the report"
+    );
+
+    let hostfile = tmp.path().join("hosts");
+    let cluster = || {
+        common::run_cluster(&hostfile, |i, hosts| {
+            let mut a = args("cluster", &["--workers", "2"]);
+            a.extend(common::cluster_flags(i, hosts));
+            a
+        })
+    };
+    cluster();
+    assert!(
+        report("cluster") == report("one"),
+        "2 processes × 2 workers changed the report"
+    );
+    // Process 0 wrote every descriptor to the cache: a second run finds
+    // them all there, adds nothing to it and reports the same.
+    let cache = |name: &str| common::tree(&tmp.path().join(format!("{name}-cache")));
+    let written = cache("cluster");
+    assert_eq!(
+        cached_descriptors(&tmp.path().join("cluster-cache")).len(),
+        6
+    );
+    std::fs::remove_file(tmp.path().join("cluster-report/metrics.json")).unwrap();
+    cluster();
+    assert!(
+        cache("cluster") == written,
+        "the second run described again"
+    );
+    assert!(report("cluster") == report("one"));
+}

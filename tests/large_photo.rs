@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{landmarks_model, mean_abs, seeta_model};
+use common::{landmarks_model, mean_abs, run_measured, seeta_model};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -54,24 +54,6 @@ fn write_large_photo(path: &Path, face: &famsim::model::Image) {
         std::io::Write::write_all(&mut stream, &row).unwrap();
     }
     stream.finish().unwrap();
-}
-
-/// Runs `cmd` to its end; its exit code and peak resident memory in bytes.
-// The child is reaped by `wait4` below, which std's `Child::wait` cannot
-// replace: only wait4 reports the child's own peak memory.
-#[allow(clippy::zombie_processes)]
-fn run_measured(mut cmd: Command) -> (Option<i32>, u64) {
-    let child = cmd.spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a plain wait for our own child; `rusage` is plain data that
-    // wait4 fills in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(got, pid, "wait4 failed");
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    // Linux reports ru_maxrss in kilobytes.
-    (code, usage.ru_maxrss as u64 * 1024)
 }
 
 #[test]

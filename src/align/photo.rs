@@ -31,13 +31,20 @@ impl Photo {
     /// Reads a PNG or JPEG, checking its size from the header before decoding.
     pub fn open(path: &Path) -> Result<Photo> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Photo::decode(path, &bytes)
+    }
+
+    /// Decodes the bytes of a PNG or JPEG read from `path` (named in
+    /// errors), as [`Photo::open`] does; for callers that hold the bytes
+    /// already (`famsim eval` hashes them for its cache first).
+    pub fn decode(path: &Path, bytes: &[u8]) -> Result<Photo> {
         if bytes.is_empty() {
             return Err(Error::input(format!(
                 "{}: empty file (0 bytes), not an image",
                 path.display()
             )));
         }
-        let (w, h) = crate::io::photo::photo_size(path, &bytes)?;
+        let (w, h) = crate::io::photo::photo_size(path, bytes)?;
         if w == 0 || h == 0 || w as u64 * h as u64 > MAX_PIXELS {
             return Err(Error::input(format!(
                 "{}: {w} × {h} pixels; famsim reads photos of up to {} million pixels \
@@ -46,9 +53,8 @@ impl Photo {
                 MAX_PIXELS / 1_000_000
             )));
         }
-        let orientation = exif_orientation(&bytes);
-        let stored = crate::io::photo::decode_photo(path, &bytes, true)?;
-        drop(bytes);
+        let orientation = exif_orientation(bytes);
+        let stored = crate::io::photo::decode_photo(path, bytes, true)?;
         Ok(Photo::new(stored, orientation))
     }
 

@@ -1,4 +1,4 @@
-//! The flags that spread `famsim run` / `famsim dataset` over timely workers,
+//! The flags that spread `famsim run`, `famsim dataset` and `famsim eval` over timely workers,
 //! and the per-worker model factory the CLI gives the engine.
 
 use crate::engine::cluster::{read_hostfile, DEFAULT_CONNECT_TIMEOUT};
@@ -13,14 +13,16 @@ use std::time::Duration;
 /// Cluster flags (see `docs/distributed.md`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClusterArgs {
-    /// Timely worker threads in this process; each renders its own share
-    /// (with a CUDA model, worker K of a process uses the scenario's GPU + K).
+    /// Timely worker threads in this process; each renders (eval: describes)
+    /// its own share (with a CUDA model, worker K of a process uses the
+    /// scenario's GPU + K).
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
     /// Number of processes (machines) of a cluster run.
     #[arg(long, default_value_t = 1)]
     pub processes: usize,
-    /// This process's index, 0 to --processes − 1; process 0 writes the manifest.
+    /// This process's index, 0 to --processes − 1; process 0 writes the
+    /// manifest (eval: the report).
     #[arg(long, default_value_t = 0)]
     pub process: usize,
     /// Host file: one host:port per process, in process order.
@@ -53,6 +55,11 @@ impl ClusterArgs {
             ClusterConfig::new(self.workers, self.processes, self.process, hosts, models)?;
         config.connect_timeout = Duration::from_secs(self.connect_timeout.max(1));
         Ok(Some(config))
+    }
+
+    /// The cluster of a command whose workers make no faces (`famsim eval`).
+    pub fn config_without_model(&self) -> Result<Option<ClusterConfig>> {
+        self.config(ClusterConfig::no_model())
     }
 }
 

@@ -8,13 +8,14 @@ use crate::describe::DescriberFiles;
 use crate::error::{Error, Result};
 use crate::eval::describe::{DescribeOptions, Describer};
 use crate::eval::sweep::{parse_grid, point_name, summarize, Sweep};
-use crate::eval::{evaluate, report, EvalOptions, Report};
+use crate::eval::{evaluate, follow, report, EvalOptions, Report};
 use crate::image::Image;
 use crate::model::backend::ModelBackend;
 use crate::model::stylegene::device::{device_name, parse_device, run_on, OnDevice};
 use crate::model_spec::DeviceSpec;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -68,6 +69,10 @@ pub struct EvalArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Spread the face descriptors over timely workers and processes (every
+    /// process reads the folder and the face network at the same paths).
+    #[command(flatten)]
+    pub cluster: super::cluster::ClusterArgs,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -129,7 +134,7 @@ impl<B: ModelBackend> Describer for DlibNetwork<B> {
 /// The face network the flags name, if any: `--weights DIR`, with any of
 /// `--descriptor`, `--landmarks5`, `--detector` overriding its files (all
 /// three without `--weights`).
-fn describer(args: &EvalArgs) -> Result<Option<Box<dyn Describer>>> {
+fn describer(args: &EvalArgs) -> Result<Option<Arc<dyn Describer>>> {
     let given = [&args.descriptor, &args.landmarks5, &args.detector];
     if args.weights.is_none() && given.iter().all(|f| f.is_none()) {
         return Ok(None);
@@ -192,7 +197,7 @@ struct LoadNetwork<'a> {
 }
 
 impl OnDevice for LoadNetwork<'_> {
-    type Output = Box<dyn Describer>;
+    type Output = Arc<dyn Describer>;
 
     fn run<B: ModelBackend>(self, device: B::Device) -> Result<Self::Output> {
         let files = self.files;
@@ -209,7 +214,7 @@ impl OnDevice for LoadNetwork<'_> {
         if self.device != DeviceSpec::Cpu {
             fingerprint.push_str(&format!(" on {}", device_name(self.device)));
         }
-        Ok(Box::new(DlibNetwork {
+        Ok(Arc::new(DlibNetwork {
             inner,
             fingerprint,
             device: self.device,
@@ -220,23 +225,25 @@ impl OnDevice for LoadNetwork<'_> {
 const NO_FACE_NETWORK: &str = "not computed: no face network given (--weights DIR, or \
      --descriptor, --landmarks5 and --detector); gene-space figures only";
 
-fn options<'a>(
+fn options(
     args: &EvalArgs,
     out: &Path,
-    describer: Option<&'a dyn Describer>,
-) -> EvalOptions<'a> {
-    EvalOptions {
-        describe: describer.map(|d| DescribeOptions {
-            describer: d,
+    describer: Option<Arc<dyn Describer>>,
+) -> Result<EvalOptions> {
+    let cluster = args.cluster.config_without_model()?;
+    Ok(EvalOptions {
+        describe: describer.map(|describer| DescribeOptions {
+            describer,
             cache_dir: args
                 .cache
                 .clone()
                 .unwrap_or_else(|| out.join("descriptor-cache")),
             batch: args.batch,
             progress: !args.quiet,
+            cluster,
         }),
         no_faces_because: NO_FACE_NETWORK.into(),
-    }
+    })
 }
 
 fn finish(report: &Report, out: &Path) -> Result<()> {
@@ -252,8 +259,15 @@ fn eval_folders(args: &EvalArgs) -> Result<()> {
         .as_ref()
         .ok_or_else(|| Error::input("famsim eval needs a folder (or --sweep)"))?;
     let out = args.out.clone().unwrap_or_else(|| dir.join("report"));
-    let net = describer(args)?;
-    let opts = options(args, &out, net.as_deref());
+    let opts = options(args, &out, describer(args)?)?;
+    if args.cluster.process != 0 {
+        // Describe this process's share of each folder; process 0 reports.
+        follow(dir, &opts)?;
+        if let Some(other) = &args.compare {
+            follow(other, &opts)?;
+        }
+        return Ok(());
+    }
     let mut folders = vec![evaluate(dir, &opts)?];
     if let Some(other) = &args.compare {
         folders.push(evaluate(other, &opts)?);
@@ -288,8 +302,7 @@ fn sweep(args: &EvalArgs) -> Result<()> {
         PathBuf::from("sweeps").join(stem)
     });
     let out = root.join("report");
-    let net = describer(args)?;
-    let opts = options(args, &out, net.as_deref());
+    let opts = options(args, &out, describer(args)?)?;
     let mut folders = Vec::new();
     let mut points = Vec::new();
     for (gamma, eta) in grid.points((base.defaults.gamma, base.defaults.eta)) {
@@ -313,19 +326,20 @@ fn sweep(args: &EvalArgs) -> Result<()> {
                 resume: false,
                 threads: args.threads,
                 quiet: args.quiet,
-                cluster: super::cluster::ClusterArgs {
-                    workers: 1,
-                    processes: 1,
-                    process: 0,
-                    hostfile: None,
-                    connect_timeout: crate::engine::cluster::DEFAULT_CONNECT_TIMEOUT.as_secs(),
-                },
+                cluster: args.cluster.clone(),
             },
             true,
         )?;
+        if args.cluster.process != 0 {
+            follow(&dir, &opts)?;
+            continue;
+        }
         let metrics = evaluate(&dir, &opts)?;
         points.push(summarize(gamma, eta, &metrics));
         folders.push(metrics);
+    }
+    if args.cluster.process != 0 {
+        return Ok(());
     }
     finish(
         &Report {

@@ -12,7 +12,9 @@
 //! Records are appended as they are computed. A run killed mid-record
 //! leaves a partial last record, which the next open drops (the file is
 //! truncated to its last whole record), so the cache never reads garbage.
-//! Two evaluations writing the same cache at once are not supported.
+//! Two evaluations writing the same cache at once are not supported; on a
+//! cluster, process 0 alone writes it, and the other processes only read
+//! what it held when they started ([`DescriptorCache::read_only`]).
 
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -29,12 +31,66 @@ pub fn key_of(bytes: &[u8]) -> Key {
     Sha256::digest(bytes).into()
 }
 
+/// Cached results: key → descriptor (None: no face found).
+type Entries = HashMap<Key, Option<Vec<f32>>>;
+
 /// The open cache of one network.
 pub struct DescriptorCache {
     path: PathBuf,
     dimension: usize,
-    entries: HashMap<Key, Option<Vec<f32>>>,
-    file: std::fs::File,
+    entries: Entries,
+    /// None when opened read-only.
+    file: Option<std::fs::File>,
+}
+
+/// The cache file of the network with this fingerprint.
+fn file_of(dir: &Path, fingerprint: &str) -> PathBuf {
+    let name = hex::encode(&Sha256::digest(fingerprint.as_bytes())[..8]);
+    dir.join(format!("descriptors-{name}.bin"))
+}
+
+/// The whole records of a cache file (none if it is missing or of another
+/// layout), and the length they take.
+fn read_entries(path: &Path, dimension: usize) -> Result<(Entries, u64)> {
+    let mut entries = HashMap::new();
+    let mut good = 0u64;
+    if !path.exists() {
+        return Ok((entries, good));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let header = MAGIC.len() + 4;
+    let stored_dim = bytes
+        .get(MAGIC.len()..header)
+        .filter(|_| bytes.starts_with(MAGIC))
+        .map(|d| u32::from_le_bytes([d[0], d[1], d[2], d[3]]) as usize);
+    if stored_dim == Some(dimension) {
+        let mut at = header;
+        good = header as u64;
+        while let Some(head) = bytes.get(at..at + 33) {
+            let key: Key = head[..32].try_into().expect("32 bytes");
+            let value = match head[32] {
+                0 => {
+                    at += 33;
+                    None
+                }
+                1 => {
+                    let Some(body) = bytes.get(at + 33..at + 33 + 4 * dimension) else {
+                        break;
+                    };
+                    at += 33 + 4 * dimension;
+                    Some(
+                        body.chunks_exact(4)
+                            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                            .collect(),
+                    )
+                }
+                _ => break,
+            };
+            entries.insert(key, value);
+            good = at as u64;
+        }
+    }
+    Ok((entries, good))
 }
 
 impl DescriptorCache {
@@ -42,45 +98,8 @@ impl DescriptorCache {
     /// under `dir`.
     pub fn open(dir: &Path, fingerprint: &str, dimension: usize) -> Result<DescriptorCache> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let name = hex::encode(&Sha256::digest(fingerprint.as_bytes())[..8]);
-        let path = dir.join(format!("descriptors-{name}.bin"));
-        let mut entries = HashMap::new();
-        let mut good = 0u64;
-        if path.exists() {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let header = MAGIC.len() + 4;
-            let stored_dim = bytes
-                .get(MAGIC.len()..header)
-                .filter(|_| bytes.starts_with(MAGIC))
-                .map(|d| u32::from_le_bytes([d[0], d[1], d[2], d[3]]) as usize);
-            if stored_dim == Some(dimension) {
-                let mut at = header;
-                good = header as u64;
-                while let Some(head) = bytes.get(at..at + 33) {
-                    let key: Key = head[..32].try_into().expect("32 bytes");
-                    let value = match head[32] {
-                        0 => {
-                            at += 33;
-                            None
-                        }
-                        1 => {
-                            let Some(body) = bytes.get(at + 33..at + 33 + 4 * dimension) else {
-                                break;
-                            };
-                            at += 33 + 4 * dimension;
-                            Some(
-                                body.chunks_exact(4)
-                                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                                    .collect(),
-                            )
-                        }
-                        _ => break,
-                    };
-                    entries.insert(key, value);
-                    good = at as u64;
-                }
-            }
-        }
+        let path = file_of(dir, fingerprint);
+        let (entries, good) = read_entries(&path, dimension)?;
         let fresh = good == 0;
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -94,22 +113,34 @@ impl DescriptorCache {
             path,
             dimension,
             entries,
-            file,
+            file: Some(file),
         };
         use std::io::Seek;
-        cache
-            .file
-            .seek(std::io::SeekFrom::End(0))
+        let file = cache.file.as_mut().expect("opened above");
+        file.seek(std::io::SeekFrom::End(0))
             .map_err(|e| Error::io(&cache.path, e))?;
         if fresh {
             let mut header = MAGIC.to_vec();
             header.extend((dimension as u32).to_le_bytes());
-            cache
-                .file
-                .write_all(&header)
+            file.write_all(&header)
                 .map_err(|e| Error::io(&cache.path, e))?;
         }
         Ok(cache)
+    }
+
+    /// What the cache under `dir` holds, for looking up only: a cluster's
+    /// other processes read it (when they see the same folder) while
+    /// process 0, its one writer, appends to it. No file is created, and a
+    /// record still being written is left out.
+    pub fn read_only(dir: &Path, fingerprint: &str, dimension: usize) -> Result<DescriptorCache> {
+        let path = file_of(dir, fingerprint);
+        let (entries, _) = read_entries(&path, dimension)?;
+        Ok(DescriptorCache {
+            path,
+            dimension,
+            entries,
+            file: None,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -131,6 +162,12 @@ impl DescriptorCache {
 
     /// Records results (appended to the file at once, in one write).
     pub fn insert_all(&mut self, results: Vec<(Key, Option<Vec<f32>>)>) -> Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            return Err(Error::internal(format!(
+                "{}: a read-only descriptor cache was written to",
+                self.path.display()
+            )));
+        };
         let mut buf = Vec::new();
         for (key, value) in results {
             buf.extend_from_slice(&key);
@@ -152,9 +189,7 @@ impl DescriptorCache {
             }
             self.entries.insert(key, value);
         }
-        self.file
-            .write_all(&buf)
-            .map_err(|e| Error::io(&self.path, e))
+        file.write_all(&buf).map_err(|e| Error::io(&self.path, e))
     }
 }
 

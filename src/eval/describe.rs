@@ -7,12 +7,18 @@
 
 use super::cache::{key_of, DescriptorCache, Key};
 use super::EvalSet;
-use crate::engine::Progress;
-use crate::error::Result;
+use crate::align::photo::Photo;
+use crate::engine::cluster::{execute, ToLeader};
+use crate::engine::{ClusterConfig, Progress};
+use crate::error::{Error, Result};
 use crate::image::Image;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use timely::worker::Worker;
 
 /// A face network that turns face images into descriptors.
 pub trait Describer: Send + Sync {
@@ -28,13 +34,16 @@ pub trait Describer: Send + Sync {
 }
 
 /// How to compute descriptors.
-pub struct DescribeOptions<'a> {
-    pub describer: &'a dyn Describer,
+pub struct DescribeOptions {
+    pub describer: Arc<dyn Describer>,
     /// Where the cache lives.
     pub cache_dir: PathBuf,
     /// Images per batch.
     pub batch: usize,
     pub progress: bool,
+    /// The timely workers and processes to spread the batches over (None:
+    /// one worker thread here).
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// What was computed for a folder.
@@ -52,110 +61,271 @@ pub struct Descriptors {
     pub unreadable: Vec<String>,
 }
 
-/// Describes every image of `set`.
-pub fn describe(set: &EvalSet, opts: &DescribeOptions) -> Result<Descriptors> {
-    let d = opts.describer;
-    let mut cache = DescriptorCache::open(&opts.cache_dir, &d.fingerprint(), d.dimension())?;
-    let mut paths: Vec<&PathBuf> = set.images().collect();
+/// What became of one image, on its way from a worker to the leader.
+#[derive(Clone, Serialize, Deserialize)]
+struct Found {
+    /// Index into the sorted list of the folder's images.
+    image: u32,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+enum Outcome {
+    /// The file could not be read or decoded (the reason).
+    Unreadable(String),
+    /// The cache knew it (None: no face).
+    Cached(Option<Vec<f32>>),
+    /// The network described it (None: no face), with its cache key.
+    Described { key: Key, value: Option<Vec<f32>> },
+}
+
+/// Everything a worker needs; shared by the process's workers.
+struct Job {
+    paths: Vec<PathBuf>,
+    describer: Arc<dyn Describer>,
+    /// Process 0's cache, which its leader writes; a read-only copy on the
+    /// other processes.
+    cache: Mutex<DescriptorCache>,
+    batch: usize,
+    progress: Progress,
+    abort: Arc<AtomicBool>,
+    pool: rayon::ThreadPool,
+}
+
+/// Describes every image of `set`, spread over `opts.cluster`'s workers:
+/// batch k of the sorted images goes to worker k mod workers, so a batch
+/// holds the same images whatever the number of workers, and each worker
+/// sends what it found to the leader (worker 0), which writes the cache and
+/// counts the progress bar. Returns the descriptors on process 0 and None
+/// on the others, whose part ends with their share.
+pub fn describe(set: &EvalSet, opts: &DescribeOptions) -> Result<Option<Descriptors>> {
+    let d = &opts.describer;
+    let cluster = opts.cluster.clone().unwrap_or_else(ClusterConfig::single);
+    let leads = cluster.process == 0;
+    let cache = if leads {
+        DescriptorCache::open(&opts.cache_dir, &d.fingerprint(), d.dimension())?
+    } else {
+        DescriptorCache::read_only(&opts.cache_dir, &d.fingerprint(), d.dimension())?
+    };
+    let mut paths: Vec<PathBuf> = set.images().cloned().collect();
     paths.sort();
     paths.dedup();
-    let progress = Progress::counting(paths.len() as u64, opts.progress, "images");
-    let mut result: HashMap<&Path, Option<Vec<f32>>> = HashMap::new();
-    let (mut from_cache, mut computed) = (0, 0);
-    let (mut no_face, mut unreadable) = (Vec::new(), Vec::new());
-    let mut unreadable_paths: std::collections::HashSet<&Path> = Default::default();
-    let shown = |p: &Path| p.strip_prefix(&set.root).unwrap_or(p).display().to_string();
-    for chunk in paths.chunks(opts.batch.max(1)) {
-        // Read and hash in parallel; decode only what the cache lacks.
-        let read: Vec<std::result::Result<(Key, Vec<u8>), String>> = chunk
-            .par_iter()
-            .map(|p| {
-                std::fs::read(p)
-                    .map(|bytes| (key_of(&bytes), bytes))
-                    .map_err(|e| e.to_string())
-            })
-            .collect();
-        let mut missing: Vec<(usize, Key, Vec<u8>)> = Vec::new();
+    let job = Arc::new(Job {
+        progress: Progress::counting(paths.len() as u64, opts.progress && leads, "images"),
+        paths,
+        describer: Arc::clone(d),
+        cache: Mutex::new(cache),
+        batch: opts.batch.max(1),
+        abort: Arc::new(AtomicBool::new(false)),
+        // The workers share this process's threads (the caller's pool's
+        // size: `--threads`).
+        pool: rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads())
+            .build()
+            .map_err(|e| Error::internal(format!("thread pool: {e}")))?,
+    });
+    let outputs = execute(&cluster, Arc::clone(&job.abort), {
+        let job = Arc::clone(&job);
+        move |worker: &mut Worker| work(worker, &job)
+    })?;
+    job.progress.finish();
+    let Some(table) = outputs.into_iter().flatten().next() else {
+        return Ok(None);
+    };
+    Ok(Some(table.descriptors(set, &job.paths)))
+}
+
+/// One worker: its batches, described and sent to the leader; on the
+/// leader, everyone's results gathered into the table.
+fn work(worker: &mut Worker, job: &Job) -> Result<Option<Table>> {
+    let (me, peers) = (worker.index(), worker.peers());
+    let mut to_leader = ToLeader::<Found>::new(worker);
+    let mut table = (me == 0).then(|| Table::new(job.paths.len()));
+    let batches = job.paths.chunks(job.batch).enumerate();
+    for (b, chunk) in batches.filter(|(b, _)| b % peers == me) {
+        let found = job
+            .pool
+            .install(|| describe_batch(job, b * job.batch, chunk))?;
+        match &mut table {
+            // The leader's own results go straight in: its next batch
+            // finds them in the cache.
+            Some(table) => table.record(found, job)?,
+            None => to_leader.send(found),
+        }
+        let arrived = to_leader.poll(worker, &job.abort)?;
+        if let Some(table) = &mut table {
+            table.record(arrived, job)?;
+        }
+    }
+    to_leader.finish(worker, &job.abort, |arrived| match &mut table {
+        Some(table) => table.record(arrived, job),
+        None => Ok(()),
+    })?;
+    Ok(table)
+}
+
+/// The images `chunk` (the first one is image `first`): read and hashed,
+/// looked up in the cache, the rest decoded and described.
+fn describe_batch(job: &Job, first: usize, chunk: &[PathBuf]) -> Result<Vec<Found>> {
+    let found = |i: usize, outcome| Found {
+        image: (first + i) as u32,
+        outcome,
+    };
+    // Read and hash in parallel; decode only what the cache lacks.
+    let read: Vec<std::result::Result<(Key, Vec<u8>), String>> = chunk
+        .par_iter()
+        .map(|p| {
+            std::fs::read(p)
+                .map(|bytes| (key_of(&bytes), bytes))
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut missing: Vec<(usize, Key, Vec<u8>)> = Vec::new();
+    {
+        let cache = job.cache.lock().unwrap_or_else(|e| e.into_inner());
         for (i, r) in read.into_iter().enumerate() {
             match r {
-                Err(e) => {
-                    unreadable.push(format!("{}: {e}", shown(chunk[i])));
-                    unreadable_paths.insert(chunk[i]);
-                    result.insert(chunk[i], None);
-                }
+                Err(e) => out.push(found(i, Outcome::Unreadable(e))),
                 Ok((key, bytes)) => match cache.get(&key) {
-                    Some(hit) => {
-                        from_cache += 1;
-                        result.insert(chunk[i], hit.clone());
-                    }
+                    Some(hit) => out.push(found(i, Outcome::Cached(hit.clone()))),
                     None => missing.push((i, key, bytes)),
                 },
             }
         }
-        let decoded: Vec<(usize, Key, std::result::Result<Image, String>)> = missing
-            .into_par_iter()
-            .map(|(i, key, bytes)| {
-                let image = crate::io::photo::decode_photo(chunk[i], &bytes, false)
-                    .map_err(|e| e.to_string());
-                (i, key, image)
-            })
-            .collect();
-        let mut images = Vec::new();
-        let mut owners = Vec::new();
-        for (i, key, image) in decoded {
-            match image {
-                Ok(image) => {
-                    images.push(image);
-                    owners.push((i, key));
-                }
-                Err(e) => {
-                    unreadable.push(e);
-                    unreadable_paths.insert(chunk[i]);
-                    result.insert(chunk[i], None);
-                }
-            }
-        }
-        if !images.is_empty() {
-            let described = d.describe_batch(&images)?;
-            computed += described.len();
-            let mut fresh = Vec::new();
-            for ((i, key), value) in owners.into_iter().zip(described) {
-                fresh.push((key, value.clone()));
-                result.insert(chunk[i], value);
-            }
-            cache.insert_all(fresh)?;
-        }
-        progress.inc(chunk.len() as u64);
     }
-    progress.finish();
-    for p in &paths {
-        if matches!(result.get(p.as_path()), Some(None)) && !unreadable_paths.contains(p.as_path())
-        {
-            no_face.push(shown(p));
-        }
-    }
-    no_face.sort();
-    unreadable.sort();
-    let people = set
-        .people
-        .iter()
-        .map(|person| {
-            let found: Vec<&Vec<f32>> = person
-                .images
-                .iter()
-                .filter_map(|p| result.get(p.as_path()).and_then(|r| r.as_ref()))
-                .collect();
-            mean(&found)
+    let decoded: Vec<(usize, Key, std::result::Result<Image, String>)> = missing
+        .into_par_iter()
+        .map(|(i, key, bytes)| {
+            // Through the photo pipeline's own reader, so a phone photo
+            // stored sideways is described upright (its EXIF orientation).
+            let image = Photo::decode(&chunk[i], &bytes)
+                .map(Photo::upright)
+                .map_err(|e| e.to_string());
+            (i, key, image)
         })
         .collect();
-    Ok(Descriptors {
-        people,
-        images: paths.len(),
-        from_cache,
-        computed,
-        no_face,
-        unreadable,
-    })
+    let mut images = Vec::new();
+    let mut owners = Vec::new();
+    for (i, key, image) in decoded {
+        match image {
+            Ok(image) => {
+                images.push(image);
+                owners.push((i, key));
+            }
+            Err(e) => out.push(found(i, Outcome::Unreadable(e))),
+        }
+    }
+    if !images.is_empty() {
+        let described = job.describer.describe_batch(&images)?;
+        for ((i, key), value) in owners.into_iter().zip(described) {
+            out.push(found(i, Outcome::Described { key, value }));
+        }
+    }
+    Ok(out)
+}
+
+/// The leader's record of every image.
+struct Table {
+    /// Per image: None until heard of; then its descriptor (None: no face).
+    results: Vec<Option<Option<Vec<f32>>>>,
+    unreadable: Vec<(usize, String)>,
+    from_cache: usize,
+    computed: usize,
+}
+
+impl Table {
+    fn new(images: usize) -> Table {
+        Table {
+            results: vec![None; images],
+            unreadable: Vec::new(),
+            from_cache: 0,
+            computed: 0,
+        }
+    }
+
+    /// Takes in results, writes what the cache lacks, moves the progress bar.
+    fn record(&mut self, found: Vec<Found>, job: &Job) -> Result<()> {
+        if found.is_empty() {
+            return Ok(());
+        }
+        job.progress.inc(found.len() as u64);
+        let mut fresh = Vec::new();
+        let mut cache = job.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for Found { image, outcome } in found {
+            let image = image as usize;
+            let value = match outcome {
+                Outcome::Unreadable(e) => {
+                    self.unreadable.push((image, e));
+                    None
+                }
+                Outcome::Cached(value) => {
+                    self.from_cache += 1;
+                    value
+                }
+                Outcome::Described { key, value } => {
+                    self.computed += 1;
+                    // Two workers may describe the same bytes (copies of an
+                    // image): one record is enough.
+                    if cache.get(&key).is_none() && !fresh.iter().any(|(k, _)| k == &key) {
+                        fresh.push((key, value.clone()));
+                    }
+                    value
+                }
+            };
+            self.results[image] = Some(value);
+        }
+        cache.insert_all(fresh)
+    }
+
+    /// The per-person descriptors and the lists of the report.
+    fn descriptors(self, set: &EvalSet, paths: &[PathBuf]) -> Descriptors {
+        let shown = |p: &Path| p.strip_prefix(&set.root).unwrap_or(p).display().to_string();
+        let unreadable_images: HashSet<usize> = self.unreadable.iter().map(|u| u.0).collect();
+        let mut no_face: Vec<String> = paths
+            .iter()
+            .zip(&self.results)
+            .enumerate()
+            .filter(|(i, (_, r))| matches!(r, Some(None)) && !unreadable_images.contains(i))
+            .map(|(_, (p, _))| shown(p))
+            .collect();
+        no_face.sort();
+        let mut unreadable: Vec<String> = self
+            .unreadable
+            .into_iter()
+            .map(|(i, e)| {
+                // Errors name the path as given; the report names it within the folder.
+                let full = paths[i].display().to_string();
+                e.replacen(&full, &shown(&paths[i]), 1)
+            })
+            .collect();
+        unreadable.sort();
+        let index: HashMap<&Path, usize> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_path(), i))
+            .collect();
+        let people = set
+            .people
+            .iter()
+            .map(|person| {
+                let found: Vec<&Vec<f32>> = person
+                    .images
+                    .iter()
+                    .filter_map(|p| self.results[index[p.as_path()]].as_ref()?.as_ref())
+                    .collect();
+                mean(&found)
+            })
+            .collect();
+        Descriptors {
+            people,
+            images: paths.len(),
+            from_cache: self.from_cache,
+            computed: self.computed,
+            no_face,
+            unreadable,
+        }
+    }
 }
 
 fn mean(vectors: &[&Vec<f32>]) -> Option<Vec<f32>> {
@@ -263,14 +433,15 @@ mod tests {
             ],
             kin: Vec::new(),
         };
-        let net = MeanColour(AtomicUsize::new(0));
-        let opts = DescribeOptions {
-            describer: &net,
+        let net = Arc::new(MeanColour(AtomicUsize::new(0)));
+        let mut opts = DescribeOptions {
+            describer: net.clone(),
             cache_dir: dir.path().join("cache"),
             batch: 2,
             progress: false,
+            cluster: None,
         };
-        let first = describe(&set, &opts).unwrap();
+        let first = describe(&set, &opts).unwrap().unwrap();
         assert_eq!(first.images, 4);
         // a and its byte-identical copy share a key: the second is a cache hit
         // when it falls in a later batch, or described again in the same one.
@@ -289,10 +460,25 @@ mod tests {
         let shown = net.0.load(Ordering::SeqCst);
 
         // A second evaluation describes nothing.
-        let second = describe(&set, &opts).unwrap();
+        let second = describe(&set, &opts).unwrap().unwrap();
         assert_eq!((second.computed, second.from_cache), (0, 3));
         assert_eq!(net.0.load(Ordering::SeqCst), shown);
         assert_eq!(second.people, first.people);
         assert_eq!(second.no_face, first.no_face);
+
+        // Three workers with a batch each, from an empty cache: the same
+        // findings, every image described once (the copies by two workers).
+        opts.cache_dir = dir.path().join("cache3");
+        opts.batch = 1;
+        opts.cluster =
+            Some(ClusterConfig::new(3, 1, 0, Vec::new(), ClusterConfig::no_model()).unwrap());
+        let third = describe(&set, &opts).unwrap().unwrap();
+        // The copy is described again, or found in the cache when the
+        // leader recorded its twin first.
+        assert_eq!(third.computed + third.from_cache, 3);
+        assert_eq!(net.0.load(Ordering::SeqCst), shown + third.computed);
+        assert_eq!(third.people, first.people);
+        assert_eq!(third.no_face, first.no_face);
+        assert_eq!(third.unreadable, first.unreadable);
     }
 }

@@ -22,37 +22,73 @@ use super::metrics::{mean_ci, MeanCi};
 use super::EvalSet;
 use crate::genetics::{Region, RegionOrigin, REGION_COUNT};
 use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// One region as a mixture: (origin, weight), sorted by origin.
 type Mixture = Vec<(u32, f64)>;
 
-/// Every person's regions as mixtures of origins (None where the manifest
-/// does not tell: FIW, or a child without region records).
-pub struct GeneMixtures {
-    people: Vec<Option<Vec<Mixture>>>,
+/// Everyone's regions as mixtures of origins, computed one family at a
+/// time: only the family being scored holds its mixtures (so memory
+/// follows the largest family, not the folder — a 100k-person dataset
+/// would otherwise keep some 5 kB of mixtures a person). A mixture is made
+/// of its own family's origins only, so people of two families share none
+/// and their similarity is exactly 0; it is never computed.
+pub struct GeneMixtures<'s> {
+    set: &'s EvalSet,
+    /// Whether the manifest tells a person's genes (FIW: no one; a child
+    /// without region records, or with a parent whose genes are unknown: no).
+    known: Vec<bool>,
+    /// The family whose mixtures are held, and those computed so far.
+    family: RefCell<(Option<usize>, Memo)>,
 }
 
-impl GeneMixtures {
-    pub fn new(set: &EvalSet) -> GeneMixtures {
-        let mut people: Vec<Option<Option<Vec<Mixture>>>> = vec![None; set.people.len()];
+/// Mixtures computed so far (None: the person's genes are unknown).
+type Memo = HashMap<usize, Option<Vec<Mixture>>>;
+
+impl<'s> GeneMixtures<'s> {
+    pub fn new(set: &'s EvalSet) -> GeneMixtures<'s> {
+        let mut known = vec![None; set.people.len()];
         for p in 0..set.people.len() {
-            mixture_of(set, p, &mut people);
+            known_of(set, p, &mut known);
         }
         GeneMixtures {
-            people: people.into_iter().map(Option::flatten).collect(),
+            set,
+            known: known.into_iter().map(|k| k == Some(true)).collect(),
+            family: RefCell::new((None, HashMap::new())),
         }
     }
 
     pub fn known(&self, p: usize) -> bool {
-        self.people[p].is_some()
+        self.known[p]
     }
 
     /// Mean over regions of the cosine of the two mixtures.
     pub fn similarity(&self, a: usize, b: usize) -> Option<f64> {
-        let (ma, mb) = (self.people[a].as_ref()?, self.people[b].as_ref()?);
-        let total: f64 = ma.iter().zip(mb).map(|(x, y)| sparse_cosine(x, y)).sum();
-        Some(total / REGION_COUNT as f64)
+        if !self.known[a] || !self.known[b] {
+            return None;
+        }
+        let family = self.set.people[a].family;
+        if self.set.people[b].family != family {
+            // No origin in common: every region's cosine is 0 (as
+            // `sparse_cosine` finds, to the bit).
+            return Some(0.0);
+        }
+        let mut held = self.family.borrow_mut();
+        if held.0 != Some(family) {
+            *held = (Some(family), HashMap::new());
+        }
+        let memo = &mut held.1;
+        let ma = mixture_of(self.set, a, memo)?;
+        let mb = mixture_of(self.set, b, memo)?;
+        Some(similarity_of(&ma, &mb))
     }
+}
+
+/// Mean over the regions of the cosine of two people's mixtures.
+fn similarity_of(ma: &[Mixture], mb: &[Mixture]) -> f64 {
+    let total: f64 = ma.iter().zip(mb).map(|(x, y)| sparse_cosine(x, y)).sum();
+    total / REGION_COUNT as f64
 }
 
 /// Origin ids: a founder's own regions and a child's pool draws.
@@ -63,12 +99,26 @@ fn pool_origin(p: usize) -> u32 {
     (2 * p + 1) as u32
 }
 
-fn mixture_of(
-    set: &EvalSet,
-    p: usize,
-    memo: &mut Vec<Option<Option<Vec<Mixture>>>>,
-) -> Option<Vec<Mixture>> {
-    if let Some(done) = &memo[p] {
+/// Whether `mixture_of` finds a mixture for `p`, without making it.
+fn known_of(set: &EvalSet, p: usize, memo: &mut Vec<Option<bool>>) -> bool {
+    if let Some(done) = memo[p] {
+        return done;
+    }
+    let person = &set.people[p];
+    let result = person.genes_known
+        && match (person.father, person.mother) {
+            (None, None) => true,
+            (Some(f), Some(m)) if person.regions.len() == REGION_COUNT => {
+                known_of(set, f, memo) && known_of(set, m, memo)
+            }
+            _ => false,
+        };
+    memo[p] = Some(result);
+    result
+}
+
+fn mixture_of(set: &EvalSet, p: usize, memo: &mut Memo) -> Option<Vec<Mixture>> {
+    if let Some(done) = memo.get(&p) {
         return done.clone();
     }
     let person = &set.people[p];
@@ -100,7 +150,7 @@ fn mixture_of(
             _ => None,
         }
     };
-    memo[p] = Some(result.clone());
+    memo.insert(p, result.clone());
     result
 }
 
@@ -249,6 +299,104 @@ pub fn region_shares(set: &EvalSet) -> Option<RegionShares> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::{EvalFamily, EvalPerson, Layout};
+    use crate::exports::manifest::RegionRecord;
+
+    /// Two three-generation families (founders 0, 1 → children 2, 3; child
+    /// 2 and in-law 4 → grandchild 5), whose regions come from every kind
+    /// of source, and a person whose genes are unknown (6, no records).
+    fn two_families() -> EvalSet {
+        let founder = |family| EvalPerson {
+            id: String::new(),
+            family,
+            sex: None,
+            age: None,
+            images: Vec::new(),
+            father: None,
+            mother: None,
+            regions: Vec::new(),
+            params: None,
+            genes_known: true,
+        };
+        let child = |family, father, mother, salt: usize| EvalPerson {
+            father: Some(father),
+            mother: Some(mother),
+            regions: Region::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, &region)| RegionRecord {
+                    region,
+                    origin: match (i + salt) % 4 {
+                        0 => RegionOrigin::Father,
+                        1 => RegionOrigin::Mother,
+                        2 => RegionOrigin::Pool,
+                        _ => RegionOrigin::Blend {
+                            father: 0.1 + 0.01 * i as f32,
+                            pool: 0.47,
+                            mother: 0.43 - 0.01 * i as f32,
+                        },
+                    },
+                    pinned: false,
+                })
+                .collect(),
+            ..founder(family)
+        };
+        let mut people = Vec::new();
+        for family in 0..2 {
+            let o = people.len();
+            people.push(founder(family));
+            people.push(founder(family));
+            people.push(child(family, o, o + 1, family));
+            people.push(child(family, o, o + 1, family + 3));
+            people.push(founder(family));
+            people.push(child(family, o + 2, o + 4, family + 1));
+            people.push(EvalPerson {
+                regions: Vec::new(),
+                ..child(family, o + 2, o + 4, 0)
+            });
+        }
+        EvalSet {
+            root: "x".into(),
+            layout: Layout::Dataset,
+            families: (0..2)
+                .map(|f| EvalFamily {
+                    fid: format!("F{f}"),
+                    split: None,
+                    complete: true,
+                })
+                .collect(),
+            people,
+            kin: Vec::new(),
+        }
+    }
+
+    /// Family by family, with cross-family pairs never computed, every
+    /// similarity is to the bit what every mixture made at once gives (the
+    /// figures must not move), in an order that keeps switching families.
+    #[test]
+    fn family_by_family_is_every_mixture_at_once() {
+        let set = two_families();
+        let mut all = Memo::new();
+        let reference: Vec<Option<Vec<Mixture>>> = (0..set.people.len())
+            .map(|p| mixture_of(&set, p, &mut all))
+            .collect();
+        let mixtures = GeneMixtures::new(&set);
+        let n = set.people.len();
+        for step in 0..n * n {
+            let (a, b) = (step % n, (step * 5 + step / n) % n);
+            let want = match (&reference[a], &reference[b]) {
+                (Some(x), Some(y)) => Some(similarity_of(x, y)),
+                _ => None,
+            };
+            let got = mixtures.similarity(a, b);
+            assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{a} {b}");
+            assert_eq!(mixtures.known(a), reference[a].is_some(), "{a}");
+        }
+        // Kin within a family score above 0, and the unknown ones have none.
+        assert!(mixtures.similarity(0, 5).unwrap() > 0.0);
+        assert_eq!(mixtures.similarity(0, 6), None);
+        assert_eq!(mixtures.similarity(0, 7), Some(0.0));
+    }
 
     #[test]
     fn sparse_cosine_by_hand() {

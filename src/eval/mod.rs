@@ -213,14 +213,27 @@ pub struct Report {
 }
 
 /// How to evaluate a folder.
-pub struct EvalOptions<'a> {
-    /// The face network and its cache; None: no face-space figures.
-    pub describe: Option<describe::DescribeOptions<'a>>,
+pub struct EvalOptions {
+    /// The face network, its cache and the workers that run it; None: no
+    /// face-space figures.
+    pub describe: Option<describe::DescribeOptions>,
     /// Why there is no face network, for the report (when `describe` is None).
     pub no_faces_because: String,
 }
 
-/// Reads `dir` and measures everything measurable on it.
+/// A cluster's process other than 0 (`--process N`): reads `dir` and
+/// describes its share of the images for process 0, which measures and
+/// reports.
+pub fn follow(dir: &std::path::Path, opts: &EvalOptions) -> crate::Result<()> {
+    let set = input::read(dir)?;
+    if let Some(d) = &opts.describe {
+        describe::describe(&set, d)?;
+    }
+    Ok(())
+}
+
+/// Reads `dir` and measures everything measurable on it (on a cluster:
+/// process 0, while the others [`follow`]).
 pub fn evaluate(dir: &std::path::Path, opts: &EvalOptions) -> crate::Result<FolderMetrics> {
     let set = input::read(dir)?;
     let protocol = protocol::build(&set);
@@ -278,7 +291,9 @@ pub fn evaluate(dir: &std::path::Path, opts: &EvalOptions) -> crate::Result<Fold
             figures: None,
         },
         Some(d) => {
-            let found = describe::describe(&set, d)?;
+            let found = describe::describe(&set, d)?.ok_or_else(|| {
+                crate::Error::internal("only process 0 of a cluster measures a folder")
+            })?;
             let people = &found.people;
             let with_face = people.iter().filter(|p| p.is_some()).count();
             FaceSpace {

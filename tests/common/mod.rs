@@ -606,3 +606,21 @@ pub fn mean_abs(a: &famsim::model::Image, b: &famsim::model::Image) -> f64 {
         .sum::<f64>()
         / a.rgb.len() as f64
 }
+
+/// Runs `cmd` to its end; its exit code and peak resident memory in bytes.
+// The child is reaped by `wait4` below, which std's `Child::wait` cannot
+// replace: only wait4 reports the child's own peak memory.
+#[allow(clippy::zombie_processes)]
+pub fn run_measured(mut cmd: Command) -> (Option<i32>, u64) {
+    let child = cmd.spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a plain wait for our own child; `rusage` is plain data that
+    // wait4 fills in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(got, pid, "wait4 failed");
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // Linux reports ru_maxrss in kilobytes.
+    (code, usage.ru_maxrss as u64 * 1024)
+}

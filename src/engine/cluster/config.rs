@@ -95,6 +95,22 @@ impl ClusterConfig {
         })
     }
 
+    /// The model factory of a session whose workers make no faces
+    /// (`famsim eval` describes images): never called, and an error if it is.
+    pub fn no_model() -> ModelFactory {
+        Arc::new(|_: &WorkerSlot| {
+            Err(Error::internal(
+                "a worker asked for a face model in a session that makes no faces",
+            ))
+        })
+    }
+
+    /// One worker thread in this process, making no faces.
+    pub fn single() -> ClusterConfig {
+        ClusterConfig::new(1, 1, 0, Vec::new(), ClusterConfig::no_model())
+            .expect("one worker of one process is a valid cluster")
+    }
+
     /// Number of workers in the whole cluster.
     pub fn peers(&self) -> usize {
         self.workers * self.processes

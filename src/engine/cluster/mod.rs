@@ -31,17 +31,20 @@
 //! | `connect.rs` | connecting the processes before timely takes the sockets |
 //! | `placement.rs` | which worker owns which person |
 //! | `wire.rs` | the messages that travel between workers |
-//! | `supervise.rs` | starting this process's workers and watching them |
+//! | `gather.rs` | messages routed to one worker and collected there |
+//! | `supervise.rs` | starting this process's workers and watching them (`execute`, also `famsim eval`'s) |
 //! | `failure.rs` | noticing a lost process and naming it |
 //! | `worker.rs` | one worker's dataflow and generation loop; the leader's manifest |
 
 mod config;
 mod connect;
 mod failure;
+mod gather;
 mod placement;
 mod supervise;
 mod wire;
 mod worker;
 
 pub use config::{read_hostfile, ClusterConfig, ModelFactory, WorkerSlot, DEFAULT_CONNECT_TIMEOUT};
-pub use supervise::simulate;
+pub use gather::ToLeader;
+pub use supervise::{execute, simulate};

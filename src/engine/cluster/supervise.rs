@@ -6,7 +6,7 @@
 use super::connect::connect_processes;
 use super::failure::{annotate, lost_peer, lost_peer_error, panic_message, watch_peers};
 use super::placement::Placement;
-use super::worker::{self, Job, WorkerOutput};
+use super::worker::{self, Job};
 use super::ClusterConfig;
 use crate::engine::{RunOptions, RunReport, Simulation};
 use crate::error::{Error, Result};
@@ -33,7 +33,6 @@ pub fn simulate(
     cluster: &ClusterConfig,
     opts: &RunOptions,
 ) -> Result<RunReport> {
-    watch_peers();
     let mut opts = opts.clone();
     opts.cluster = None;
     let job = Arc::new(Job {
@@ -54,15 +53,51 @@ pub fn simulate(
     here.prepare_folders()?;
     let follower_manifest = here.manifest(Vec::new(), Vec::new());
 
-    let (results_tx, results_rx) = mpsc::channel::<(usize, Result<WorkerOutput>)>();
+    let outputs = execute(cluster, Arc::clone(&job.abort), {
+        let job = Arc::clone(&job);
+        move |worker: &mut Worker| worker::run(worker, &job)
+    })?;
+    let (mut rendered_here, mut skipped_here) = (0, 0);
+    let mut report = None;
+    for output in outputs {
+        rendered_here += output.rendered;
+        skipped_here += output.skipped;
+        if output.leader_report.is_some() {
+            report = output.leader_report;
+        }
+    }
+    match report {
+        Some(report) => Ok(report),
+        // Followers know the run but not its people; the leader writes the outputs.
+        None if cluster.process != 0 => Ok(RunReport {
+            manifest: follower_manifest,
+            rendered: rendered_here,
+            skipped: skipped_here,
+            leader: false,
+        }),
+        None => Err(Error::internal("the leading worker returned no manifest")),
+    }
+}
+
+/// Runs `work` on every worker of this process, connected to the other
+/// processes of `cluster`, and watches them: a worker's error or panic, or
+/// a lost peer process, sets `abort` (which workers check between steps)
+/// and comes back as one error naming its cause. Returns the local
+/// workers' outputs in worker order. `famsim run`/`dataset` (through
+/// [`simulate`]) and `famsim eval` all start their workers here.
+pub fn execute<T, F>(cluster: &ClusterConfig, abort: Arc<AtomicBool>, work: F) -> Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(&mut Worker) -> Result<T> + Send + Sync + 'static,
+{
+    watch_peers();
+    let (results_tx, results_rx) = mpsc::channel::<(usize, Result<T>)>();
     let results_tx = Mutex::new(results_tx);
-    let worker_job = Arc::clone(&job);
+    let worker_abort = Arc::clone(&abort);
     let worker_logic = move |worker: &mut Worker| {
         let index = worker.index();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            worker::run(worker, &worker_job)
-        }))
-        .unwrap_or_else(|panic| Err(Error::internal(panic_message(&*panic))));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(worker)))
+            .unwrap_or_else(|panic| Err(Error::internal(panic_message(&*panic))));
         let failed = result.is_err();
         // Report first, then stop the others: the first error the caller
         // reads is then the cause, not a "stopped" echo.
@@ -70,7 +105,7 @@ pub fn simulate(
             let _ = tx.send((index, result));
         }
         if failed {
-            worker_job.abort.store(true, Ordering::SeqCst);
+            worker_abort.store(true, Ordering::SeqCst);
         }
     };
     let started = if cluster.processes > 1 {
@@ -108,15 +143,14 @@ pub fn simulate(
         ))
     })?;
 
+    let mut outputs: Vec<(usize, T)> = Vec::new();
     let mut finished = 0;
-    let mut report = None;
-    let (mut rendered_here, mut skipped_here) = (0, 0);
     let mut failure: Option<Error> = None;
     let mut aborted_at: Option<Instant> = None;
     loop {
         if let Some(lost) = lost_peer() {
             failure = Some(lost_peer_error(cluster, lost));
-            job.abort.store(true, Ordering::SeqCst);
+            abort.store(true, Ordering::SeqCst);
         }
         if failure.is_some() {
             let since = *aborted_at.get_or_insert_with(Instant::now);
@@ -125,17 +159,13 @@ pub fn simulate(
             }
         }
         match results_rx.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, Ok(output))) => {
+            Ok((index, Ok(output))) => {
                 finished += 1;
-                rendered_here += output.rendered;
-                skipped_here += output.skipped;
-                if output.leader_report.is_some() {
-                    report = output.leader_report;
-                }
+                outputs.push((index, output));
             }
             Ok((index, Err(e))) => {
                 finished += 1;
-                job.abort.store(true, Ordering::SeqCst);
+                abort.store(true, Ordering::SeqCst);
                 if failure.is_none() {
                     // A communication panic is explained better by the lost peer.
                     std::thread::sleep(Duration::from_millis(200));
@@ -163,21 +193,20 @@ pub fn simulate(
     // Joining also joins timely's network threads, which panic if a peer
     // vanished after its last message but before saying goodbye. Every
     // local worker finished by then and the leader heard from everyone, so
-    // the run is complete: note it and go on.
+    // the session is complete: note it and go on.
     let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(guards)));
     if joined.is_err() {
         let who = lost_peer().map_or("a peer".to_string(), |p| format!("process {p}"));
         eprintln!("warning: {who} closed its connection early while the run was shutting down");
     }
-    match report {
-        Some(report) => Ok(report),
-        // Followers know the run but not its people; the leader writes the outputs.
-        None if cluster.process != 0 => Ok(RunReport {
-            manifest: follower_manifest,
-            rendered: rendered_here,
-            skipped: skipped_here,
-            leader: false,
-        }),
-        None => Err(Error::internal("the leading worker returned no manifest")),
+    if outputs.len() != cluster.workers {
+        return Err(Error::internal(format!(
+            "process {}: {} of its {} workers reported",
+            cluster.process,
+            outputs.len(),
+            cluster.workers
+        )));
     }
+    outputs.sort_by_key(|(index, _)| *index);
+    Ok(outputs.into_iter().map(|(_, output)| output).collect())
 }

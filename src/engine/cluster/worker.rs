@@ -8,6 +8,7 @@
 //! `g - 1`, every parent of a generation-`g` person has arrived.
 
 use super::failure::check_abort;
+use super::gather::{collect, Feed};
 use super::placement::Placement;
 use super::wire::{AncestorMsg, LeaderMsg};
 use super::{ModelFactory, WorkerSlot};
@@ -21,12 +22,9 @@ use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Input, Operator, Probe};
-use timely::dataflow::{InputHandle, ProbeHandle, Stream};
+use timely::dataflow::operators::{Input, Probe};
+use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
-use timely::ExchangeData;
 
 /// Everything a worker thread needs; shared by the process's workers.
 pub(super) struct Job {
@@ -48,8 +46,6 @@ pub(super) struct WorkerOutput {
     pub skipped: usize,
     pub leader_report: Option<RunReport>,
 }
-
-type Feed<D> = InputHandle<u64, CapacityContainerBuilder<Vec<D>>>;
 
 /// One worker, from its model to its output.
 pub(super) fn run(worker: &mut Worker, job: &Job) -> Result<WorkerOutput> {
@@ -153,29 +149,6 @@ pub(super) fn run(worker: &mut Worker, job: &Job) -> Result<WorkerOutput> {
         skipped: skipped as usize,
         leader_report,
     })
-}
-
-/// Routes every message to the worker `route` names and appends it to
-/// `into` there. The returned stream carries nothing; its frontier tells a
-/// probe when every message up to a time has been appended.
-fn collect<'scope, D, R>(
-    stream: Stream<'scope, u64, Vec<D>>,
-    route: R,
-    into: Rc<RefCell<Vec<D>>>,
-) -> Stream<'scope, u64, Vec<()>>
-where
-    D: ExchangeData + Clone,
-    R: FnMut(&D) -> u64 + 'static,
-{
-    stream.unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-        Exchange::new(route),
-        "Collect",
-        move |_, _| {
-            move |input, _output| {
-                input.for_each(|_, data| into.borrow_mut().append(data));
-            }
-        },
-    )
 }
 
 /// Sends the leader what simulating each of `people` decided.
