@@ -91,6 +91,8 @@ pub struct State {
     pub permits: Arc<Semaphore>,
     pub queued: AtomicUsize,
     pub models: Arc<jobs::ModelCache>,
+    /// The threads every render runs on.
+    pub pool: Arc<rayon::ThreadPool>,
     shutting_down: AtomicBool,
     /// Flips to true at Ctrl-C: event streams end so the server can stop.
     pub shutdown: watch::Receiver<bool>,
@@ -227,6 +229,7 @@ async fn serve_async(opts: ServeOptions) -> Result<Vec<PathBuf>> {
         permits: Arc::new(Semaphore::new(opts.limits.workers.max(1))),
         queued: AtomicUsize::new(0),
         models: Arc::new(jobs::ModelCache::default()),
+        pool: jobs::render_pool(opts.limits.workers)?,
         shutting_down: AtomicBool::new(false),
         shutdown,
     });
@@ -260,12 +263,18 @@ async fn serve_async(opts: ServeOptions) -> Result<Vec<PathBuf>> {
             stopping.shutting_down.store(true, Ordering::SeqCst);
             let _ = tell_shutdown.send(true);
             // New renders are refused from here; queued ones give up at
-            // their next check; running ones finish.
+            // their next check; running ones stop at their next person.
             stopping.permits.close();
         })
         .await
         .map_err(|e| Error::internal(format!("the server stopped: {e}")))?;
-    Ok(state.sessions.all().iter().map(|s| s.dir.clone()).collect())
+    let sessions = state.sessions.all();
+    for session in &sessions {
+        // Waits for a render still running in this session to stop.
+        let mut work = session.work.lock().await;
+        jobs::save_workspace(session, &mut work)?;
+    }
+    Ok(sessions.iter().map(|s| s.dir.clone()).collect())
 }
 
 async fn shutdown_signal() {
