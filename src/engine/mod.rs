@@ -33,8 +33,8 @@ use std::sync::Arc;
 pub use cluster::{ClusterConfig, ModelFactory, WorkerSlot};
 pub use progress::{Progress, ProgressReport};
 use reproduce::ChildSpec;
-pub use reuse::{person_keys, GeneCache, PersonKey};
 use reuse::Cached;
+pub use reuse::{person_keys, GeneCache, PersonKey};
 
 /// Folder (inside the run directory) that holds one PNG per person.
 pub const PEOPLE_DIR: &str = "people";

@@ -220,11 +220,17 @@ pub async fn render(
         let mut work = work;
         // The page that asked closed (its last event stream dropped), or
         // the server is stopping: the engine ends at the next person.
-        let stop = || {
-            sess.cancel_epoch.load(Ordering::SeqCst) != epoch || state2.shutting_down()
-        };
+        let stop = || sess.cancel_epoch.load(Ordering::SeqCst) != epoch || state2.shutting_down();
         let reply = state2.pool.install(|| {
-            render_blocking(&sess, &dir, &mut work, &ron, &state2.models, progress, &stop)
+            render_blocking(
+                &sess,
+                &dir,
+                &mut work,
+                &ron,
+                &state2.models,
+                progress,
+                &stop,
+            )
         });
         if reply.is_ok() {
             work.design = Some(design);
@@ -329,6 +335,10 @@ fn render_blocking(
                 .into_iter()
                 .filter(|(id, _)| people_dir.join(format!("{id}.png")).is_file())
                 .collect();
+            // The folder is now between two renders: nothing is offered
+            // for download until the next one finishes.
+            work.ron = None;
+            work.manifest = None;
             // (`render` answers 503 instead when the server is stopping.)
             return Err(ApiError::new(
                 409,
@@ -345,7 +355,13 @@ fn render_blocking(
     // workspace (a run.zip download, shutdown: [`save_workspace`]), not on
     // every slider step.
     work.unsaved = true;
-    let people = portraits(&report.manifest, &run_dir, &fingerprints, &changed, &mut work.shas)?;
+    let people = portraits(
+        &report.manifest,
+        &run_dir,
+        &fingerprints,
+        &changed,
+        &mut work.shas,
+    )?;
     let warnings: Vec<String> = report
         .manifest
         .warnings
@@ -431,7 +447,10 @@ pub fn save_workspace(session: &Session, work: &mut Work) -> crate::Result<()> {
     }
     if let (Some(ron), Some(manifest)) = (&work.ron, &work.manifest) {
         write_atomic(&session.scenario_path(), ron.as_bytes())?;
-        write_atomic(&session.run_dir().join("manifest.json"), &manifest.to_json()?)?;
+        write_atomic(
+            &session.run_dir().join("manifest.json"),
+            &manifest.to_json()?,
+        )?;
     }
     work.unsaved = false;
     Ok(())
