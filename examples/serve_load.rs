@@ -9,10 +9,16 @@
 //! (default 50 clients, 30 s; the `famsim` binary next to this example's
 //! folder is started on a free loopback port with a fresh `--data`.)
 //! Checked: no 5xx at all; every reply and download is the client's own
-//! family (no cross-session writes) with its newest edit (no lost writes);
-//! the server's resident memory sampled every 250 ms. Printed: p50/p95 of a
-//! re-roll of one child at 256 px. tests/serve_load.rs runs a short version
-//! for correctness only; nothing here asserts a time.
+//! family (no cross-session writes) with its newest edit (no lost writes):
+//! the scenario names the client, only the edited child is painted again,
+//! the parents' portraits keep their checksums from round to round, the
+//! downloaded scenario is the newest render's and the served portrait has
+//! the checksum that render reported; the server's resident memory sampled
+//! every 250 ms must be flat (see [`LoadReport::memory_flat`]). Printed:
+//! p50/p95 of a re-roll of one child at 256 px, and the machine (cores,
+//! CPU, load average before and after, since other work on the machine
+//! shows in the latencies). tests/serve_load.rs runs a short version for
+//! correctness only; nothing here asserts a time.
 
 #[path = "../tests/common/http.rs"]
 pub mod http;
@@ -35,6 +41,11 @@ pub struct LoadReport {
     pub rss_kb: Vec<u64>,
 }
 
+/// Memory may grow this much (kB) past the first half's peak and still be
+/// called flat: allocator pages, not a leak (a leak grows with requests,
+/// which number in the thousands).
+const RSS_SLACK_KB: u64 = 16 * 1024;
+
 impl LoadReport {
     pub fn percentile(&self, p: f64) -> f64 {
         if self.rerolls_ms.is_empty() {
@@ -43,6 +54,48 @@ impl LoadReport {
         let i = ((self.rerolls_ms.len() as f64 - 1.0) * p).round() as usize;
         self.rerolls_ms[i]
     }
+
+    /// Whether the server's memory stayed flat: the last quarter of the
+    /// samples peaks no higher than the first half's peak plus
+    /// [`RSS_SLACK_KB`] and 10 %. The first half includes the warm-up
+    /// (sessions opened, models built), so steady growth after it is what
+    /// fails. Needs 8 samples (2 s); fewer say nothing, and count as flat.
+    pub fn memory_flat(&self) -> bool {
+        let n = self.rss_kb.len();
+        if n < 8 {
+            return true;
+        }
+        let early = self.rss_kb[..n / 2].iter().max().copied().unwrap_or(0);
+        let late = self.rss_kb[n - n / 4..].iter().max().copied().unwrap_or(0);
+        late <= early + early / 10 + RSS_SLACK_KB
+    }
+}
+
+/// One line about the machine: cores, CPU model, load average.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cores} cores, {cpu}, load average {}", load_average())
+}
+
+/// The 1-minute load average (other work competing for the cores).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 fn rss_kb(pid: u32) -> Option<u64> {
@@ -95,6 +148,9 @@ pub fn run_load(server: &http::Server, clients: usize, secs: f64) -> LoadReport 
                 let mut design = family(i);
                 let mut round = 0u64;
                 let note = |what: String| report.lock().unwrap().wrong.push(what);
+                // The parents' portrait checksums from the first reply: no
+                // edit of the daughter may change them.
+                let mut parents: Option<Value> = None;
                 while Instant::now() < deadline {
                     round += 1;
                     // Mostly re-rolls (a new seed for the daughter alone),
@@ -126,6 +182,21 @@ pub fn run_load(server: &http::Server, clients: usize, secs: f64) -> LoadReport 
                     if round > 1 && changed != "[\"daughter\"]" {
                         note(format!("client {i}: round {round} redrew {changed}"));
                     }
+                    let sha = |id: &str| {
+                        reply["people"]
+                            .as_array()
+                            .and_then(|p| p.iter().find(|p| p["id"] == id))
+                            .map(|p| p["sha256"].clone())
+                            .unwrap_or(Value::Null)
+                    };
+                    let these = json!([sha("father"), sha("mother")]);
+                    match &parents {
+                        None => parents = Some(these),
+                        Some(p) if *p != these => note(format!(
+                            "client {i}: round {round} changed a parent's portrait"
+                        )),
+                        Some(_) => {}
+                    }
                     if reroll && round > 1 {
                         report.lock().unwrap().rerolls_ms.push(ms);
                     }
@@ -137,6 +208,15 @@ pub fn run_load(server: &http::Server, clients: usize, secs: f64) -> LoadReport 
                             report.lock().unwrap().server_errors += 1;
                         } else if ron.text() != text {
                             note(format!("client {i}: the download is not the newest render"));
+                        }
+                        let png = client.get("/api/people/daughter.png");
+                        requests.fetch_add(1, Ordering::SeqCst);
+                        if png.status >= 500 {
+                            report.lock().unwrap().server_errors += 1;
+                        } else if json!(sha256_hex(&png.body)) != sha("daughter") {
+                            note(format!(
+                                "client {i}: the served portrait is not the newest render's"
+                            ));
                         }
                     }
                 }
@@ -172,7 +252,9 @@ fn main() {
         "famsim serve at {}; {clients} clients for {secs} s",
         server.addr
     );
+    println!("machine: {}", machine());
     let report = run_load(&server, clients, secs);
+    println!("load average after: {}", load_average());
     let rss = &report.rss_kb;
     println!(
         "requests: {}, 5xx: {}",
@@ -190,14 +272,19 @@ fn main() {
     );
     if let (Some(first), Some(max), Some(last)) = (rss.first(), rss.iter().max(), rss.last()) {
         println!(
-            "server RSS: {} MB at start, {} MB peak, {} MB at the end ({} samples)",
+            "server RSS: {} MB at start, {} MB peak, {} MB at the end ({} samples): {}",
             first / 1024,
             max / 1024,
             last / 1024,
-            rss.len()
+            rss.len(),
+            if report.memory_flat() {
+                "flat"
+            } else {
+                "GROWING"
+            }
         );
     }
-    if report.server_errors > 0 || !report.wrong.is_empty() {
+    if report.server_errors > 0 || !report.wrong.is_empty() || !report.memory_flat() {
         std::process::exit(1);
     }
 }

@@ -602,6 +602,89 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
     }
 }
 
+/// The engine takes unchanged people's genes from the session's previous
+/// render: after re-rolls, a slider, a new partner and child for someone
+/// who had no children (her genome is read from her face for the first
+/// time) and a rename, the page still shows exactly what `famsim run` on the
+/// downloaded scenario paints, portraits and manifest alike.
+#[test]
+fn a_family_edited_many_times_renders_what_famsim_run_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = s.client();
+    let mut design = shipped(&c, "three_gen");
+    design["image_size"] = json!(64);
+    render_ok(&c, &design);
+    person(&mut design, "yuki")["seed"] = json!(999);
+    assert_eq!(
+        changed(&render_ok(&c, &design)),
+        ["emma", "hana", "leo", "yuki"]
+    );
+    person(&mut design, "leo")["gamma"] = json!(0.2);
+    assert_eq!(changed(&render_ok(&c, &design)), ["leo"]);
+    let people = design["people"].as_array_mut().unwrap();
+    people.push(json!({"id": "tom", "sex": "Male", "age": "20-29", "ancestry": "Black"}));
+    people.push(
+        json!({"id": "zoe", "sex": "Female", "age": "0-2", "father": "tom", "mother": "emma"}),
+    );
+    assert_eq!(changed(&render_ok(&c, &design)), ["tom", "zoe"]);
+    // A name is not read by any draw: nobody is painted again.
+    person(&mut design, "hana")["name"] = json!("Hana Q. Hale");
+    let reply = render_ok(&c, &design);
+    assert!(changed(&reply).is_empty(), "{:?}", changed(&reply));
+    let page = shas(&reply);
+    assert_eq!(page.len(), 11);
+
+    let ron = c.get("/api/download/scenario.ron");
+    assert_eq!(ron.status, 200);
+    let file = dir.path().join("edited.ron");
+    std::fs::write(&file, &ron.body).unwrap();
+    let out = dir.path().join("run");
+    common::famsim_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    for (id, sha) in &page {
+        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
+        assert_eq!(&sha256(&bytes), sha, "{id} differs from famsim run");
+    }
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    // The reply's numbers are the manifest's f32s widened to f64 by
+    // serde_json; the file writes them short. Compared as the f32s they are.
+    assert_eq!(as_f32(&reply["manifest"]["people"]), as_f32(&run["people"]));
+    // Warnings alike, but for the scenario file's name.
+    let located = |w: &Value| -> Vec<String> {
+        w.as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                let w = w.as_str().unwrap();
+                w.split_once(".ron:").map_or(w, |(_, at)| at).to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        located(&reply["manifest"]["warnings"]),
+        located(&run["warnings"])
+    );
+}
+
+/// `v` with every number read as the f32 it was made from.
+fn as_f32(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if !(n.is_u64() || n.is_i64()) => {
+            json!(n.as_f64().unwrap() as f32)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(as_f32).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), as_f32(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 #[test]
 fn scenario_errors_come_back_as_famsim_check_reports_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -855,8 +938,8 @@ fn a_token_guards_every_route() {
     assert_eq!(c.get("/api/info").status, 200);
 }
 
-/// Events stream to the page; closing the page cancels its queued render;
-/// a session has at most four renders waiting.
+/// Events stream to the page; closing the page cancels its queued renders
+/// and stops the running one; a session has at most four renders waiting.
 #[test]
 fn events_stream_and_a_closed_page_cancels_its_queued_work() {
     let dir = tempfile::tempdir().unwrap();
@@ -892,8 +975,9 @@ fn events_stream_and_a_closed_page_cancels_its_queued_work() {
         e["type"] == "progress" && e["done"].as_u64() > Some(0)
     });
     drop(events);
+    // The running render stops at its next person (the next test says how).
     let first = first.join().unwrap();
-    assert_eq!(first.status, 200, "{}", first.text());
+    assert_error(&first, 409, "was closed");
     let mut kinds: Vec<String> = waiting
         .into_iter()
         .map(|h| h.join().unwrap())
@@ -906,6 +990,87 @@ fn events_stream_and_a_closed_page_cancels_its_queued_work() {
     // The two older ones were superseded by the newest, which the closed
     // page's cancellation stopped.
     assert_eq!(kinds, ["cancelled", "superseded", "superseded"]);
+}
+
+/// The portraits in a session's workspace: (file name, bytes).
+fn portraits_on_disk(data: &Path) -> Vec<(String, Vec<u8>)> {
+    common::tree(data)
+        .into_iter()
+        .filter(|(path, _)| path.components().any(|c| c.as_os_str() == "people"))
+        .map(|(path, bytes)| {
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                bytes,
+            )
+        })
+        .collect()
+}
+
+/// Closing the page stops its running render at the next person: the reply
+/// is a 409, nothing more is written after it, what was written is whole
+/// PNGs (no temporaries), and the next render keeps those portraits and
+/// paints only the rest, the same bytes `famsim run` paints.
+#[test]
+fn a_closed_page_stops_its_running_render_between_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path(), &[]);
+    let c = std::sync::Arc::new(s.client());
+    c.get("/api/info");
+    let mut big = shipped(&c, "two_parents_one_child");
+    big["image_size"] = json!(512);
+    let people = big["people"].as_array_mut().unwrap();
+    for i in 0..190 {
+        people.push(json!({"id": format!("kid{i}"), "sex": "Female", "age": "10-19", "father": "father", "mother": "mother"}));
+    }
+    let total = big["people"].as_array().unwrap().len();
+    let mut events = c.events();
+    events.wait_for(10, |e| e["type"] == "hello");
+    let running = {
+        let (c, big) = (c.clone(), big.clone());
+        thread::spawn(move || c.post_json("/api/render", &big))
+    };
+    events.wait_for(60, |e| {
+        e["type"] == "progress" && e["done"].as_u64() > Some(2)
+    });
+    drop(events);
+    let reply = running.join().unwrap();
+    assert_error(&reply, 409, "was closed");
+    let written = portraits_on_disk(&s.data);
+    assert!(
+        written.len() < total,
+        "all {total} portraits were painted: the render did not stop"
+    );
+    thread::sleep(std::time::Duration::from_millis(1500));
+    let later = portraits_on_disk(&s.data);
+    assert_eq!(
+        later.len(),
+        written.len(),
+        "portraits were still written after the reply"
+    );
+    for (name, bytes) in &later {
+        assert!(!name.ends_with(".tmp"), "left behind: {name}");
+        famsim::exports::png::decode_png(bytes)
+            .unwrap_or_else(|e| panic!("{name} is not a whole PNG: {e}"));
+    }
+    // A page open again: the kept portraits are not painted again.
+    let _events = c.events();
+    let done = render_ok(&c, &big);
+    assert_eq!(changed(&done).len(), total - later.len());
+    let ron = c.get("/api/download/scenario.ron");
+    let file = dir.path().join("big.ron");
+    std::fs::write(&file, &ron.body).unwrap();
+    let out = dir.path().join("run");
+    common::famsim_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    for (id, sha) in shas(&done) {
+        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
+        assert_eq!(sha256(&bytes), sha, "{id} differs from famsim run");
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ pub mod merge;
 pub mod photo_founders;
 mod progress;
 pub mod reproduce;
+pub mod reuse;
 
 use crate::attributes::PoolKey;
 use crate::error::{Error, Result};
@@ -27,11 +28,14 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use cluster::{ClusterConfig, ModelFactory, WorkerSlot};
 pub use progress::{Progress, ProgressReport};
 use reproduce::ChildSpec;
+use reuse::Cached;
+pub use reuse::{person_keys, GeneCache, PersonKey};
 
 /// Folder (inside the run directory) that holds one PNG per person.
 pub const PEOPLE_DIR: &str = "people";
@@ -88,6 +92,8 @@ enum Genes {
         genome: Option<Genome>,
     },
     Latent(Latent),
+    /// Steps 1–3 were done by an earlier run (see [`reuse`]).
+    Reused,
 }
 
 /// One person of the current generation on the way through the pipeline.
@@ -157,7 +163,63 @@ pub fn simulate(
         return cluster::simulate(pedigree, model, cluster, opts);
     }
     let pool = thread_pool(opts.threads)?;
-    pool.install(|| Simulation::new(pedigree, model, opts).run())
+    let (report, _) = pool.install(|| Simulation::new(pedigree, model, opts).run())?;
+    report.ok_or_else(|| Error::internal("a run without a stop signal stopped"))
+}
+
+/// How [`simulate_incremental`] ended.
+pub enum Incremental {
+    Finished(RunReport),
+    /// `stop` said so; every portrait on disk is whole (written atomically),
+    /// the ones not reached are missing.
+    Stopped,
+}
+
+/// [`simulate`] for a caller that runs the same family again and again
+/// (`famsim serve`), with the same steps and the same bytes:
+///
+/// - it runs on the caller's rayon pool (`pool.install(…)`; `opts.threads`
+///   and `opts.cluster` are not read), so a server keeps one bounded pool
+///   instead of starting threads per run;
+/// - people whose [`PersonKey`] (`keys`, from [`person_keys`] with the
+///   run's seed and the caller's name for the model) is in `cache` skip steps
+///   1–3 and take the earlier run's results; `cache` then holds this run's
+///   people (after a stop, the earlier entries too);
+/// - `stop` is asked before each generation and before each batch and each
+///   portrait is written: once it says true, the run ends at that person
+///   boundary.
+///
+/// With `opts.resume`, people whose portrait exists are not painted again,
+/// as with `famsim run --resume`.
+pub fn simulate_incremental(
+    pedigree: &Pedigree,
+    model: &dyn FaceModel,
+    keys: HashMap<NodeIndex, PersonKey>,
+    opts: &RunOptions,
+    cache: &mut GeneCache,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Incremental> {
+    let mut sim = Simulation::new(pedigree, model, opts);
+    sim.reuse = Some(Reuse {
+        keys,
+        previous: cache,
+    });
+    sim.stop = Some(stop);
+    let (report, mut next) = sim.run()?;
+    Ok(match report {
+        Some(report) => {
+            *cache = next;
+            Incremental::Finished(report)
+        }
+        None => {
+            // Keep both: the earlier family may come back (an undo).
+            for (key, entry) in std::mem::take(&mut cache.people) {
+                next.people.entry(key).or_insert(entry);
+            }
+            *cache = next;
+            Incremental::Stopped
+        }
+    })
 }
 
 /// The rendering thread pool (`threads`: None or 0 for one per core).
@@ -174,6 +236,17 @@ pub(crate) struct Simulation<'a> {
     model: &'a dyn FaceModel,
     opts: &'a RunOptions,
     ancestors: HashMap<NodeIndex, Ancestor>,
+    /// Keys and an earlier run's results ([`simulate_incremental`] only).
+    reuse: Option<Reuse<'a>>,
+    /// Asked at person boundaries ([`simulate_incremental`] only).
+    stop: Option<&'a (dyn Fn() -> bool + Sync)>,
+    /// Set once `stop` said true, so every later check agrees.
+    stopped: AtomicBool,
+}
+
+struct Reuse<'a> {
+    keys: HashMap<NodeIndex, PersonKey>,
+    previous: &'a GeneCache,
 }
 
 impl<'a> Simulation<'a> {
@@ -187,18 +260,45 @@ impl<'a> Simulation<'a> {
             model,
             opts,
             ancestors: HashMap::new(),
+            reuse: None,
+            stop: None,
+            stopped: AtomicBool::new(false),
         }
     }
 
-    fn run(mut self) -> Result<RunReport> {
+    /// Whether the caller asked the run to stop (sticky).
+    fn stopping(&self) -> bool {
+        if self.stopped.load(Ordering::SeqCst) {
+            return true;
+        }
+        let stop = self.stop.is_some_and(|stop| stop());
+        if stop {
+            self.stopped.store(true, Ordering::SeqCst);
+        }
+        stop
+    }
+
+    /// The whole run; None when `stop` ended it early. The cache holds
+    /// steps 1–3 of everyone this run prepared (when keys were given).
+    fn run(mut self) -> Result<(Option<RunReport>, GeneCache)> {
         self.prepare_folders()?;
         let progress = self.opts.progress.start(self.pedigree.len() as u64, true);
         let mut outcomes = Vec::with_capacity(self.pedigree.len());
         let (mut rendered, mut skipped) = (0, 0);
+        let mut next = GeneCache::default();
 
         for (generation, people) in self.pedigree.generations().iter().enumerate() {
+            if self.stopping() {
+                self.opts.progress.end(&progress);
+                return Ok((None, next));
+            }
             let prepared = self.prepare(generation, people)?;
+            self.keep(&prepared, &mut next);
             let (r, s) = self.render(&prepared, 0..prepared.len(), &progress)?;
+            if self.stopping() {
+                self.opts.progress.end(&progress);
+                return Ok((None, next));
+            }
             rendered += r;
             skipped += s;
             let outcome = self.finish(prepared);
@@ -210,12 +310,59 @@ impl<'a> Simulation<'a> {
         }
         self.opts.progress.end(&progress);
 
-        Ok(RunReport {
+        let report = RunReport {
             manifest: self.assemble(outcomes),
             rendered,
             skipped,
             leader: true,
-        })
+        };
+        Ok((Some(report), next))
+    }
+
+    /// Puts steps 1–3 of a prepared generation into `next`, under each
+    /// person's key (nothing without keys).
+    fn keep(&self, prepared: &PreparedGeneration, next: &mut GeneCache) {
+        let Some(reuse) = &self.reuse else {
+            return;
+        };
+        for ((st, latent), genome) in prepared
+            .staged
+            .iter()
+            .zip(&prepared.latents)
+            .zip(&prepared.genomes)
+        {
+            let Some(key) = reuse.keys.get(&st.node) else {
+                continue;
+            };
+            let known = match &st.genes {
+                Genes::Drawn {
+                    genome: Some(g), ..
+                } => Some(g),
+                _ => None,
+            };
+            let genome = genome
+                .as_ref()
+                .or(known)
+                .or_else(|| reuse.previous.people.get(key)?.genome.as_ref())
+                .cloned();
+            next.people.insert(
+                *key,
+                Cached {
+                    latent: latent.clone(),
+                    genome,
+                    origins: st.origins,
+                    pool_keys: st.pool_keys.clone(),
+                    warning: st.warning.clone(),
+                },
+            );
+        }
+    }
+
+    /// An earlier run's steps 1–3 for this person, if their key is cached.
+    fn cached(&self, node: NodeIndex) -> Option<&'a Cached> {
+        let reuse = self.reuse.as_ref()?;
+        let previous: &'a GeneCache = reuse.previous;
+        previous.people.get(reuse.keys.get(&node)?)
     }
 
     /// The run's manifest from every person's outcome, given in the order
@@ -255,18 +402,96 @@ impl<'a> Simulation<'a> {
         generation: usize,
         people: &[NodeIndex],
     ) -> Result<PreparedGeneration> {
-        let staged = people
+        let cached: Vec<Option<&Cached>> = people.iter().map(|&n| self.cached(n)).collect();
+        let fresh: Vec<NodeIndex> = people
+            .iter()
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(&n, _)| n)
+            .collect();
+        let staged = fresh
             .par_iter()
             .map(|&n| self.draw_genes(n))
             .collect::<Result<Vec<Staged>>>()?;
         let latents = self.decode(&staged)?;
         let genomes = self.genomes_for_ancestors(&staged, &latents)?;
-        Ok(PreparedGeneration {
+        if fresh.len() == people.len() {
+            return Ok(PreparedGeneration {
+                generation,
+                staged,
+                latents,
+                genomes,
+            });
+        }
+        self.with_reused(generation, people, &cached, (staged, latents, genomes))
+    }
+
+    /// A generation in `people`'s order from the freshly prepared people
+    /// (in order, without the cached ones) and the cached ones. A cached
+    /// person who now has children but whose genome no run needed before
+    /// has it read from their face, as step 3 does.
+    fn with_reused(
+        &self,
+        generation: usize,
+        people: &[NodeIndex],
+        cached: &[Option<&Cached>],
+        fresh: (Vec<Staged>, Vec<Latent>, Vec<Option<Genome>>),
+    ) -> Result<PreparedGeneration> {
+        let mut fresh = fresh.0.into_iter().zip(fresh.1).zip(fresh.2);
+        let mut prepared = PreparedGeneration {
             generation,
-            staged,
-            latents,
-            genomes,
-        })
+            staged: Vec::with_capacity(people.len()),
+            latents: Vec::with_capacity(people.len()),
+            genomes: Vec::with_capacity(people.len()),
+        };
+        let mut to_encode = Vec::new();
+        for (&node, cached) in people.iter().zip(cached) {
+            let (st, latent, genome) = match cached {
+                Some(c) => {
+                    let parent = !self.pedigree.children(node).is_empty();
+                    if parent && c.genome.is_none() {
+                        to_encode.push(prepared.staged.len());
+                    }
+                    let st = Staged {
+                        node,
+                        genes: Genes::Reused,
+                        origins: c.origins,
+                        pool_keys: c.pool_keys.clone(),
+                        warning: c.warning.clone(),
+                    };
+                    (st, c.latent.clone(), c.genome.clone().filter(|_| parent))
+                }
+                None => {
+                    let ((st, latent), genome) = fresh
+                        .next()
+                        .ok_or_else(|| Error::internal("fewer people prepared than asked"))?;
+                    (st, latent, genome)
+                }
+            };
+            prepared.staged.push(st);
+            prepared.latents.push(latent);
+            prepared.genomes.push(genome);
+        }
+        let batch = self.model.preferred_batch().max(1);
+        let encoded: Vec<Genome> = to_encode
+            .par_chunks(batch)
+            .map(|chunk| {
+                let batch: Vec<&Latent> = chunk.iter().map(|&i| &prepared.latents[i]).collect();
+                self.model.encode(&batch)
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        if encoded.len() != to_encode.len() {
+            return Err(Error::internal(
+                "the model encoded fewer latents than it was given",
+            ));
+        }
+        for (i, genome) in to_encode.into_iter().zip(encoded) {
+            prepared.genomes[i] = Some(genome);
+        }
+        Ok(prepared)
     }
 
     /// Records every person of a prepared generation, hands back the genomes
@@ -436,7 +661,7 @@ impl<'a> Simulation<'a> {
             .iter()
             .filter_map(|s| match &s.genes {
                 Genes::Drawn { gene, .. } => Some(gene),
-                Genes::Latent(_) => None,
+                Genes::Latent(_) | Genes::Reused => None,
             })
             .collect();
         let decoded: Vec<Latent> = drawn
@@ -455,6 +680,9 @@ impl<'a> Simulation<'a> {
                         Error::internal("the model decoded fewer genes than it was given")
                     })?,
                     Genes::Latent(l) => l.clone(),
+                    Genes::Reused => {
+                        return Err(Error::internal("a cached person reached the decoder"))
+                    }
                 };
                 if let (Some(f), Some(m)) =
                     (self.pedigree.father(s.node), self.pedigree.mother(s.node))
@@ -539,6 +767,10 @@ impl<'a> Simulation<'a> {
         progress.inc(skipped as u64);
         let batch = self.model.preferred_batch().max(1);
         todo.par_chunks(batch).try_for_each(|chunk| -> Result<()> {
+            // A stop is honoured between people: what is written is whole.
+            if self.stopping() {
+                return Ok(());
+            }
             let lat: Vec<&Latent> = chunk.iter().map(|&i| &latents[i]).collect();
             let subjects: Vec<Subject> = chunk
                 .iter()
@@ -546,6 +778,9 @@ impl<'a> Simulation<'a> {
                 .collect();
             let images = self.model.render(&lat, &subjects)?;
             for (&i, image) in chunk.iter().zip(&images) {
+                if self.stopping() {
+                    return Ok(());
+                }
                 write_atomic(&self.image_path(staged[i].node), &encode_png(image)?)?;
                 progress.inc(1);
             }

@@ -1,19 +1,30 @@
 //! Renders: a design becomes a scenario text, the text goes through the
-//! same validation and engine as `famsim run`, on a bounded pool of
-//! blocking threads (a semaphore of `workers` permits around
-//! `spawn_blocking`), never on the async runtime's own threads.
+//! same validation and engine as `famsim run`, on one long-lived rayon pool
+//! of `workers` threads (entered from `spawn_blocking`, behind a semaphore
+//! of `workers` permits), never on the async runtime's own threads.
 //!
 //! Only the people a change affects are painted again: every person has a
-//! fingerprint of everything their face depends on (the scenario's seed,
-//! size, model and defaults, their own entry, their parents' fingerprints);
-//! the portraits whose fingerprint changed are removed and the engine runs
-//! with `resume`, which keeps the others, exactly as `famsim run --resume`.
+//! key of everything their genes and face depend on
+//! ([`crate::engine::person_keys`]: the run's seed, the model and size,
+//! their own fields, their parents' keys); the portraits whose key changed
+//! are removed and the engine runs with `resume`, which keeps the others,
+//! exactly as `famsim run --resume`. The engine also takes the unchanged
+//! people's genes, latents and genomes from the session's previous render
+//! ([`crate::engine::GeneCache`]) instead of drawing them again, so a
+//! re-roll of one child costs one child's genes and one portrait.
+//!
+//! A render stops at the next person boundary when its page closes (or the
+//! server shuts down): portraits already written are whole and are kept
+//! for the next render.
 
 use super::design::Design;
 use super::progress::{Reporter, Stages};
 use super::session::{Session, Work};
 use super::{ApiError, AppState};
-use crate::engine::{people_dir_images, simulate, Progress, ProgressReport, RunOptions};
+use crate::engine::{
+    people_dir_images, person_keys, simulate_incremental, Incremental, Progress, ProgressReport,
+    RunOptions,
+};
 use crate::error::Error;
 use crate::exports::manifest::Manifest;
 use crate::io::atomic::write_atomic;
@@ -45,6 +56,7 @@ impl ModelCache {
         size: u32,
         scenario: &Path,
     ) -> crate::Result<Arc<dyn FaceModel>> {
+        // The same string as `model_key`, which also keys the gene cache.
         let key = format!("{spec:?}|{size}");
         let mut models = self
             .models
@@ -60,6 +72,17 @@ impl ModelCache {
         models.insert(key, Arc::clone(&model));
         Ok(model)
     }
+}
+
+/// The render pool: `workers` threads for all sessions, started once (a
+/// pool per render would start and stop threads on every slider step).
+pub fn render_pool(workers: usize) -> crate::Result<Arc<rayon::ThreadPool>> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(workers.max(1))
+        .thread_name(|i| format!("famsim-render-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| Error::internal(format!("cannot start {workers} render threads: {e}")))
 }
 
 /// Decrements a counter when dropped (a request that gave up or finished).
@@ -198,15 +221,24 @@ pub async fn render(
             }
         })
     };
-    let (models, dir, sess) = (
-        Arc::clone(&state.models),
-        session.dir.clone(),
-        Arc::clone(session),
-    );
+    let (state2, dir, sess) = (Arc::clone(state), session.dir.clone(), Arc::clone(session));
     let outcome = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut work = work;
-        let reply = render_blocking(&sess, &dir, &mut work, &ron, &models, &reporter);
+        // The page that asked closed (its last event stream dropped), or
+        // the server is stopping: the engine ends at the next person.
+        let stop = || sess.cancel_epoch.load(Ordering::SeqCst) != epoch || state2.shutting_down();
+        let reply = state2.pool.install(|| {
+            render_blocking(
+                &sess,
+                &dir,
+                &mut work,
+                &ron,
+                &state2.models,
+                &reporter,
+                &stop,
+            )
+        });
         if reply.is_ok() {
             work.design = Some(design);
         }
@@ -215,6 +247,11 @@ pub async fn render(
     .await;
     watcher.abort();
     let reply = match outcome {
+        Ok(Err(e)) if e.kind == "cancelled" && state.shutting_down() => Err(ApiError::new(
+            503,
+            "shutdown",
+            "the server is shutting down",
+        )),
         Ok(reply) => reply,
         Err(e) => Err(ApiError::internal(format!("a render stopped: {e}"))),
     };
@@ -228,7 +265,8 @@ pub async fn render(
     })
 }
 
-/// The blocking half: validate, simulate the changed people, record.
+/// The blocking half (on the render pool): validate, simulate the changed
+/// people, record.
 fn render_blocking(
     session: &Session,
     dir: &Path,
@@ -236,40 +274,19 @@ fn render_blocking(
     ron: &str,
     models: &ModelCache,
     reporter: &Arc<Reporter>,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<serde_json::Value, ApiError> {
     let scenario_path = session.scenario_path();
     let loaded = scenario::parse_and_validate(&scenario_path, ron)
         .map_err(|e| ApiError::from_error(e, dir))?;
     let file = &loaded.file;
-    let header = format!(
-        "{}|{}|{:?}|{}|{}",
-        file.seed, file.image_size, file.model, file.defaults.gamma, file.defaults.eta
-    );
-    // Everyone's fingerprint, parents before children.
-    let mut fingerprints: HashMap<String, String> = HashMap::new();
-    let specs: HashMap<&str, String> = ron_entries(ron);
-    for generation in loaded.pedigree.generations() {
-        for &node in generation {
-            let p = loaded.pedigree.person(node);
-            let mut h = Sha256::new();
-            h.update(header.as_bytes());
-            h.update(
-                specs
-                    .get(p.id.as_str())
-                    .map_or("", |s| s.as_str())
-                    .as_bytes(),
-            );
-            for parent in [&p.father, &p.mother].into_iter().flatten() {
-                h.update(
-                    fingerprints
-                        .get(parent)
-                        .map_or("", |s| s.as_str())
-                        .as_bytes(),
-                );
-            }
-            fingerprints.insert(p.id.clone(), hex::encode(h.finalize()));
-        }
-    }
+    // Everyone's key (see the module doc); the model cache's own key names
+    // the model, so one model is one set of keys.
+    let keys = person_keys(&loaded.pedigree, file.seed, &model_key(file));
+    let fingerprints: HashMap<String, String> = keys
+        .iter()
+        .map(|(&node, key)| (loaded.pedigree.person(node).id.clone(), hex::encode(key)))
+        .collect();
     let run_dir = session.run_dir();
     let people_dir = run_dir.join(crate::engine::PEOPLE_DIR);
     std::fs::create_dir_all(&people_dir).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -300,7 +317,8 @@ fn render_blocking(
         out_dir: run_dir.clone(),
         seed: file.seed,
         scenario_name: file.name.clone(),
-        threads: Some(1),
+        // The render pool's threads (simulate_incremental runs on it).
+        threads: None,
         resume: true,
         progress: ProgressReport::Shared(reporter.progress.clone()),
         image_name: people_dir_images(),
@@ -318,23 +336,54 @@ fn render_blocking(
         }
         _ => model.as_ref(),
     };
-    let mut report =
-        simulate(&loaded.pedigree, model, &opts).map_err(|e| ApiError::from_error(e, dir))?;
-    reporter.tick();
+    let outcome = simulate_incremental(
+        &loaded.pedigree,
+        model,
+        keys,
+        &opts,
+        &mut work.genes,
+        stop,
+    )
+    .map_err(|e| ApiError::from_error(e, dir))?;
+    let mut report = match outcome {
+        Incremental::Finished(report) => {
+            reporter.tick();
+            report
+        }
+        Incremental::Stopped => {
+            // The portraits written so far are whole and made from these
+            // keys: the next render keeps them.
+            work.fingerprints = fingerprints
+                .into_iter()
+                .filter(|(id, _)| people_dir.join(format!("{id}.png")).is_file())
+                .collect();
+            // The folder is now between two renders: nothing is offered
+            // for download until the next one finishes.
+            work.ron = None;
+            work.manifest = None;
+            // (`render` answers 503 instead when the server is stopping.)
+            return Err(ApiError::new(
+                409,
+                "cancelled",
+                "the page that asked for this render was closed",
+            ));
+        }
+    };
     report
         .manifest
         .warnings
         .splice(0..0, loaded.warnings.iter().cloned());
-    write_atomic(&scenario_path, ron.as_bytes()).map_err(|e| ApiError::from_error(e, dir))?;
-    write_atomic(
-        &run_dir.join("manifest.json"),
-        &report
-            .manifest
-            .to_json()
-            .map_err(|e| ApiError::from_error(e, dir))?,
-    )
-    .map_err(|e| ApiError::from_error(e, dir))?;
-    let people = portraits(&report.manifest, &run_dir)?;
+    // scenario.ron and manifest.json are written when something reads the
+    // workspace (a run.zip download, shutdown: [`save_workspace`]), not on
+    // every slider step.
+    work.unsaved = true;
+    let people = portraits(
+        &report.manifest,
+        &run_dir,
+        &fingerprints,
+        &changed,
+        &mut work.shas,
+    )?;
     let warnings: Vec<String> = report
         .manifest
         .warnings
@@ -364,36 +413,67 @@ fn remove_if_there(path: &Path) -> Result<(), ApiError> {
 }
 
 /// Every person's portrait: URL (with its checksum, so browsers never show
-/// a stale one) and SHA-256.
-fn portraits(manifest: &Manifest, run_dir: &Path) -> Result<Vec<serde_json::Value>, ApiError> {
-    manifest
+/// a stale one) and SHA-256. Only the portraits painted again are read and
+/// hashed; the others' checksums are the previous render's (`shas`: id →
+/// key, checksum; an entry counts only under the same key).
+fn portraits(
+    manifest: &Manifest,
+    run_dir: &Path,
+    fingerprints: &HashMap<String, String>,
+    changed: &[String],
+    shas: &mut HashMap<String, (String, String)>,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let changed: HashSet<&str> = changed.iter().map(String::as_str).collect();
+    let mut next = HashMap::with_capacity(manifest.people.len());
+    let people = manifest
         .people
         .iter()
         .map(|p| {
-            let bytes = std::fs::read(run_dir.join(&p.image))
-                .map_err(|e| ApiError::internal(format!("portrait of {}: {e}", p.id)))?;
-            let sha = hex::encode(Sha256::digest(&bytes));
+            let key = fingerprints.get(&p.id).cloned().unwrap_or_default();
+            let known = shas
+                .get(&p.id)
+                .filter(|(k, _)| !changed.contains(p.id.as_str()) && *k == key)
+                .map(|(_, sha)| sha.clone());
+            let sha = match known {
+                Some(sha) => sha,
+                None => {
+                    let bytes = std::fs::read(run_dir.join(&p.image))
+                        .map_err(|e| ApiError::internal(format!("portrait of {}: {e}", p.id)))?;
+                    hex::encode(Sha256::digest(&bytes))
+                }
+            };
+            next.insert(p.id.clone(), (key, sha.clone()));
             Ok(json!({
                 "id": p.id,
                 "image": format!("/api/people/{}.png?v={}", p.id, &sha[..16]),
                 "sha256": sha,
             }))
         })
-        .collect()
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    *shas = next;
+    Ok(people)
 }
 
-/// Each person's line of a scenario the designer wrote (one person a line,
-/// see `Design::to_ron`), by id: what their fingerprint reads.
-fn ron_entries(ron: &str) -> HashMap<&str, String> {
-    let mut out = HashMap::new();
-    for line in ron.lines() {
-        let line = line.trim();
-        let Some(rest) = line.strip_prefix("(id: \"") else {
-            continue;
-        };
-        if let Some(end) = rest.find('"') {
-            out.insert(&rest[..end], line.to_string());
-        }
+/// The cache key of a scenario's model: its spec and image size (what
+/// [`ModelCache`] builds a model from).
+fn model_key(file: &crate::scenario::format::ScenarioFile) -> String {
+    format!("{:?}|{}", file.model, file.image_size)
+}
+
+/// Writes the workspace's `scenario.ron` and `run/manifest.json` for the
+/// newest render, if they are behind it: before a download reads the
+/// workspace, and at shutdown.
+pub fn save_workspace(session: &Session, work: &mut Work) -> crate::Result<()> {
+    if !work.unsaved {
+        return Ok(());
     }
-    out
+    if let (Some(ron), Some(manifest)) = (&work.ron, &work.manifest) {
+        write_atomic(&session.scenario_path(), ron.as_bytes())?;
+        write_atomic(
+            &session.run_dir().join("manifest.json"),
+            &manifest.to_json()?,
+        )?;
+    }
+    work.unsaved = false;
+    Ok(())
 }

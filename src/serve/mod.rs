@@ -96,6 +96,8 @@ pub struct State {
     /// The aligner and FairFace of `--weights`, for photo uploads: the
     /// same object `famsim check` and `run` ask about photo founders.
     pub photos: crate::engine::photo_founders::FairFacePhotos,
+    /// The threads every render runs on.
+    pub pool: Arc<rayon::ThreadPool>,
     shutting_down: AtomicBool,
     /// Flips to true at Ctrl-C: event streams end so the server can stop.
     pub shutdown: watch::Receiver<bool>,
@@ -233,6 +235,7 @@ async fn serve_async(opts: ServeOptions) -> Result<Vec<PathBuf>> {
         queued: AtomicUsize::new(0),
         models: Arc::new(jobs::ModelCache::default()),
         photos: Default::default(),
+        pool: jobs::render_pool(opts.limits.workers)?,
         shutting_down: AtomicBool::new(false),
         shutdown,
     });
@@ -266,12 +269,18 @@ async fn serve_async(opts: ServeOptions) -> Result<Vec<PathBuf>> {
             stopping.shutting_down.store(true, Ordering::SeqCst);
             let _ = tell_shutdown.send(true);
             // New renders are refused from here; queued ones give up at
-            // their next check; running ones finish.
+            // their next check; running ones stop at their next person.
             stopping.permits.close();
         })
         .await
         .map_err(|e| Error::internal(format!("the server stopped: {e}")))?;
-    Ok(state.sessions.all().iter().map(|s| s.dir.clone()).collect())
+    let sessions = state.sessions.all();
+    for session in &sessions {
+        // Waits for a render still running in this session to stop.
+        let mut work = session.work.lock().await;
+        jobs::save_workspace(session, &mut work)?;
+    }
+    Ok(sessions.iter().map(|s| s.dir.clone()).collect())
 }
 
 async fn shutdown_signal() {

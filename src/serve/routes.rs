@@ -503,7 +503,7 @@ async fn download(
             format!("no download {file:?}; there are {}", names.join(", ")),
         ));
     }
-    let work = Arc::clone(&session.work).lock_owned().await;
+    let mut work = Arc::clone(&session.work).lock_owned().await;
     let (Some(ron), Some(_)) = (work.ron.clone(), work.manifest.as_ref()) else {
         return Err(ApiError::new(
             404,
@@ -530,6 +530,8 @@ async fn download(
                 .map(String::into_bytes)
                 .map_err(fail);
         }
+        super::jobs::save_workspace(&session, &mut work).map_err(fail)?;
+        let manifest = work.manifest.as_ref().expect("checked above");
         crate::exports::write_run_outputs(manifest, &run_dir).map_err(fail)?;
         crate::exports::write_exports(manifest, &run_dir, EXPORTS.iter()).map_err(fail)?;
         zip_run(&run_dir, &session.photos_dir(), &ron).map_err(ApiError::internal)

@@ -34,6 +34,13 @@ pub struct Work {
     pub manifest: Option<Manifest>,
     /// The design those faces were made from (what a reloaded page shows).
     pub design: Option<super::design::Design>,
+    /// Steps 1–3 of everyone in the newest render, for the next one.
+    pub genes: crate::engine::GeneCache,
+    /// Person id → (key, SHA-256 of their portrait) in the newest render.
+    pub shas: HashMap<String, (String, String)>,
+    /// `scenario.ron` and `run/manifest.json` on disk are behind the newest
+    /// render (see `jobs::save_workspace`).
+    pub unsaved: bool,
 }
 
 pub struct Session {
