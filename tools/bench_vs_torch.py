@@ -76,7 +76,7 @@ def generator_from(path):
     sg.CHANNELS = {4: sd["input.input"].shape[1]}
     for b in range(blocks):
         sg.CHANNELS[8 << b] = sd[f"convs.{2 * b}.conv.weight"].shape[1]
-    g = sg.Generator()
+    g = sg.Generator(sg.SIZE, sg.STYLE_DIM, sg.N_MLP, sg.CHANNELS)
     g.load_state_dict(sd)
     return g.eval()
 
@@ -121,7 +121,7 @@ def torch_throughput(size, batch, device, iters=10):
     sg.SIZE, sg.STYLE_DIM, sg.N_MLP = size, 512, 8
     sg.CHANNELS = {r: c for r, c in CONFIG_F.items() if r <= size}
     torch.manual_seed(0)
-    g = sg.Generator().to(device).eval()
+    g = sg.Generator(sg.SIZE, sg.STYLE_DIM, sg.N_MLP, sg.CHANNELS).to(device).eval()
     latent = torch.randn(batch, g.n_latent, 512, device=device)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     with torch.no_grad():
@@ -366,13 +366,15 @@ def photo_main(args):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         weights = tmp / "weights"
-        subprocess.run(
+        imported = subprocess.run(
             [famsim, "weights", "import", "--stylegan2", str(args.stylegan2), "--stylegene",
              str(args.stylegene), "--e4e", str(args.e4e), "--fairface", str(args.fairface),
              "--landmarks", str(args.landmarks), "--detector", str(seeta_model()),
              "--out", str(weights)],
-            check=True, capture_output=True,
+            capture_output=True, text=True,
         )
+        if imported.returncode != 0:
+            sys.exit(f"famsim weights import failed: {imported.stderr}")
         print(f"weights: e4e {args.e4e}, FairFace {args.fairface}, landmarks {args.landmarks}; "
               f"cold = first call with its model loading, warm = best of {args.repeat} more")
         head = (f"{'photo':<14}{'stage':<11}{'py cold s':>10}{'famsim':>9}{'ratio':>7}"
