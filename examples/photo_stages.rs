@@ -60,11 +60,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )?;
     let open = start.elapsed().as_secs_f64();
-    let (align_cold, align_warm, aligned) =
-        timed(repeat, || model.align_photo(&photo, 1).map(|a| a.aligned.image))?;
+    let (align_cold, align_warm, aligned) = timed(repeat, || {
+        model.align_photo(&photo, 1).map(|a| a.aligned.image)
+    })?;
     let (attr_cold, attr_warm, scores) = timed(repeat, || model.attributes(&[&aligned]))?;
-    let (inv_cold, inv_warm, latent) =
-        timed(repeat, || model.latent_from_crop(&aligned, &photo))?;
+    let (inv_cold, inv_warm, latent) = timed(repeat, || model.latent_from_crop(&aligned, &photo))?;
     if let Some(crop) = args.get(3) {
         famsim::exports::png::write_png(&PathBuf::from(crop), &aligned)?;
     }
