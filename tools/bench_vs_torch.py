@@ -18,6 +18,20 @@ PyTorch runs on the CPU with its default thread count, like famsim's default
 `--device cpu`. Needs torch and numpy (developer tools, never a famsim
 runtime dependency).
 
+The photo pipeline (--photo): align + attributes + invert of one photo, famsim
+vs the official demo's Python (dlib-bin's HOG detector and 68-point shape
+predictor, FFHQ `image_align` from StyleGene's preprocess/face_alignment.py,
+torchvision's ResNet-34 for FairFace, the e4e reference module), on the same
+photo, weights and machine:
+
+    cargo build --release --bin famsim --example photo_stages
+    python3 tools/bench_vs_torch.py --photo --face-alignment path/to/face_alignment.py
+
+See `photo_main` for exactly what each row times. By default the weights are
+the committed fixtures (tests/fixtures: FairFace at its real ResNet-34 size,
+a tiny e4e); `--e4e`, `--stylegan2`, `--stylegene` and `--fairface` take real
+or real-size ones (tools/random_checkpoints.py --e4e writes an IR-SE-50 e4e).
+
 Throughput on a GPU (no checkpoint files needed: random config-f weights):
 
     cargo bench --features cuda --bench generator --no-run   # prints the binary
@@ -30,6 +44,8 @@ images per second for each and their ratio.
 """
 
 import argparse
+import importlib.util
+import json
 import math
 import os
 import platform
@@ -60,7 +76,7 @@ def generator_from(path):
     sg.CHANNELS = {4: sd["input.input"].shape[1]}
     for b in range(blocks):
         sg.CHANNELS[8 << b] = sd[f"convs.{2 * b}.conv.weight"].shape[1]
-    g = sg.Generator()
+    g = sg.Generator(sg.SIZE, sg.STYLE_DIM, sg.N_MLP, sg.CHANNELS)
     g.load_state_dict(sd)
     return g.eval()
 
@@ -105,7 +121,7 @@ def torch_throughput(size, batch, device, iters=10):
     sg.SIZE, sg.STYLE_DIM, sg.N_MLP = size, 512, 8
     sg.CHANNELS = {r: c for r, c in CONFIG_F.items() if r <= size}
     torch.manual_seed(0)
-    g = sg.Generator().to(device).eval()
+    g = sg.Generator(sg.SIZE, sg.STYLE_DIM, sg.N_MLP, sg.CHANNELS).to(device).eval()
     latent = torch.randn(batch, g.n_latent, 512, device=device)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     with torch.no_grad():
@@ -167,6 +183,256 @@ def invert_row(args, tmp, n, width):
     return ("invert", t_torch, t_famsim, err)
 
 
+# ----------------------------------------------------------------------------
+# The photo pipeline (--photo)
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+MODELS = Path.home() / ".cache" / "famsim-models"
+LANDMARKS = (MODELS / "face_recognition_models-0.3.0" / "face_recognition_models" / "models"
+             / "shape_predictor_68_face_landmarks.dat")
+
+
+def seeta_model():
+    """SeetaFace's model, as the rustface crate ships it (famsim's detector)."""
+    src = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo")) / "registry" / "src"
+    for index in src.iterdir():
+        p = index / "rustface-0.1.7" / "model" / "seeta_fd_frontal_v1.0.bin"
+        if p.is_file():
+            return p
+    sys.exit("seeta_fd_frontal_v1.0.bin not found: build famsim once (cargo fetch)")
+
+
+def default_photos():
+    """Real photos that ship inside packages: scikit-image's astronaut and
+    face_recognition's test photos (unpacked by tools/eval_detectors.py)."""
+    import skimage
+
+    photos = [Path(skimage.__file__).parent / "data" / "astronaut.png"]
+    fr = MODELS / "face_recognition-1.3.0" / "tests" / "test_images"
+    photos += [fr / n for n in ("obama.jpg", "biden.jpg") if (fr / n).is_file()]
+    return photos
+
+
+class Reference:
+    """The official demo's pipeline in Python, one stage per method; each
+    `load_*` reads its model files, as a one-photo run must."""
+
+    def __init__(self, args):
+        import dlib
+        import PIL.Image
+        from PIL import ImageOps
+
+        try:
+            import torchvision
+        except ImportError:
+            # torchvision may be installed without its dependencies (it would
+            # pull a second torch) into a folder of its own: /tmp/tv here.
+            sys.path.insert(0, "/tmp/tv")
+            import torchvision
+        from torchvision import transforms
+
+        if not hasattr(PIL.Image, "ANTIALIAS"):
+            PIL.Image.ANTIALIAS = PIL.Image.LANCZOS
+        spec = importlib.util.spec_from_file_location("face_alignment", args.face_alignment)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.image_align = module.image_align
+        self.dlib, self.PIL, self.ImageOps = dlib, PIL, ImageOps
+        self.torchvision, self.transforms = torchvision, transforms
+        self.args = args
+
+    def load_align(self):
+        self.detector = self.dlib.get_frontal_face_detector()
+        self.predictor = self.dlib.shape_predictor(str(self.args.landmarks))
+
+    def align(self, photo):
+        """demo align_face: EXIF-upright RGB, dlib HOG (upsampled once, as
+        `detector(img, 1)`), the largest face, 68 points, image_align at 256 via 1024."""
+        img = np.asarray(self.ImageOps.exif_transpose(self.PIL.Image.open(photo)).convert("RGB"))
+        dets = self.detector(img, 1)
+        largest = max(dets, key=lambda d: d.width() * d.height())
+        shape = self.predictor(img, largest)
+        lm = np.array([[p.x, p.y] for p in shape.parts()])
+        return np.asarray(self.image_align(img, lm, output_size=256, transform_size=1024))
+
+    def load_attributes(self):
+        model = self.torchvision.models.resnet34(num_classes=18)
+        model.load_state_dict(torch.load(self.args.fairface, map_location="cpu"))
+        self.fairface = model.eval()
+
+    def attributes(self, crop):
+        """The official predict_race on an aligned crop: Resize(256), ToTensor,
+        Normalize(0.5), interpolate to 224, back to [0, 1], ImageNet Normalize;
+        softmax per head (race 7, gender 2, age 9)."""
+        t = self.transforms
+        load = t.Compose([t.Resize((256, 256)), t.ToTensor(), t.Normalize((0.5,) * 3, (0.5,) * 3)])
+        x = load(self.PIL.Image.fromarray(crop)).unsqueeze(0)
+        x = torch.nn.functional.interpolate(x, (224, 224))
+        x = t.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])(x * 0.5 + 0.5)
+        with torch.no_grad():
+            logits = self.fairface(x)[0]
+        return torch.cat([logits[:7].softmax(0), logits[7:9].softmax(0), logits[9:18].softmax(0)])
+
+    def load_invert(self):
+        self.e4e, self.latent_avg = e4e_from(self.args.e4e)
+
+    def invert(self, crop):
+        """e4e's inference: Resize to its input, ToTensor, Normalize(0.5), encoder + latent_avg."""
+        side = e4e.INPUT_SIZE
+        img = self.PIL.Image.fromarray(crop)
+        if img.size != (side, side):
+            img = img.resize((side, side), self.PIL.Image.BILINEAR)
+        x = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)[None].float()
+        x = (x / 255.0 - 0.5) / 0.5
+        with torch.no_grad():
+            return self.e4e(x) + self.latent_avg
+
+
+def e4e_from(path):
+    """The e4e reference module sized from a checkpoint's shapes: stem width,
+    stages (a stage starts where a unit changes width, and at the first
+    unit), input size (c3 is input/16, and style block 0 halves it to 1)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    prefix = "encoder."
+    sd = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    e4e.STEM = sd["input_layer.0.weight"].shape[0]
+    units = sum(1 for k in sd if k.startswith("body.") and k.endswith(".res_layer.1.weight"))
+    stages = []
+    for i in range(units):
+        depth, in_c = sd[f"body.{i}.res_layer.1.weight"].shape[:2]
+        if i == 0 or in_c != depth:
+            stages.append([in_c, depth, 0])
+        stages[-1][2] += 1
+    e4e.STAGES = [tuple(s) for s in stages]
+    pools = sum(1 for k in sd if k.startswith("styles.0.convs.") and k.endswith(".weight"))
+    e4e.INPUT_SIZE = 16 * 2 ** pools
+    count = sum(1 for k in sd if k.startswith("styles.") and k.endswith(".linear.weight"))
+    width = sd["styles.0.linear.weight"].shape[0]
+    enc = e4e.Encoder4Editing(count, width)
+    enc.load_state_dict(sd)
+    return enc.eval(), ckpt["latent_avg"]
+
+
+def reference_once(args):
+    """One photo through the whole reference pipeline in this fresh process
+    (--reference-once): what a user of the Python demo waits for."""
+    ref = Reference(args)
+    ref.load_align()
+    crop = ref.align(args.reference_once)
+    ref.load_attributes()
+    scores = ref.attributes(crop)
+    ref.load_invert()
+    latent = ref.invert(crop)
+    np.save(args.out_npy, latent.numpy())
+    print(json.dumps([float(v) for v in scores]))
+
+
+def timed(repeat, fn, *a):
+    """(first call, best of `repeat` more, the first's result)."""
+    t = time.perf_counter()
+    first = fn(*a)
+    cold = time.perf_counter() - t
+    return cold, best_of(repeat, lambda: fn(*a))[0], first
+
+
+def photo_main(args):
+    """Rows per photo:
+
+    align       load the detector and the 68-point model, read the photo,
+                detect, landmarks, FFHQ crop at 256 via 1024 (dlib's HOG
+                detector vs SeetaFace, famsim's: each pipeline's own detector,
+                see docs/detectors.md)
+    attributes  load FairFace, predict on the crop (famsim's crop for both)
+    invert      load e4e, encode the crop into W+
+    total       the three stages' sum
+
+    `cold` is the first call, which loads the stage's model files: what a
+    one-photo run pays (PyTorch's and dlib's imports are not in it); `warm`
+    is the best of --repeat further calls: the cost per photo after the
+    first. famsim's figures come from the photo_stages example, which makes
+    the same calls `famsim invert` makes. A last row times whole processes
+    for one photo: `famsim invert PHOTO --weights W --out x.npy` vs this
+    script running the Python pipeline once in a fresh interpreter (start-up
+    and imports included), best of --repeat."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    stages = args.stages or str(target / "release" / "examples" / "photo_stages")
+    famsim = args.famsim if args.famsim != "target/release/famsim" else str(target / "release" / "famsim")
+    ref = Reference(args)
+    photos = [Path(p) for p in args.photos] or default_photos()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"torchvision {ref.torchvision.__version__}, dlib {ref.dlib.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        weights = tmp / "weights"
+        imported = subprocess.run(
+            [famsim, "weights", "import", "--stylegan2", str(args.stylegan2), "--stylegene",
+             str(args.stylegene), "--e4e", str(args.e4e), "--fairface", str(args.fairface),
+             "--landmarks", str(args.landmarks), "--detector", str(seeta_model()),
+             "--out", str(weights)],
+            capture_output=True, text=True,
+        )
+        if imported.returncode != 0:
+            sys.exit(f"famsim weights import failed: {imported.stderr}")
+        print(f"weights: e4e {args.e4e}, FairFace {args.fairface}, landmarks {args.landmarks}; "
+              f"cold = first call with its model loading, warm = best of {args.repeat} more")
+        head = (f"{'photo':<14}{'stage':<11}{'py cold s':>10}{'famsim':>9}{'ratio':>7}"
+                f"{'py warm s':>11}{'famsim':>9}{'ratio':>7}  check")
+        print(head)
+        for photo in photos:
+            crop_png = tmp / "crop.png"
+            out = subprocess.run([stages, str(weights), str(photo), str(args.repeat), str(crop_png)],
+                                 check=True, capture_output=True, text=True).stdout
+            fam = json.loads(out)
+            crop = np.asarray(ref.PIL.Image.open(crop_png).convert("RGB"))
+            py = {}
+            t = time.perf_counter()
+            ref.load_align()
+            load = time.perf_counter() - t
+            c, w, _ = timed(args.repeat, ref.align, photo)
+            py["align"] = (load + c, w)
+            t = time.perf_counter()
+            ref.load_attributes()
+            load = time.perf_counter() - t
+            c, w, scores = timed(args.repeat, ref.attributes, crop)
+            py["attributes"] = (load + c, w)
+            t = time.perf_counter()
+            ref.load_invert()
+            load = time.perf_counter() - t
+            c, w, latent = timed(args.repeat, ref.invert, crop)
+            py["invert"] = (load + c, w)
+            famsim_scores = fam["scores"]
+            checks = {
+                "align": "",
+                "attributes": f"max |p diff| {np.abs(np.array(famsim_scores) - scores.numpy()).max():.1e}",
+                "invert": (f"max |W+ diff| {np.abs(np.array(fam['latent']) - latent.numpy().ravel()).max():.1e}"
+                           if crop.shape[0] == e4e.INPUT_SIZE else
+                           f"(crop resized to {e4e.INPUT_SIZE} px differently: not compared)"),
+            }
+            rows = [(s, py[s][0], fam[s]["cold"], py[s][1], fam[s]["warm"]) for s in ("align", "attributes", "invert")]
+            rows.append(("total", *[sum(r[i] for r in rows) for i in range(1, 5)]))
+            for stage, pc, fc, pw, fw in rows:
+                print(f"{photo.name:<14}{stage:<11}{pc:>10.3f}{fc:>9.3f}{fc / pc:>7.2f}"
+                      f"{pw:>11.3f}{fw:>9.3f}{fw / pw:>7.2f}  {checks.get(stage, '')}")
+
+            def python_process():
+                subprocess.run([sys.executable, __file__, "--reference-once", str(photo),
+                                "--out-npy", str(tmp / "py.npy"), "--face-alignment", args.face_alignment,
+                                "--e4e", str(args.e4e), "--fairface", str(args.fairface),
+                                "--landmarks", str(args.landmarks)],
+                               check=True, capture_output=True)
+
+            def famsim_process():
+                subprocess.run([famsim, "invert", str(photo), "--weights", str(weights),
+                                "--out", str(tmp / "famsim.npy")], check=True, capture_output=True)
+
+            tp = best_of(args.repeat, python_process)[0]
+            tf = best_of(args.repeat, famsim_process)[0]
+            print(f"{photo.name:<14}{'process':<11}{tp:>10.3f}{tf:>9.3f}{tf / tp:>7.2f}"
+                  f"{'':>27}  one-photo run, start-up and imports included")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--throughput", action="store_true", help="GPU/CPU images per second instead")
@@ -180,9 +446,24 @@ def main():
     ap.add_argument("--e4e", help="e4e checkpoint imported into --weights: also time `invert`")
     ap.add_argument("--famsim", default="target/release/famsim")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--photo", action="store_true", help="the photo pipeline: align + attributes + invert")
+    ap.add_argument("--face-alignment", help="StyleGene's preprocess/face_alignment.py (for --photo)")
+    ap.add_argument("--fairface", default=str(FIXTURES / "fairface" / "fairface_views.pt"))
+    ap.add_argument("--landmarks", default=str(LANDMARKS), help="shape_predictor_68_face_landmarks.dat")
+    ap.add_argument("--stages", help="the photo_stages example binary (default: target/release/examples)")
+    ap.add_argument("--photos", nargs="*", default=[], help="photos for --photo (default: packaged ones)")
+    ap.add_argument("--reference-once", help=argparse.SUPPRESS)
+    ap.add_argument("--out-npy", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.throughput:
         return throughput(args)
+    if args.photo or args.reference_once:
+        if not args.face_alignment:
+            ap.error("--photo needs --face-alignment path/to/face_alignment.py")
+        args.e4e = args.e4e or str(FIXTURES / "e4e" / "e4e.pt")
+        args.stylegan2 = args.stylegan2 or str(FIXTURES / "stylegan2" / "tiny.pt")
+        args.stylegene = args.stylegene or str(FIXTURES / "neural" / "mappings.ckpt")
+        return reference_once(args) if args.reference_once else photo_main(args)
     if not (args.weights and args.stylegan2 and args.stylegene):
         ap.error("--weights, --stylegan2 and --stylegene are needed (or --throughput)")
 

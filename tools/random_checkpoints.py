@@ -44,7 +44,7 @@ def main():
 
     sg.SIZE, sg.STYLE_DIM, sg.N_MLP = args.size, 512, 8
     sg.CHANNELS = {r: c for r, c in CONFIG_F.items() if r <= args.size}
-    g = sg.Generator()
+    g = sg.Generator(sg.SIZE, sg.STYLE_DIM, sg.N_MLP, sg.CHANNELS)
     sg.randomize(g)
     torch.save({"g_ema": g.state_dict(), "latent_avg": torch.randn(512)}, out / "stylegan2.pt")
 

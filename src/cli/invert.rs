@@ -77,11 +77,13 @@ pub fn run(args: InvertArgs) -> Result<()> {
         ));
     }
     let parts = match args.render {
-        // The generator now; the photo encoder loads with the first photo.
         Some(_) => Parts::Generator,
-        None => Parts::PhotoEncoder,
+        None => Parts::Attributes,
     };
     let model = args.model.load(parts, false)?;
+    // e4e, FairFace and the aligner side by side (a one-photo run is
+    // mostly loading).
+    model.load_photo_tools(!args.no_align)?;
     if !model.has_attributes() {
         eprintln!(
             "note: {} has no FairFace model, so no race, sex and age are predicted; \

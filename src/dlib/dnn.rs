@@ -190,14 +190,14 @@ impl DnnFile {
             let index = layers.len() + 1;
             if layers.len() >= MAX_LAYERS {
                 return Err(r.error(
-                    &format!("layer<{index}>"),
+                    format!("layer<{index}>"),
                     "more layers than any dlib network has (corrupt file?)",
                 ));
             }
             match version {
                 1 => {
                     layers.push(Some(Layer::TagOrSkip));
-                    version = r.i64(&format!("layer<{}>'s version", index + 1))?;
+                    version = r.i64(format!("layer<{}>'s version", index + 1))?;
                 }
                 2 | 3 => {
                     // The next value is either the version of the layer below
@@ -220,7 +220,7 @@ impl DnnFile {
                 }
                 other => {
                     return Err(r.error(
-                        &format!("layer<{index}>'s version"),
+                        format!("layer<{index}>'s version"),
                         format!("version {other} is not a dlib layer's (1 for tag/skip, 2 or 3 for a layer)"),
                     ))
                 }
@@ -237,14 +237,14 @@ impl DnnFile {
                 "gradient_input_is_stale",
                 "get_output_and_gradient_input_disabled",
             ] {
-                r.bool(&at(flag))?;
+                r.bool(at(flag))?;
             }
             read_tensor(r, &at("x_grad"))?;
             read_tensor(r, &at("cached_output"))?;
             if Some(index) == over_input {
                 read_tensor(r, &at("grad_final"))?;
                 if version >= 3 {
-                    r.u64(&at("sample_expansion_factor"))?;
+                    r.u64(at("sample_expansion_factor"))?;
                 }
             } else {
                 read_tensor(r, &at("params_grad"))?;
@@ -273,12 +273,12 @@ fn read_input<R: Read>(r: &mut DlibReader<R>, name: &str, what: &str) -> Result<
             ))
         }
     };
-    let avg_red = r.f32(&format!("{what} avg_red"))?;
-    let avg_green = r.f32(&format!("{what} avg_green"))?;
-    let avg_blue = r.f32(&format!("{what} avg_blue"))?;
+    let avg_red = r.f32(format!("{what} avg_red"))?;
+    let avg_green = r.f32(format!("{what} avg_green"))?;
+    let avg_blue = r.f32(format!("{what} avg_blue"))?;
     let size = if sized {
-        let rows = r.index(&format!("{what} rows"), 1 << 16)?;
-        let cols = r.index(&format!("{what} cols"), 1 << 16)?;
+        let rows = r.index(format!("{what} rows"), 1 << 16)?;
+        let cols = r.index(format!("{what} cols"), 1 << 16)?;
         Some((rows, cols))
     } else {
         None
@@ -294,7 +294,7 @@ fn read_input<R: Read>(r: &mut DlibReader<R>, name: &str, what: &str) -> Result<
 /// A `tensor`: version 2, num_samples, k, nr, nc, then the raw floats.
 /// Returns the dimensions and the values.
 fn read_tensor<R: Read>(r: &mut DlibReader<R>, what: &str) -> Result<([usize; 4], Vec<f32>)> {
-    let version = r.i64(&format!("{what} (tensor version)"))?;
+    let version = r.i64(format!("{what} (tensor version)"))?;
     if version != 2 {
         return Err(r.error(what, format!("tensor version {version}, expected 2")));
     }
@@ -305,7 +305,7 @@ fn read_tensor<R: Read>(r: &mut DlibReader<R>, what: &str) -> Result<([usize; 4]
 
 /// An `alias_tensor`: version 1 and four dimensions, no data.
 fn read_alias<R: Read>(r: &mut DlibReader<R>, what: &str) -> Result<[usize; 4]> {
-    let version = r.i64(&format!("{what} (alias version)"))?;
+    let version = r.i64(format!("{what} (alias version)"))?;
     if version != 1 {
         return Err(r.error(what, format!("alias_tensor version {version}, expected 1")));
     }
@@ -316,7 +316,7 @@ fn read_dims<R: Read>(r: &mut DlibReader<R>, what: &str) -> Result<[usize; 4]> {
     let mut dims = [0usize; 4];
     let mut total: i64 = 1;
     for (d, name) in dims.iter_mut().zip(["num_samples", "k", "nr", "nc"]) {
-        let v = r.i64(&format!("{what} {name}"))?;
+        let v = r.i64(format!("{what} {name}"))?;
         total = total.saturating_mul(v.max(0));
         if v < 0 || total > MAX_TENSOR {
             return Err(r.error(what, format!("impossible tensor dimension {name} = {v}")));
@@ -374,7 +374,7 @@ fn read_pool<R: Read>(r: &mut DlibReader<R>, what: &str) -> Result<Pool> {
 
 /// One layer's details: its name and version string, then its fields.
 fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
-    let name = r.string(&format!("layer<{index}>'s name"))?;
+    let name = r.string(format!("layer<{index}>'s name"))?;
     let what = format!("layer<{index}> ({name})");
     let field = |s: &str| format!("{what} {s}");
     Ok(match name.as_str() {
@@ -395,24 +395,24 @@ fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
                 "bias_learning_rate_multiplier",
                 "bias_weight_decay_multiplier",
             ] {
-                r.f64(&field(m))?;
+                r.f64(field(m))?;
             }
             if name != "con_4" {
-                r.bool(&field("use_bias"))?;
+                r.bool(field("use_bias"))?;
             }
             if name == "con_6" {
-                r.bool(&field("use_relu"))?;
+                r.bool(field("use_relu"))?;
             }
             if filters[0] != num_filters || filters[2] != rows || filters[3] != cols {
                 return Err(r.error(
-                    &field("filters"),
+                    field("filters"),
                     format!("alias {filters:?} does not match {num_filters} filters of {rows}×{cols}"),
                 ));
             }
             let bias_len = biases.iter().product();
             if bias_len != 0 && bias_len != num_filters {
                 return Err(r.error(
-                    &field("biases"),
+                    field("biases"),
                     format!("{bias_len} biases for {num_filters} filters"),
                 ));
             }
@@ -439,20 +439,20 @@ fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
             let (_, params) = read_tensor(r, &field("params"))?;
             let gamma = read_alias(r, &field("gamma"))?;
             let beta = read_alias(r, &field("beta"))?;
-            let mode = r.i64(&field("mode"))?;
-            if name == "affine_2" && r.bool(&field("disabled"))? {
-                return Err(r.error(&field("disabled"), "disabled affine layers are not supported"));
+            let mode = r.i64(field("mode"))?;
+            if name == "affine_2" && r.bool(field("disabled"))? {
+                return Err(r.error(field("disabled"), "disabled affine layers are not supported"));
             }
             // dlib's layer_mode: 0 = CONV_MODE (one gamma per channel), 1 = FC_MODE.
             if mode != 0 {
                 return Err(r.error(
-                    &field("mode"),
+                    field("mode"),
                     format!("mode {mode}: only per-channel (CONV_MODE) affine layers are supported"),
                 ));
             }
             let (g, b) = (gamma.iter().product(), beta.iter().product());
             if g != b {
-                return Err(r.error(&field("beta"), format!("{g} gammas but {b} betas")));
+                return Err(r.error(field("beta"), format!("{g} gammas but {b} betas")));
             }
             let mut parts = split(r, &field("params"), params, &[g, b])?;
             let beta = parts.pop().expect("two parts");
@@ -463,8 +463,8 @@ fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
         }
         "relu_" => Layer::Relu,
         "relu_2" => {
-            if r.bool(&field("disabled"))? {
-                return Err(r.error(&field("disabled"), "disabled relu layers are not supported"));
+            if r.bool(field("disabled"))? {
+                return Err(r.error(field("disabled"), "disabled relu layers are not supported"));
             }
             Layer::Relu
         }
@@ -478,22 +478,22 @@ fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
             let weights = read_alias(r, &field("weights"))?;
             let biases = read_alias(r, &field("biases"))?;
             // dlib's fc_bias_mode: 0 = FC_HAS_BIAS, 1 = FC_NO_BIAS.
-            let mode = r.i64(&field("bias_mode"))?;
+            let mode = r.i64(field("bias_mode"))?;
             for m in [
                 "learning_rate_multiplier",
                 "weight_decay_multiplier",
                 "bias_learning_rate_multiplier",
                 "bias_weight_decay_multiplier",
             ] {
-                r.f64(&field(m))?;
+                r.f64(field(m))?;
             }
             if name == "fc_3" {
-                r.bool(&field("use_bias"))?;
+                r.bool(field("use_bias"))?;
             }
             let w: usize = weights.iter().product();
             if w != num_inputs * num_outputs {
                 return Err(r.error(
-                    &field("weights"),
+                    field("weights"),
                     format!("alias {weights:?} is not {num_inputs}×{num_outputs}"),
                 ));
             }
@@ -501,13 +501,13 @@ fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
                 0 => num_outputs,
                 1 => 0,
                 other => {
-                    return Err(r.error(&field("bias_mode"), format!("bias mode {other} is neither 0 (bias) nor 1 (no bias)")))
+                    return Err(r.error(field("bias_mode"), format!("bias mode {other} is neither 0 (bias) nor 1 (no bias)")))
                 }
             };
             // fc_no_bias still writes a biases alias; only its size with a bias matters.
             if b != 0 && biases.iter().product::<usize>() != b {
                 return Err(r.error(
-                    &field("biases"),
+                    field("biases"),
                     format!("alias {biases:?} is not {num_outputs} biases"),
                 ));
             }
@@ -522,7 +522,7 @@ fn read_details<R: Read>(r: &mut DlibReader<R>, index: usize) -> Result<Layer> {
         }
         other => {
             return Err(r.error(
-                &format!("layer<{index}>'s name"),
+                format!("layer<{index}>'s name"),
                 format!("layer `{other}` is not one famsim reads (con, affine, relu, max_pool, avg_pool, add_prev, fc)"),
             ))
         }

@@ -92,32 +92,37 @@ impl ShapePredictor {
             return Err(r.error("the initial shape", "too many points"));
         }
         let dims = initial.rows;
+        // Names of values are built only for an error message (format_args!
+        // is lazy): the forests are 7,500 trees and 16 million floats.
         let forests = r.vec("the forests", MAX_CASCADES, |r, c| {
-            r.vec(&format!("cascade {c}"), MAX_TREES, |r, t| {
-                let what = format!("cascade {c} tree {t}");
-                let splits = r.vec(&format!("{what} splits"), MAX_SPLITS, |r, _| {
-                    Ok(Split {
-                        idx1: r.index(&format!("{what} split feature"), MAX_FEATURES)?,
-                        idx2: r.index(&format!("{what} split feature"), MAX_FEATURES)?,
-                        thresh: r.f32(&format!("{what} split threshold"))?,
-                    })
-                })?;
-                let leaf_what = format!("{what} leaves");
-                let mut leaves = Vec::new();
-                let count = r.vec(&leaf_what, MAX_SPLITS + 1, |r, _| {
-                    let m = r.matrix_f32(&leaf_what)?;
-                    if m.rows != dims || m.cols != 1 {
+            r.vec(format_args!("cascade {c}"), MAX_TREES, |r, t| {
+                let splits = r.vec(
+                    format_args!("cascade {c} tree {t} splits"),
+                    MAX_SPLITS,
+                    |r, _| {
+                        let feature = format_args!("cascade {c} tree {t} split feature");
+                        Ok(Split {
+                            idx1: r.index(feature, MAX_FEATURES)?,
+                            idx2: r.index(feature, MAX_FEATURES)?,
+                            thresh: r.f32(format_args!("cascade {c} tree {t} split threshold"))?,
+                        })
+                    },
+                )?;
+                let leaf_what = format_args!("cascade {c} tree {t} leaves");
+                let mut leaves = Vec::with_capacity((splits.len() + 1) * dims);
+                let count = r.vec(leaf_what, MAX_SPLITS + 1, |r, _| {
+                    let (rows, cols) = r.matrix_f32_into(leaf_what, &mut leaves)?;
+                    if rows != dims || cols != 1 {
                         return Err(r.error(
-                            &leaf_what,
-                            format!("leaf of {}×{}, the shape has {dims} values", m.rows, m.cols),
+                            leaf_what,
+                            format!("leaf of {rows}×{cols}, the shape has {dims} values"),
                         ));
                     }
-                    leaves.extend(m.data);
                     Ok(())
                 })?;
                 if count.len() != splits.len() + 1 {
                     return Err(r.error(
-                        &what,
+                        format_args!("cascade {c} tree {t}"),
                         format!("{} leaves for {} splits", count.len(), splits.len()),
                     ));
                 }
@@ -126,14 +131,14 @@ impl ShapePredictor {
         })?;
         let parts = dims / 2;
         let anchors = r.vec("the anchor indices", MAX_CASCADES, |r, c| {
-            r.vec(&format!("cascade {c} anchors"), MAX_FEATURES, |r, _| {
-                r.index(&format!("cascade {c} anchor"), parts as u64 - 1)
+            r.vec(format_args!("cascade {c} anchors"), MAX_FEATURES, |r, _| {
+                r.index(format_args!("cascade {c} anchor"), parts as u64 - 1)
             })
         })?;
         let deltas = r.vec("the pixel deltas", MAX_CASCADES, |r, c| {
-            r.vec(&format!("cascade {c} deltas"), MAX_FEATURES, |r, _| {
-                let what = format!("cascade {c} delta");
-                Ok([r.f32(&what)?, r.f32(&what)?])
+            r.vec(format_args!("cascade {c} deltas"), MAX_FEATURES, |r, _| {
+                let what = format_args!("cascade {c} delta");
+                Ok([r.f32(what)?, r.f32(what)?])
             })
         })?;
         if anchors.len() != forests.len() || deltas.len() != forests.len() {

@@ -55,11 +55,10 @@ pub enum Parts {
     Encoder,
     /// The gene decoder sub2w alone (`genes decode`).
     Decoder,
-    /// The e4e photo encoder alone (`invert`). Other commands load it on
-    /// their first photo.
-    PhotoEncoder,
-    /// None up front: FairFace and the photo aligner load on first use
-    /// (`check` and `run` predicting photo founders' attributes).
+    /// None up front: the photo encoder, FairFace and the photo aligner
+    /// load on first use (`check` and `run` predicting photo founders'
+    /// attributes), or side by side through
+    /// [`NeuralFaceModel::load_photo_tools`] (`invert`).
     Attributes,
 }
 
@@ -106,6 +105,13 @@ pub trait NeuralFaceModel: FaceModel {
     /// The W+ latent of an aligned crop (square, any size: resampled to the
     /// photo encoder's input); `path` names it in messages.
     fn latent_from_crop(&self, crop: &Image, path: &Path) -> Result<Latent>;
+
+    /// Loads now what photos will need: the photo encoder, FairFace (when
+    /// imported) and, with `align`, the photo aligner, the aligner on a
+    /// thread of its own. Parsing dlib's landmark model is one long
+    /// single-threaded read, so on a one-photo run it would otherwise add
+    /// its whole time to the networks'. Errors come in that order.
+    fn load_photo_tools(&self, align: bool) -> Result<()>;
 }
 
 /// Loads a weights directory on the requested device.
@@ -148,8 +154,8 @@ pub struct StyleGeneModel<B: ModelBackend> {
     generator: Option<Generator<B>>,
     encoder: Option<GeneEncoder<B>>,
     decoder: Option<GeneDecoder<B>>,
-    /// Loaded on the first photo (or at once for [`Parts::PhotoEncoder`]):
-    /// most runs have no photo founders and should not pay for it.
+    /// Loaded on the first photo (or by `load_photo_tools`): most runs have
+    /// no photo founders and should not pay for it.
     photo_encoder: OnceLock<PhotoEncoder<B>>,
     /// Held while the photo encoder loads: founders are staged in parallel,
     /// and two photos must not load two copies (a gigabyte each).
@@ -157,8 +163,10 @@ pub struct StyleGeneModel<B: ModelBackend> {
     /// FairFace and the photo aligner, loaded on first use like the photo encoder.
     fairface: OnceLock<FairFace<B>>,
     aligner: OnceLock<PhotoAligner>,
-    /// Held while either of them loads.
-    photo_tools_loading: Mutex<()>,
+    /// Held while each of them loads: two locks, so that
+    /// `load_photo_tools` can load both at once.
+    fairface_loading: Mutex<()>,
+    aligner_loading: Mutex<()>,
     pool: GenePool,
     batch: usize,
     truncation: f32,
@@ -182,7 +190,7 @@ impl<B: ModelBackend> StyleGeneModel<B> {
                 check_recorded_shape(&path, found, shape)?;
                 Some(generator)
             }
-            Parts::Encoder | Parts::Decoder | Parts::PhotoEncoder | Parts::Attributes => None,
+            Parts::Encoder | Parts::Decoder | Parts::Attributes => None,
         };
         let path = dir.join(weights::MAPPINGS_FILE);
         let wants_encoder = matches!(opts.parts, Parts::All | Parts::Encoder);
@@ -233,9 +241,6 @@ impl<B: ModelBackend> StyleGeneModel<B> {
             })?;
         }
         let photo_encoder = OnceLock::new();
-        if opts.parts == Parts::PhotoEncoder {
-            let _ = photo_encoder.set(load_photo_encoder::<B>(dir, &info, &device)?);
-        }
         Ok(StyleGeneModel {
             dir: dir.to_path_buf(),
             info,
@@ -248,7 +253,8 @@ impl<B: ModelBackend> StyleGeneModel<B> {
             photo_encoder_loading: Mutex::new(()),
             fairface: OnceLock::new(),
             aligner: OnceLock::new(),
-            photo_tools_loading: Mutex::new(()),
+            fairface_loading: Mutex::new(()),
+            aligner_loading: Mutex::new(()),
             pool,
             batch,
             truncation: opts.truncation,
@@ -300,7 +306,7 @@ impl<B: ModelBackend> StyleGeneModel<B> {
             return Ok(net);
         }
         let _loading = self
-            .photo_tools_loading
+            .fairface_loading
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(net) = self.fairface.get() {
@@ -316,7 +322,7 @@ impl<B: ModelBackend> StyleGeneModel<B> {
             return Ok(aligner);
         }
         let _loading = self
-            .photo_tools_loading
+            .aligner_loading
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(aligner) = self.aligner.get() {
@@ -687,6 +693,23 @@ where
 
     fn align_photo(&self, path: &Path, face: u32) -> Result<AlignedPhoto> {
         self.aligner()?.align_file(path, OFFICIAL_CROP, face)
+    }
+
+    fn load_photo_tools(&self, align: bool) -> Result<()> {
+        std::thread::scope(|s| {
+            let aligner = align.then(|| s.spawn(|| self.aligner().map(drop)));
+            let encoder = self.photo_encoder().map(drop);
+            let fairface = match self.has_attributes() {
+                true => self.fairface().map(drop),
+                false => Ok(()),
+            };
+            let aligner = match aligner.map(|h| h.join()) {
+                None => Ok(()),
+                Some(Ok(loaded)) => loaded,
+                Some(Err(_)) => Err(Error::internal("loading the photo aligner panicked")),
+            };
+            encoder.and(aligner).and(fairface)
+        })
     }
 
     fn latent_from_crop(&self, crop: &Image, path: &Path) -> Result<Latent> {
