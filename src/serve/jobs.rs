@@ -336,15 +336,8 @@ fn render_blocking(
         }
         _ => model.as_ref(),
     };
-    let outcome = simulate_incremental(
-        &loaded.pedigree,
-        model,
-        keys,
-        &opts,
-        &mut work.genes,
-        stop,
-    )
-    .map_err(|e| ApiError::from_error(e, dir))?;
+    let outcome = simulate_incremental(&loaded.pedigree, model, keys, &opts, &mut work.genes, stop)
+        .map_err(|e| ApiError::from_error(e, dir))?;
     let mut report = match outcome {
         Incremental::Finished(report) => {
             reporter.tick();
