@@ -6,7 +6,7 @@
 //! No test here asserts a face-space number.
 
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod common;
 
@@ -36,6 +36,19 @@ fn dataset(dir: &Path, families: &str) {
         families,
         "--quiet",
     ]);
+}
+
+/// dlib's face descriptor and 5-point model with SeetaFace's detector, or
+/// None with a note where dlib's models are not installed (under CI=true
+/// `common` fails instead).
+fn face_network() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let (Some(descriptor), Some(landmarks5)) =
+        (common::descriptor_model(), common::landmarks5_model())
+    else {
+        eprintln!("skipped: dlib's face descriptor models are not installed");
+        return None;
+    };
+    Some((descriptor, landmarks5, common::seeta_model()))
 }
 
 #[test]
@@ -381,13 +394,9 @@ fn a_sweep_over_gamma_moves_sibling_diversity_the_way_the_genetics_says() {
 /// The relations are made up, so no face-space number is asserted.
 #[test]
 fn face_space_uses_the_face_descriptor_and_caches_it_per_image() {
-    let (Some(descriptor), Some(landmarks5)) =
-        (common::descriptor_model(), common::landmarks5_model())
-    else {
-        eprintln!("skipped: dlib's face descriptor models are not installed");
+    let Some((descriptor, landmarks5, detector)) = face_network() else {
         return;
     };
-    let detector = common::seeta_model();
     let tmp = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let grey = tmp.path().join("grey.png");
@@ -556,13 +565,9 @@ fn cached_descriptors(cache: &Path) -> std::collections::HashMap<Vec<u8>, Option
 /// stored a quarter turn anticlockwise, with EXIF orientation 6.)
 #[test]
 fn a_photo_stored_sideways_is_described_upright_by_its_exif_tag() {
-    let (Some(descriptor), Some(landmarks5)) =
-        (common::descriptor_model(), common::landmarks5_model())
-    else {
-        eprintln!("skipped: dlib's face descriptor models are not installed");
+    let Some((descriptor, landmarks5, detector)) = face_network() else {
         return;
     };
-    let detector = common::seeta_model();
     let tmp = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let sideways = fixtures.join("photo/astronaut_crop_exif6.jpg");
@@ -647,13 +652,9 @@ fn a_photo_stored_sideways_is_described_upright_by_its_exif_tag() {
 /// the cache that process 0 wrote.
 #[test]
 fn workers_and_processes_give_the_report_of_one_worker() {
-    let (Some(descriptor), Some(landmarks5)) =
-        (common::descriptor_model(), common::landmarks5_model())
-    else {
-        eprintln!("skipped: dlib's face descriptor models are not installed");
+    let Some((descriptor, landmarks5, detector)) = face_network() else {
         return;
     };
-    let detector = common::seeta_model();
     let tmp = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let fiw = tmp.path().join("fiw");

@@ -54,6 +54,26 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// `famsim run` on `scenario` into `out` paints every portrait the page
+/// showed (`page`: id → SHA-256) with the same bytes.
+fn famsim_run_paints_the_page(scenario: &Path, out: &Path, page: &BTreeMap<String, String>) {
+    common::famsim_ok(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    for (id, sha) in page {
+        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
+        assert_eq!(
+            &sha256(&bytes),
+            sha,
+            "{id} differs between the page and famsim run"
+        );
+    }
+}
+
 fn changed(reply: &Value) -> Vec<String> {
     let mut v: Vec<String> = reply["changed"]
         .as_array()
@@ -161,21 +181,7 @@ fn a_downloaded_scenario_reproduces_the_page_byte_for_byte() {
     let file = dir.path().join("downloaded.ron");
     std::fs::write(&file, &ron.body).unwrap();
     let out = dir.path().join("run");
-    common::famsim_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    for (id, sha) in &page {
-        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
-        assert_eq!(
-            &sha256(&bytes),
-            sha,
-            "{id} differs between the page and famsim run"
-        );
-    }
+    famsim_run_paints_the_page(&file, &out, &page);
     // The other downloads.
     let zip = c.get("/api/download/run.zip");
     assert_eq!(zip.status, 200);
@@ -341,21 +347,7 @@ fn a_locked_face_survives_rerolls_and_refuses_changes_that_would_redraw_it() {
     let file = dir.path().join("locked.ron");
     std::fs::write(&file, &ron.body).unwrap();
     let out = dir.path().join("run");
-    common::famsim_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    for (id, sha) in &page {
-        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
-        assert_eq!(
-            &sha256(&bytes),
-            sha,
-            "{id} differs between the page and famsim run"
-        );
-    }
+    famsim_run_paints_the_page(&file, &out, &page);
 
     // Unlocked, she can be re-rolled again.
     person(&mut design, "emma")["locked"] = json!(false);
@@ -585,21 +577,7 @@ fn a_photo_founder_is_aligned_classified_and_drawn_with_progress() {
     let folder = unzipped.join("famsim-run");
     assert!(folder.join("photos").join(&name).is_file());
     let out = dir.path().join("again");
-    common::famsim_ok(&[
-        "run",
-        folder.join("scenario.ron").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    for (id, sha) in &shas(&reply) {
-        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
-        assert_eq!(
-            &sha256(&bytes),
-            sha,
-            "{id} differs between the page and famsim run"
-        );
-    }
+    famsim_run_paints_the_page(&folder.join("scenario.ron"), &out, &shas(&reply));
 }
 
 /// The engine takes unchanged people's genes from the session's previous
@@ -640,17 +618,7 @@ fn a_family_edited_many_times_renders_what_famsim_run_renders() {
     let file = dir.path().join("edited.ron");
     std::fs::write(&file, &ron.body).unwrap();
     let out = dir.path().join("run");
-    common::famsim_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    for (id, sha) in &page {
-        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
-        assert_eq!(&sha256(&bytes), sha, "{id} differs from famsim run");
-    }
+    famsim_run_paints_the_page(&file, &out, &page);
     let run: Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     // The reply's numbers are the manifest's f32s widened to f64 by
@@ -1060,17 +1028,7 @@ fn a_closed_page_stops_its_running_render_between_people() {
     let file = dir.path().join("big.ron");
     std::fs::write(&file, &ron.body).unwrap();
     let out = dir.path().join("run");
-    common::famsim_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    for (id, sha) in shas(&done) {
-        let bytes = std::fs::read(out.join(format!("people/{id}.png"))).unwrap();
-        assert_eq!(sha256(&bytes), sha, "{id} differs from famsim run");
-    }
+    famsim_run_paints_the_page(&file, &out, &shas(&done));
 }
 
 #[test]

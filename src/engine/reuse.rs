@@ -110,39 +110,14 @@ impl GeneCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attributes::{AgeGroup, Ancestry, Sex};
+    use crate::attributes::{AgeGroup, Sex};
     use crate::engine::{
         people_dir_images, simulate, simulate_incremental, Incremental, ProgressReport, RunOptions,
     };
     use crate::model::procedural::ProceduralModel;
-    use crate::pedigree::Person;
+    use crate::pedigree::{test_person as person, Person};
     use std::path::Path;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    fn person(id: &str, sex: Sex, parents: Option<(&str, &str)>) -> Person {
-        Person {
-            id: id.into(),
-            name: id.into(),
-            surname: None,
-            sex,
-            age: if parents.is_some() {
-                AgeGroup::Age10To19
-            } else {
-                AgeGroup::Age40To49
-            },
-            ancestry: if parents.is_some() {
-                Vec::new()
-            } else {
-                vec![Ancestry::Indian]
-            },
-            father: parents.map(|p| p.0.to_string()),
-            mother: parents.map(|p| p.1.to_string()),
-            params: Default::default(),
-            overrides: Default::default(),
-            founder_genes: Default::default(),
-            seed: None,
-        }
-    }
 
     /// Two founders, two children, and (when `grandchild`) a partner for
     /// the daughter and their son.

@@ -495,6 +495,35 @@ fn describe_cycle(
         .join(" → ")
 }
 
+/// A person for unit tests elsewhere in the crate: a founder (40–49,
+/// Indian) without `parents`, a child (10–19, ancestry from the parents)
+/// with them; nothing else set.
+#[cfg(test)]
+pub(crate) fn test_person(id: &str, sex: Sex, parents: Option<(&str, &str)>) -> Person {
+    Person {
+        id: id.into(),
+        name: id.into(),
+        surname: None,
+        sex,
+        age: if parents.is_some() {
+            AgeGroup::Age10To19
+        } else {
+            AgeGroup::Age40To49
+        },
+        ancestry: if parents.is_some() {
+            Vec::new()
+        } else {
+            vec![Ancestry::Indian]
+        },
+        father: parents.map(|p| p.0.to_string()),
+        mother: parents.map(|p| p.1.to_string()),
+        params: Default::default(),
+        overrides: Default::default(),
+        founder_genes: Default::default(),
+        seed: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,33 +119,8 @@ fn hash_key(parts: &[&str]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attributes::{AgeGroup, Ancestry, Sex};
-    use crate::pedigree::Person;
-
-    fn person(id: &str, sex: Sex, parents: Option<(&str, &str)>) -> Person {
-        Person {
-            id: id.into(),
-            name: id.into(),
-            surname: None,
-            sex,
-            age: if parents.is_some() {
-                AgeGroup::Age10To19
-            } else {
-                AgeGroup::Age40To49
-            },
-            ancestry: if parents.is_some() {
-                Vec::new()
-            } else {
-                vec![Ancestry::Indian]
-            },
-            father: parents.map(|p| p.0.to_string()),
-            mother: parents.map(|p| p.1.to_string()),
-            params: Default::default(),
-            overrides: Default::default(),
-            founder_genes: Default::default(),
-            seed: None,
-        }
-    }
+    use crate::attributes::Sex;
+    use crate::pedigree::test_person as person;
 
     /// `families` couples with `kids` children each.
     fn families(families: usize, kids: usize) -> Pedigree {
