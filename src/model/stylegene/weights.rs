@@ -482,6 +482,17 @@ mod tests {
     use super::*;
     use crate::attributes::{AgeGroup, Ancestry, Sex};
 
+    /// Rewrites `dir`'s model file without its `key:` block, as a
+    /// directory imported before that part existed was written.
+    fn drop_block(dir: &Path, key: &str) {
+        let path = dir.join(MODEL_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = text.find(&format!("    {key}:")).expect("written");
+        let close = "\n    )),\n";
+        let end = start + text[start..].find(close).expect("closed") + close.len();
+        std::fs::write(&path, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    }
+
     fn info() -> ModelInfo {
         ModelInfo {
             format_version: FORMAT_VERSION,
@@ -536,14 +547,7 @@ mod tests {
 
         // A directory imported before photo encoders existed has no
         // `photo_encoder` line; it still reads, without one.
-        let text = std::fs::read_to_string(dir.path().join(MODEL_FILE)).unwrap();
-        let start = text.find("    photo_encoder:").expect("written");
-        let end = start + text[start..].find("\n    )),\n").expect("closed") + "\n    )),\n".len();
-        std::fs::write(
-            dir.path().join(MODEL_FILE),
-            format!("{}{}", &text[..start], &text[end..]),
-        )
-        .unwrap();
+        drop_block(dir.path(), "photo_encoder");
         let old = ModelInfo::read(dir.path()).unwrap();
         assert_eq!(old.photo_encoder, None);
         assert_eq!(old.generator, i.generator);
@@ -553,14 +557,7 @@ mod tests {
         assert!(i
             .describe(dir.path())
             .contains("attributes: FairFace ResNet (blocks [3, 4, 6, 3])"));
-        let text = std::fs::read_to_string(dir.path().join(MODEL_FILE)).unwrap();
-        let start = text.find("    attributes:").expect("written");
-        let end = start + text[start..].find("\n    )),\n").expect("closed") + "\n    )),\n".len();
-        std::fs::write(
-            dir.path().join(MODEL_FILE),
-            format!("{}{}", &text[..start], &text[end..]),
-        )
-        .unwrap();
+        drop_block(dir.path(), "attributes");
         let old = ModelInfo::read(dir.path()).unwrap();
         assert_eq!(old.attributes, None);
         assert!(old
