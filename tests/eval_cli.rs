@@ -6,7 +6,7 @@
 //! No test here asserts a face-space number.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
 
@@ -38,17 +38,28 @@ fn dataset(dir: &Path, families: &str) {
     ]);
 }
 
-/// dlib's face descriptor and 5-point model with SeetaFace's detector, or
-/// None with a note where dlib's models are not installed (under CI=true
-/// `common` fails instead).
-fn face_network() -> Option<(PathBuf, PathBuf, PathBuf)> {
+/// The flags that give `famsim eval` dlib's face descriptor and 5-point
+/// model with SeetaFace's detector, or None with a note where dlib's models
+/// are not installed (under CI=true `common` fails instead).
+fn face_network() -> Option<Vec<String>> {
     let (Some(descriptor), Some(landmarks5)) =
         (common::descriptor_model(), common::landmarks5_model())
     else {
         eprintln!("skipped: dlib's face descriptor models are not installed");
         return None;
     };
-    Some((descriptor, landmarks5, common::seeta_model()))
+    let detector = common::seeta_model();
+    let flags = [
+        ("--descriptor", descriptor),
+        ("--landmarks5", landmarks5),
+        ("--detector", detector),
+    ];
+    Some(
+        flags
+            .into_iter()
+            .flat_map(|(flag, file)| [flag.to_string(), file.to_string_lossy().into_owned()])
+            .collect(),
+    )
 }
 
 #[test]
@@ -394,7 +405,7 @@ fn a_sweep_over_gamma_moves_sibling_diversity_the_way_the_genetics_says() {
 /// The relations are made up, so no face-space number is asserted.
 #[test]
 fn face_space_uses_the_face_descriptor_and_caches_it_per_image() {
-    let Some((descriptor, landmarks5, detector)) = face_network() else {
+    let Some(network) = face_network() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -436,23 +447,19 @@ fn face_space_uses_the_face_descriptor_and_caches_it_per_image() {
     let out = tmp.path().join("report");
     let cache = tmp.path().join("cache");
     let eval = || {
-        let o = common::famsim_ok(&[
+        let mut args = vec![
             "eval",
             fiw.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
-            "--descriptor",
-            descriptor.to_str().unwrap(),
-            "--landmarks5",
-            landmarks5.to_str().unwrap(),
-            "--detector",
-            detector.to_str().unwrap(),
             "--cache",
             cache.to_str().unwrap(),
             "--batch",
             "2",
             "--quiet",
-        ]);
+        ];
+        args.extend(network.iter().map(String::as_str));
+        let o = common::famsim_ok(&args);
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     let first = eval();
@@ -565,7 +572,7 @@ fn cached_descriptors(cache: &Path) -> std::collections::HashMap<Vec<u8>, Option
 /// stored a quarter turn anticlockwise, with EXIF orientation 6.)
 #[test]
 fn a_photo_stored_sideways_is_described_upright_by_its_exif_tag() {
-    let Some((descriptor, landmarks5, detector)) = face_network() else {
+    let Some(network) = face_network() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -615,21 +622,18 @@ fn a_photo_stored_sideways_is_described_upright_by_its_exif_tag() {
     .unwrap();
     let cache = tmp.path().join("cache");
     let out = tmp.path().join("report");
-    common::famsim_ok(&[
+    let fiw = tmp.path().join("fiw");
+    let mut args = vec![
         "eval",
-        tmp.path().join("fiw").to_str().unwrap(),
+        fiw.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-        "--descriptor",
-        descriptor.to_str().unwrap(),
-        "--landmarks5",
-        landmarks5.to_str().unwrap(),
-        "--detector",
-        detector.to_str().unwrap(),
         "--cache",
         cache.to_str().unwrap(),
         "--quiet",
-    ]);
+    ];
+    args.extend(network.iter().map(String::as_str));
+    common::famsim_ok(&args);
     let faces = &metrics(&out)["folders"][0]["faces"];
     assert_eq!(faces["no_face"].as_array().unwrap().len(), 0, "{faces}");
     assert_eq!(faces["people_with_face"], 3);
@@ -652,7 +656,7 @@ fn a_photo_stored_sideways_is_described_upright_by_its_exif_tag() {
 /// the cache that process 0 wrote.
 #[test]
 fn workers_and_processes_give_the_report_of_one_worker() {
-    let Some((descriptor, landmarks5, detector)) = face_network() else {
+    let Some(network) = face_network() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -698,18 +702,13 @@ fn workers_and_processes_give_the_report_of_one_worker() {
             &p(&format!("{name}-report")),
             "--cache",
             &p(&format!("{name}-cache")),
-            "--descriptor",
-            descriptor.to_str().unwrap(),
-            "--landmarks5",
-            landmarks5.to_str().unwrap(),
-            "--detector",
-            detector.to_str().unwrap(),
             "--batch",
             "1",
             "--quiet",
         ]
         .map(String::from)
         .to_vec();
+        a.extend(network.iter().cloned());
         a.extend(extra.iter().map(|s| s.to_string()));
         a
     };
