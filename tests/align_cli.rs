@@ -223,24 +223,6 @@ fn landmarks_json(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("landmarks.json")).unwrap()).unwrap()
 }
 
-/// `weights import` with the tiny networks of tests/fixtures plus `extra`.
-fn import(out: &Path, extra: &[&std::ffi::OsStr]) -> Output {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let generator = fixtures.join("stylegan2/tiny.pt");
-    let mappings = fixtures.join("neural/mappings.ckpt");
-    let base = [
-        os("weights"),
-        os("import"),
-        os("--stylegan2"),
-        generator.as_os_str(),
-        os("--stylegene"),
-        mappings.as_os_str(),
-        os("--out"),
-        out.as_os_str(),
-    ];
-    famsim(&[&base[..], extra].concat())
-}
-
 #[test]
 fn imported_face_models_serve_align_weights() {
     let Some(model) = landmarks_model() else {
@@ -249,7 +231,7 @@ fn imported_face_models_serve_align_weights() {
     let seeta = seeta_model();
     let dir = tempfile::tempdir().unwrap();
     let weights = dir.path().join("weights");
-    let o = import(
+    let o = common::import_tiny_networks(
         &weights,
         &[
             os("--landmarks"),
@@ -339,7 +321,7 @@ fn imported_face_models_serve_align_weights() {
     assert!(err.contains("--landmarks FILE"), "{err}");
     assert!(err.contains("famsim weights import"), "{err}");
     let bare = dir.path().join("bare");
-    let o = import(&bare, &[]);
+    let o = common::import_tiny_networks(&bare, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = famsim(&[os("weights"), os("info"), bare.as_os_str()]);
     assert!(String::from_utf8_lossy(&o.stdout)
@@ -359,7 +341,7 @@ fn imported_face_models_serve_align_weights() {
     assert!(!out.exists());
 
     // Re-importing without them drops the old copies, as for e4e.
-    let o = import(&weights, &[]);
+    let o = common::import_tiny_networks(&weights, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!weights
         .join("shape_predictor_68_face_landmarks.dat")
@@ -378,7 +360,7 @@ fn a_broken_or_wrong_face_model_is_not_imported() {
     std::fs::write(&broken, &bytes).unwrap();
     let out = dir.path().join("weights");
     for (flag, file) in [("--landmarks", &broken), ("--detector", &cut)] {
-        let o = import(&out, &[os(flag), file.as_os_str()]);
+        let o = common::import_tiny_networks(&out, &[os(flag), file.as_os_str()]);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{flag}: {stderr}");
         assert!(
@@ -393,7 +375,7 @@ fn a_broken_or_wrong_face_model_is_not_imported() {
     };
     let five = model.with_file_name("shape_predictor_5_face_landmarks.dat");
     if five.is_file() {
-        let o = import(&out, &[os("--landmarks"), five.as_os_str()]);
+        let o = common::import_tiny_networks(&out, &[os("--landmarks"), five.as_os_str()]);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("68-point"), "{stderr}");
@@ -470,7 +452,7 @@ fn a_bzip2_landmark_model_is_kept_compressed() {
     common::bzip2_copy(&model, &bz2);
     let seeta = seeta_model();
     let weights = dir.path().join("weights");
-    let o = import(
+    let o = common::import_tiny_networks(
         &weights,
         &[
             os("--landmarks"),
@@ -500,7 +482,7 @@ fn a_bzip2_landmark_model_is_kept_compressed() {
     );
 
     // Re-imported uncompressed: the .bz2 copy does not linger beside the .dat.
-    let o = import(&weights, &[os("--landmarks"), model.as_os_str()]);
+    let o = common::import_tiny_networks(&weights, &[os("--landmarks"), model.as_os_str()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!kept.exists());
     assert!(weights

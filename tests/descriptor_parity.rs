@@ -324,31 +324,6 @@ fn os(s: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(s)
 }
 
-/// `famsim weights import` with the tiny test checkpoints plus `extra`.
-fn import(out: &Path, extra: &[&std::ffi::OsStr]) -> std::process::Output {
-    let generator = fixtures().join("stylegan2/tiny.pt");
-    let mappings = fixtures().join("neural/mappings.ckpt");
-    let base = [
-        os("weights"),
-        os("import"),
-        os("--stylegan2"),
-        generator.as_os_str(),
-        os("--stylegene"),
-        mappings.as_os_str(),
-        os("--out"),
-        out.as_os_str(),
-    ];
-    common::famsim(
-        &[&base[..], extra]
-            .concat()
-            .iter()
-            .map(|s| s.to_str().unwrap())
-            .collect::<Vec<_>>(),
-    )
-    .output()
-    .unwrap()
-}
-
 #[test]
 fn imported_descriptor_models_serve_the_describer() {
     let Some(files) = files() else {
@@ -356,7 +331,7 @@ fn imported_descriptor_models_serve_the_describer() {
     };
     let dir = tempfile::tempdir().unwrap();
     let weights = dir.path().join("weights");
-    let o = import(
+    let o = common::import_tiny_networks(
         &weights,
         &[
             os("--descriptor"),
@@ -398,7 +373,7 @@ fn imported_descriptor_models_serve_the_describer() {
     assert_eq!(a, b);
 
     // A re-import without them removes them, and the describer says which flag.
-    let o = import(&weights, &[]);
+    let o = common::import_tiny_networks(&weights, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!weights
         .join("dlib_face_recognition_resnet_model_v1.dat")
@@ -435,7 +410,7 @@ fn a_wrong_descriptor_model_is_not_imported() {
         ),
         ("--descriptor", &cut, "truncated"),
     ] {
-        let o = import(&out, &[os(flag), file.as_os_str()]);
+        let o = common::import_tiny_networks(&out, &[os(flag), file.as_os_str()]);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{flag}: {stderr}");
         assert!(stderr.contains(says), "{flag}: {stderr}");

@@ -445,6 +445,30 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// `famsim weights import` of the tiny generator and mappings fixtures (no
+/// gene pool) into `out`, plus `extra` flags; its output, success or not.
+pub fn import_tiny_networks(out: &Path, extra: &[&std::ffi::OsStr]) -> std::process::Output {
+    let (generator, mappings) = (
+        fixture("stylegan2/tiny.pt"),
+        fixture("neural/mappings.ckpt"),
+    );
+    let base: [&std::ffi::OsStr; 6] = [
+        "weights".as_ref(),
+        "import".as_ref(),
+        "--stylegan2".as_ref(),
+        generator.as_os_str(),
+        "--stylegene".as_ref(),
+        mappings.as_os_str(),
+    ];
+    Command::new(env!("CARGO_BIN_EXE_famsim"))
+        .args(base)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("famsim starts")
+}
+
 /// Runs famsim in `dir` to import the tiny generator, mappings and gene pool
 /// fixtures, plus `extra` flags, into `out`; panics unless it succeeded.
 pub fn import_tiny_weights(dir: &Path, out: &str, extra: &[&str]) {
